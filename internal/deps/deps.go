@@ -1,0 +1,28 @@
+package deps
+
+import (
+	_ "github.com/aws/aws-lambda-go/lambda"
+	_ "github.com/aws/aws-lambda-go/lambdacontext"
+	_ "github.com/aws/aws-lambda-go/events"
+	_ "github.com/aws/aws-sdk-go-v2/config"
+	_ "github.com/aws/aws-sdk-go-v2/service/sqs"
+	_ "github.com/aws/aws-sdk-go-v2/service/kms"
+	_ "github.com/aws/aws-sdk-go-v2/service/sesv2"
+	_ "github.com/aws/aws-sdk-go-v2/service/ssm"
+	_ "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	_ "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	_ "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	_ "github.com/aws/aws-cryptographic-material-providers-library/releases/go/mpl/awscryptographymaterialproviderssmithygenerated"
+	_ "github.com/aws/aws-encryption-sdk/releases/go/encryption-sdk/awscryptographyencryptionsdksmithygenerated"
+	_ "github.com/nsmithuk/local-kms/src"
+	_ "github.com/vanng822/go-premailer/premailer"
+	_ "github.com/sendgrid/sendgrid-go"
+	_ "github.com/mailgun/mailgun-go/v4"
+	_ "github.com/wneessen/go-mail"
+	_ "github.com/sony/gobreaker/v2"
+	_ "github.com/awslabs/goformation/v7"
+	_ "github.com/emersion/go-smtp"
+	_ "github.com/nsmithuk/local-kms/src/config"
+	_ "github.com/nsmithuk/local-kms/src/data"
+	_ "github.com/nsmithuk/local-kms/src/cmk"
+)

@@ -1,0 +1,257 @@
+// Package cognito defines the AWS Cognito Custom Email Sender trigger event
+// (aws-lambda-go has no type for it), its trigger sources, and a parser that
+// validates an event before anything else touches it.
+package cognito
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Trigger is the event's triggerSource.
+type Trigger string
+
+// The trigger sources Cognito sends to a Custom Email Sender.
+const (
+	SignUp                      Trigger = "CustomEmailSender_SignUp"
+	ResendCode                  Trigger = "CustomEmailSender_ResendCode"
+	ForgotPassword              Trigger = "CustomEmailSender_ForgotPassword"
+	UpdateUserAttribute         Trigger = "CustomEmailSender_UpdateUserAttribute"
+	VerifyUserAttribute         Trigger = "CustomEmailSender_VerifyUserAttribute"
+	AdminCreateUser             Trigger = "CustomEmailSender_AdminCreateUser"
+	Authentication              Trigger = "CustomEmailSender_Authentication"
+	AccountTakeOverNotification Trigger = "CustomEmailSender_AccountTakeOverNotification"
+)
+
+// TriggerPrefix starts every Custom Email Sender trigger source.
+const TriggerPrefix = "CustomEmailSender_"
+
+// Triggers lists the known trigger sources in a stable order.
+var Triggers = []Trigger{SignUp, ResendCode, ForgotPassword, UpdateUserAttribute,
+	VerifyUserAttribute, AdminCreateUser, Authentication, AccountTakeOverNotification}
+
+// Known reports whether t is one of the trigger sources this version knows.
+func (t Trigger) Known() bool {
+	for _, k := range Triggers {
+		if t == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Short is the source without its prefix ("SignUp"); templates are named by it.
+func (t Trigger) Short() string { return strings.TrimPrefix(string(t), TriggerPrefix) }
+
+// RequiresCode reports whether events of this source must carry request.code.
+// Every source but the account-takeover notice does, unknown ones included:
+// a future source is delivered through the generic template, which shows a code.
+func (t Trigger) RequiresCode() bool { return t != AccountTakeOverNotification }
+
+// ParseTrigger accepts a full source ("CustomEmailSender_SignUp") or its short
+// form ("SignUp"), case-insensitively for the short form.
+func ParseTrigger(s string) (Trigger, error) {
+	if strings.HasPrefix(s, TriggerPrefix) {
+		return Trigger(s), nil
+	}
+	for _, k := range Triggers {
+		if strings.EqualFold(k.Short(), s) {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("unknown trigger %q (want one of %s)", s, shortList())
+}
+
+func shortList() string {
+	names := make([]string, len(Triggers))
+	for i, t := range Triggers {
+		names[i] = t.Short()
+	}
+	return strings.Join(names, ", ")
+}
+
+// Event is the Custom Email Sender trigger event.
+type Event struct {
+	Version       string        `json:"version"`
+	TriggerSource Trigger       `json:"triggerSource"`
+	Region        string        `json:"region"`
+	UserPoolID    string        `json:"userPoolId"`
+	UserName      string        `json:"userName"`
+	CallerContext CallerContext `json:"callerContext"`
+	Request       Request       `json:"request"`
+	Response      struct{}      `json:"response"`
+}
+
+// CallerContext says which SDK and app client caused the event.
+type CallerContext struct {
+	AWSSDKVersion string `json:"awsSdkVersion"`
+	ClientID      string `json:"clientId"`
+}
+
+// Request carries the encrypted code and the user's attributes.
+// Code is the base64 AWS Encryption SDK message; it is empty for
+// AccountTakeOverNotification. ClientMetadata may be null.
+type Request struct {
+	Type           string            `json:"type"`
+	Code           *string           `json:"code"`
+	ClientMetadata map[string]string `json:"clientMetadata"`
+	UserAttributes map[string]string `json:"userAttributes"`
+}
+
+// Ciphertext returns request.code, or "" when it is null or absent.
+func (e *Event) Ciphertext() string {
+	if e.Request.Code == nil {
+		return ""
+	}
+	return *e.Request.Code
+}
+
+// Attr returns a user attribute ("" when absent).
+func (e *Event) Attr(name string) string { return e.Request.UserAttributes[name] }
+
+// Sub returns the user's immutable id (the "sub" attribute).
+func (e *Event) Sub() string { return e.Attr("sub") }
+
+// Account-takeover notice attributes (AccountTakeOverNotification events carry
+// these in userAttributes instead of a profile).
+const (
+	AttrLoginTime           = "LOGIN_TIME"
+	AttrCity                = "CITY"
+	AttrCountry             = "COUNTRY"
+	AttrIPAddress           = "IP_ADDRESS"
+	AttrDeviceName          = "DEVICE_NAME"
+	AttrEventResponse       = "EVENT_RESPONSE"
+	AttrOneClickLinkValid   = "ONE_CLICK_LINK_VALID"
+	AttrOneClickLinkInvalid = "ONE_CLICK_LINK_INVALID"
+)
+
+// Limits applied by Parse. Cognito caps a custom attribute at 2,048 characters
+// and a pool at 50 custom attributes; these leave room for the standard ones.
+const (
+	MaxEventBytes      = 256 << 10
+	MaxAttributes      = 128
+	MaxAttributeLength = 2048
+	MaxMetadataEntries = 64
+	MaxCiphertextBytes = 16 << 10
+)
+
+// Error is a malformed or unacceptable event. It is permanent: retrying the
+// same event cannot succeed. Field names the offending JSON path.
+type Error struct {
+	Field  string
+	Reason string
+}
+
+func (e *Error) Error() string { return "cognito event: " + e.Field + ": " + e.Reason }
+
+// ErrMalformed matches every *Error with errors.Is.
+var ErrMalformed = errors.New("malformed cognito event")
+
+// Is makes errors.Is(err, ErrMalformed) true for every *Error.
+func (e *Error) Is(target error) bool { return target == ErrMalformed }
+
+var poolIDPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+_[0-9A-Za-z]+$`)
+
+// Parse decodes and validates an event. It never echoes attribute values or
+// the code in its errors: only field names and sizes.
+func Parse(raw []byte) (*Event, error) {
+	if len(raw) > MaxEventBytes {
+		return nil, &Error{"(event)", fmt.Sprintf("%d bytes is over the %d byte limit", len(raw), MaxEventBytes)}
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, &Error{"(event)", "not a JSON object"}
+	}
+	var e Event
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return nil, &Error{"(event)", "invalid JSON: " + describeJSONError(err)}
+	}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// describeJSONError keeps the position and type of a JSON error but not the
+// offending value, which could be a secret.
+func describeJSONError(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q must be %s, not %s", typ.Field, typ.Type, typ.Value)
+	default:
+		return "cannot decode"
+	}
+}
+
+// Validate checks an event's fields and limits.
+func (e *Event) Validate() error {
+	var errs []error
+	bad := func(field, reason string) { errs = append(errs, &Error{field, reason}) }
+	ts := string(e.TriggerSource)
+	switch {
+	case ts == "":
+		bad("triggerSource", "missing")
+	case !strings.HasPrefix(ts, TriggerPrefix) || len(ts) == len(TriggerPrefix):
+		bad("triggerSource", fmt.Sprintf("%q is not a Custom Email Sender source", clip(ts, 64)))
+	case len(ts) > 128:
+		bad("triggerSource", "too long")
+	}
+	switch {
+	case e.UserPoolID == "":
+		bad("userPoolId", "missing")
+	case !poolIDPattern.MatchString(e.UserPoolID):
+		bad("userPoolId", fmt.Sprintf("%q is not a user pool id", clip(e.UserPoolID, 64)))
+	}
+	if e.UserName == "" {
+		bad("userName", "missing")
+	} else if len(e.UserName) > 256 {
+		bad("userName", "longer than 256 bytes")
+	}
+	code := e.Ciphertext()
+	if e.TriggerSource.RequiresCode() && code == "" && ts != "" {
+		bad("request.code", "missing; "+e.TriggerSource.Short()+" events must carry an encrypted code")
+	}
+	if len(code) > MaxCiphertextBytes {
+		bad("request.code", fmt.Sprintf("%d bytes is over the %d byte limit", len(code), MaxCiphertextBytes))
+	}
+	if e.Request.UserAttributes == nil {
+		bad("request.userAttributes", "missing")
+	}
+	if n := len(e.Request.UserAttributes); n > MaxAttributes {
+		bad("request.userAttributes", fmt.Sprintf("%d attributes is over the limit of %d", n, MaxAttributes))
+	}
+	for k, v := range e.Request.UserAttributes {
+		if len(v) > MaxAttributeLength {
+			bad("request.userAttributes."+clip(k, 64), fmt.Sprintf("value of %d bytes is over the %d byte limit", len(v), MaxAttributeLength))
+		}
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			bad("request.userAttributes."+clip(k, 64), "not valid UTF-8")
+		}
+	}
+	if n := len(e.Request.ClientMetadata); n > MaxMetadataEntries {
+		bad("request.clientMetadata", fmt.Sprintf("%d entries is over the limit of %d", n, MaxMetadataEntries))
+	}
+	for k, v := range e.Request.ClientMetadata {
+		if len(v) > MaxAttributeLength {
+			bad("request.clientMetadata."+clip(k, 64), fmt.Sprintf("value of %d bytes is over the %d byte limit", len(v), MaxAttributeLength))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "?")
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
