@@ -1,0 +1,170 @@
+// Package envelope defines the queue message that ingest enqueues and
+// dispatch consumes: a versioned JSON envelope whose clear fields say what
+// the message is (trigger, pool, expiry) and whose sealed payload holds what
+// must stay secret (recipient, subject, bodies).
+package envelope
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cogmail/cogmail/pkg/cognito"
+	"github.com/cogmail/cogmail/pkg/seal"
+)
+
+// SchemaVersion is the envelope version this code writes and reads.
+const SchemaVersion = 1
+
+// MaxBytes bounds an envelope (SQS allows 256 KiB per message).
+const MaxBytes = 256 << 10
+
+// Envelope is the queue message body.
+type Envelope struct {
+	Version   int             `json:"v"`
+	ID        string          `json:"id"`
+	DedupKey  string          `json:"dedupKey"`
+	Trigger   cognito.Trigger `json:"trigger"`
+	Pool      string          `json:"pool"`
+	UserName  string          `json:"userName"`
+	Locale    string          `json:"locale"`
+	CreatedAt time.Time       `json:"createdAt"`
+	ExpiresAt time.Time       `json:"expiresAt"`
+	Sealed    seal.Sealed     `json:"sealed"`
+}
+
+// Payload is what the envelope seals.
+type Payload struct {
+	To       string `json:"to"`
+	From     string `json:"from,omitempty"`     // optional: dispatch's configured sender is used when empty
+	FromName string `json:"fromName,omitempty"` // optional display name
+	Subject  string `json:"subject"`
+	HTML     string `json:"html"`
+	Text     string `json:"text"`
+}
+
+// NewID returns a random message id (32 hex characters).
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// DedupKey identifies one Cognito invocation: the same event retried by
+// Lambda gets the same key, so dispatch can send it once. It hashes the
+// pool, user, trigger and ciphertext; for events without a code (the
+// account-takeover notice) the user attributes stand in for the ciphertext.
+func DedupKey(e *cognito.Event) string {
+	h := sha256.New()
+	for _, s := range []string{e.UserPoolID, e.UserName, string(e.TriggerSource), e.Ciphertext()} {
+		fmt.Fprintf(h, "%d:%s|", len(s), s)
+	}
+	if e.Ciphertext() == "" {
+		keys := make([]string, 0, len(e.Request.UserAttributes))
+		for k := range e.Request.UserAttributes {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := e.Request.UserAttributes[k]
+			fmt.Fprintf(h, "%d:%s=%d:%s|", len(k), k, len(v), v)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:40]
+}
+
+// Expired reports whether the message's code is past its expiry at now.
+func (e *Envelope) Expired(now time.Time) bool { return !now.Before(e.ExpiresAt) }
+
+// Message attribute names set on every SQS message, so ops can filter the
+// DLQ without unsealing anything.
+const (
+	AttrTrigger   = "cogmail.trigger"
+	AttrSchema    = "cogmail.schema"
+	AttrExpiresAt = "cogmail.expiresAt"
+	AttrDedupKey  = "cogmail.dedupKey"
+	AttrPool      = "cogmail.pool"
+	AttrMessageID = "cogmail.messageId"
+)
+
+// Attributes returns the clear metadata as string attributes.
+func (e *Envelope) Attributes() map[string]string {
+	return map[string]string{
+		AttrTrigger:   string(e.Trigger),
+		AttrSchema:    fmt.Sprint(e.Version),
+		AttrExpiresAt: e.ExpiresAt.UTC().Format(time.RFC3339),
+		AttrDedupKey:  e.DedupKey,
+		AttrPool:      e.Pool,
+		AttrMessageID: e.ID,
+	}
+}
+
+// Marshal encodes the envelope.
+func (e *Envelope) Marshal() ([]byte, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxBytes {
+		return nil, &Error{Reason: fmt.Sprintf("envelope of %d bytes is over the %d byte limit", len(b), MaxBytes)}
+	}
+	return b, nil
+}
+
+// Error is a malformed envelope; it is permanent.
+type Error struct{ Reason string }
+
+func (e *Error) Error() string { return "envelope: " + e.Reason }
+
+// Parse decodes and checks an envelope. Errors name fields, never values.
+func Parse(b []byte) (*Envelope, error) {
+	if len(b) > MaxBytes {
+		return nil, &Error{Reason: fmt.Sprintf("%d bytes is over the %d byte limit", len(b), MaxBytes)}
+	}
+	// Unknown fields are allowed: a newer ingest may add clear metadata
+	// during a rolling deploy; anything that changes meaning bumps Version.
+	var e Envelope
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, &Error{Reason: "not an envelope: " + jsonReason(err)}
+	}
+	var missing []string
+	check := func(ok bool, field string) {
+		if !ok {
+			missing = append(missing, field)
+		}
+	}
+	if e.Version != SchemaVersion {
+		return nil, &Error{Reason: fmt.Sprintf("schema version %d is not supported (want %d)", e.Version, SchemaVersion)}
+	}
+	check(e.ID != "", "id")
+	check(e.DedupKey != "", "dedupKey")
+	check(e.Trigger != "", "trigger")
+	check(e.Pool != "", "pool")
+	check(!e.CreatedAt.IsZero(), "createdAt")
+	check(!e.ExpiresAt.IsZero(), "expiresAt")
+	check(len(e.Sealed.Ciphertext) > 0, "sealed.ct")
+	check(len(e.Sealed.DataKey) > 0, "sealed.dk")
+	if len(missing) > 0 {
+		return nil, &Error{Reason: "missing " + strings.Join(missing, ", ")}
+	}
+	return &e, nil
+}
+
+func jsonReason(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q has the wrong type", typ.Field)
+	default:
+		return "cannot decode"
+	}
+}

@@ -1,0 +1,316 @@
+// Package seal encrypts queue payloads with KMS data keys (envelope
+// encryption, AES-256-GCM) so that no code, password, address or rendered
+// body is readable in SQS or the DLQ. A Sealer reuses one data key for a
+// bounded time and number of messages, so KMS is called about once per
+// thousand messages; an Opener caches the data keys it has decrypted.
+package seal
+
+import (
+	"container/list"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+)
+
+// KeyService is the part of the KMS client that sealing needs; *kms.Client
+// satisfies it.
+type KeyService interface {
+	GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, optFns ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error)
+	Decrypt(ctx context.Context, in *kms.DecryptInput, optFns ...func(*kms.Options)) (*kms.DecryptOutput, error)
+}
+
+// Algorithm names the only sealing algorithm of envelope schema 1.
+const Algorithm = "AES-256-GCM"
+
+// kmsContext binds every data key to its purpose, so a data key made for
+// cogmail envelopes cannot be passed off as anything else (and a CloudTrail
+// entry says what it was for).
+var kmsContext = map[string]string{"purpose": "cogmail-envelope"}
+
+// Sealed is the encrypted payload as it travels in the queue message.
+type Sealed struct {
+	Alg        string `json:"alg"`
+	KeyID      string `json:"kid,omitempty"` // the KMS key that encrypted DataKey
+	DataKey    []byte `json:"dk"`            // the KMS-encrypted data key
+	Nonce      []byte `json:"iv"`
+	Ciphertext []byte `json:"ct"` // AES-256-GCM ciphertext and tag
+}
+
+// Error says why sealing or opening failed. Retryable is true when KMS was
+// unreachable or throttled; false when the data itself is bad.
+type Error struct {
+	Op        string // "seal" or "open"
+	Retryable bool
+	Err       error
+}
+
+func (e *Error) Error() string { return "seal: " + e.Op + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrTampered is returned by Open when authentication fails: the ciphertext,
+// the nonce or the associated data (the message id) was changed.
+var ErrTampered = errors.New("payload failed authentication (tampered, or sealed for another message id)")
+
+// Options configures a Sealer. Zero values mean the documented defaults.
+type Options struct {
+	KMS     KeyService
+	KeyID   string           // KMS key id, ARN or alias for new data keys (required)
+	MaxAge  time.Duration    // default 5m: a data key is replaced after this long
+	MaxUses int              // default 10,000: a data key is replaced after this many messages
+	Now     func() time.Time // default time.Now
+}
+
+// Sealer encrypts payloads. It is safe for concurrent use.
+type Sealer struct {
+	kms     KeyService
+	keyID   string
+	maxAge  time.Duration
+	maxUses int
+	now     func() time.Time
+
+	mu      sync.Mutex
+	current *dataKey
+	calls   int // GenerateDataKey calls, for tests and metrics
+}
+
+type dataKey struct {
+	aead      cipher.AEAD
+	encrypted []byte
+	keyID     string
+	created   time.Time
+	uses      int
+}
+
+// NewSealer checks the options and returns a Sealer. It does not call KMS.
+func NewSealer(o Options) (*Sealer, error) {
+	if o.KMS == nil {
+		return nil, errors.New("seal: a KMS client is required")
+	}
+	if o.KeyID == "" {
+		return nil, errors.New("seal: a KMS key id is required")
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = 5 * time.Minute
+	}
+	if o.MaxUses <= 0 {
+		o.MaxUses = 10000
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Sealer{kms: o.KMS, keyID: o.KeyID, maxAge: o.MaxAge, maxUses: o.MaxUses, now: o.Now}, nil
+}
+
+// Seal encrypts plaintext for the message id (the associated data: a payload
+// moved to another message fails to open).
+func (s *Sealer) Seal(ctx context.Context, id string, plaintext []byte) (Sealed, error) {
+	dk, err := s.key(ctx)
+	if err != nil {
+		return Sealed{}, err
+	}
+	nonce := make([]byte, dk.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return Sealed{}, &Error{Op: "seal", Retryable: true, Err: err}
+	}
+	return Sealed{
+		Alg:        Algorithm,
+		KeyID:      dk.keyID,
+		DataKey:    dk.encrypted,
+		Nonce:      nonce,
+		Ciphertext: dk.aead.Seal(nil, nonce, plaintext, []byte(id)),
+	}, nil
+}
+
+// KMSCalls returns how many data keys this Sealer has asked KMS for.
+func (s *Sealer) KMSCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+// key returns the current data key, replacing it when it is too old or too
+// used. The KMS call happens under the lock: concurrent sealers wait for one
+// new key rather than each asking KMS for its own.
+func (s *Sealer) key(ctx context.Context) (*dataKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if dk := s.current; dk != nil && dk.uses < s.maxUses && now.Sub(dk.created) < s.maxAge {
+		dk.uses++
+		return dk, nil
+	}
+	out, err := s.kms.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
+		KeyId:             aws.String(s.keyID),
+		KeySpec:           kmstypes.DataKeySpecAes256,
+		EncryptionContext: kmsContext,
+	})
+	s.calls++
+	if err != nil {
+		return nil, &Error{Op: "seal", Retryable: retryableKMS(err), Err: fmt.Errorf("KMS GenerateDataKey: %w", err)}
+	}
+	aead, err := newAEAD(out.Plaintext)
+	clear(out.Plaintext)
+	if err != nil {
+		return nil, &Error{Op: "seal", Err: err}
+	}
+	s.current = &dataKey{aead: aead, encrypted: out.CiphertextBlob, keyID: aws.ToString(out.KeyId), created: now, uses: 1}
+	return s.current, nil
+}
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	if len(key) != 32 {
+		return nil, fmt.Errorf("data key is %d bytes, want 32", len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// OpenerOptions configures an Opener.
+type OpenerOptions struct {
+	KMS       KeyService
+	CacheSize int           // decrypted data keys kept, default 64
+	MaxAge    time.Duration // how long a decrypted data key is kept, default 15m
+	Now       func() time.Time
+}
+
+// Opener decrypts Sealed payloads, caching data keys so that a batch sealed
+// under one data key costs one KMS call. It is safe for concurrent use.
+type Opener struct {
+	kms    KeyService
+	size   int
+	maxAge time.Duration
+	now    func() time.Time
+
+	mu    sync.Mutex
+	lru   *list.List // of *cachedKey, most recent first
+	byKey map[[32]byte]*list.Element
+	calls int
+}
+
+type cachedKey struct {
+	hash    [32]byte
+	aead    cipher.AEAD
+	fetched time.Time
+}
+
+// NewOpener returns an Opener.
+func NewOpener(o OpenerOptions) (*Opener, error) {
+	if o.KMS == nil {
+		return nil, errors.New("seal: a KMS client is required")
+	}
+	if o.CacheSize <= 0 {
+		o.CacheSize = 64
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = 15 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Opener{kms: o.KMS, size: o.CacheSize, maxAge: o.MaxAge, now: o.Now, lru: list.New(), byKey: map[[32]byte]*list.Element{}}, nil
+}
+
+// Open decrypts a payload sealed for message id.
+func (o *Opener) Open(ctx context.Context, id string, s Sealed) ([]byte, error) {
+	if s.Alg != Algorithm {
+		return nil, &Error{Op: "open", Err: fmt.Errorf("unknown algorithm %q", s.Alg)}
+	}
+	if len(s.DataKey) == 0 || len(s.Ciphertext) == 0 {
+		return nil, &Error{Op: "open", Err: errors.New("missing data key or ciphertext")}
+	}
+	aead, err := o.key(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.Nonce) != aead.NonceSize() {
+		return nil, &Error{Op: "open", Err: fmt.Errorf("nonce is %d bytes, want %d", len(s.Nonce), aead.NonceSize())}
+	}
+	pt, err := aead.Open(nil, s.Nonce, s.Ciphertext, []byte(id))
+	if err != nil {
+		return nil, &Error{Op: "open", Err: ErrTampered}
+	}
+	return pt, nil
+}
+
+// KMSCalls returns how many data keys this Opener has asked KMS to decrypt.
+func (o *Opener) KMSCalls() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.calls
+}
+
+func (o *Opener) key(ctx context.Context, s Sealed) (cipher.AEAD, error) {
+	h := sha256.Sum256(s.DataKey)
+	now := o.now()
+	o.mu.Lock()
+	if el, ok := o.byKey[h]; ok {
+		ck := el.Value.(*cachedKey)
+		if now.Sub(ck.fetched) < o.maxAge {
+			o.lru.MoveToFront(el)
+			o.mu.Unlock()
+			return ck.aead, nil
+		}
+		o.lru.Remove(el)
+		delete(o.byKey, h)
+	}
+	o.calls++
+	o.mu.Unlock()
+
+	in := &kms.DecryptInput{CiphertextBlob: s.DataKey, EncryptionContext: kmsContext}
+	if s.KeyID != "" {
+		in.KeyId = aws.String(s.KeyID)
+	}
+	out, err := o.kms.Decrypt(ctx, in)
+	if err != nil {
+		return nil, &Error{Op: "open", Retryable: retryableKMS(err), Err: fmt.Errorf("KMS Decrypt of the data key: %w", err)}
+	}
+	aead, err := newAEAD(out.Plaintext)
+	clear(out.Plaintext)
+	if err != nil {
+		return nil, &Error{Op: "open", Err: err}
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, ok := o.byKey[h]; !ok {
+		o.byKey[h] = o.lru.PushFront(&cachedKey{hash: h, aead: aead, fetched: now})
+		for o.lru.Len() > o.size {
+			last := o.lru.Back()
+			o.lru.Remove(last)
+			delete(o.byKey, last.Value.(*cachedKey).hash)
+		}
+	}
+	return aead, nil
+}
+
+// retryableKMS decides by error type whether a KMS failure may pass: a bad
+// ciphertext or a disabled/missing key will not heal by retrying; anything
+// else (throttling, network, 5xx, an expired context) may.
+func retryableKMS(err error) bool {
+	var (
+		invalidCT  *kmstypes.InvalidCiphertextException
+		incorrect  *kmstypes.IncorrectKeyException
+		notFound   *kmstypes.NotFoundException
+		disabled   *kmstypes.DisabledException
+		invalidKey *kmstypes.InvalidKeyUsageException
+		denied     *kmstypes.KMSInvalidStateException
+	)
+	switch {
+	case errors.As(err, &invalidCT), errors.As(err, &incorrect), errors.As(err, &notFound),
+		errors.As(err, &disabled), errors.As(err, &invalidKey), errors.As(err, &denied):
+		return false
+	}
+	return true
+}
