@@ -1,0 +1,287 @@
+// Package config reads cogmail's settings from environment variables at cold
+// start, applies the documented defaults, and reports every problem at once,
+// each naming its variable. docs/configuration.md lists every key.
+package config
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cogmail/cogmail/pkg/cognito"
+)
+
+// Getenv looks up one variable; os.Getenv satisfies it.
+type Getenv func(string) string
+
+// Keyring names how request.code is decrypted.
+type Keyring string
+
+// The supported keyrings.
+const (
+	KeyringKMS    Keyring = "kms"     // AWS KMS: what Cognito uses in production
+	KeyringRawAES Keyring = "raw-aes" // a raw AES-256 key: local stack and tests
+)
+
+// DefaultExpiry is how long each trigger's code stays useful; a message not
+// sent by then is never sent (COGMAIL_EXPIRY overrides entries).
+var DefaultExpiry = map[cognito.Trigger]time.Duration{
+	cognito.SignUp:                      24 * time.Hour,
+	cognito.ResendCode:                  24 * time.Hour,
+	cognito.UpdateUserAttribute:         24 * time.Hour,
+	cognito.VerifyUserAttribute:         24 * time.Hour,
+	cognito.ForgotPassword:              time.Hour,
+	cognito.Authentication:              3 * time.Minute,
+	cognito.AdminCreateUser:             7 * 24 * time.Hour,
+	cognito.AccountTakeOverNotification: 24 * time.Hour,
+}
+
+// GenericExpiry applies to trigger sources this version does not know.
+const GenericExpiry = time.Hour
+
+// Ingest is the ingest function's configuration.
+type Ingest struct {
+	QueueURL string // COGMAIL_QUEUE_URL
+
+	Keyring       Keyring // COGMAIL_KEYRING: kms (default) or raw-aes
+	KMSKeyARN     string  // COGMAIL_KMS_KEY_ARN: the key Cognito encrypts codes with
+	AESKey        []byte  // COGMAIL_AES_KEY_HEX (64 hex characters)
+	AESNamespace  string  // COGMAIL_AES_KEY_NAMESPACE
+	AESName       string  // COGMAIL_AES_KEY_NAME
+	SealKeyID     string  // COGMAIL_SEAL_KEY_ID: KMS key for envelope data keys (default: COGMAIL_KMS_KEY_ARN)
+	SealKeyMaxAge time.Duration
+	SealKeyUses   int
+
+	RecipientAttributes []string       // COGMAIL_RECIPIENT_ATTRIBUTES (default "email")
+	LookupURL           string         // COGMAIL_RECIPIENT_LOOKUP_URL
+	LookupPlaceholder   *regexp.Regexp // COGMAIL_RECIPIENT_PLACEHOLDER
+	LookupTimeout       time.Duration  // COGMAIL_RECIPIENT_LOOKUP_TIMEOUT (default 2s)
+	LookupHeader        [2]string      // COGMAIL_RECIPIENT_LOOKUP_HEADER "Name: value"
+
+	TemplateDir   string // COGMAIL_TEMPLATE_DIR
+	DefaultLocale string // COGMAIL_DEFAULT_LOCALE (default "en")
+	Brand         Brand
+
+	Expiry map[cognito.Trigger]time.Duration // defaults + COGMAIL_EXPIRY
+}
+
+// Brand is what the templates say about the product.
+type Brand struct {
+	ProductName string // COGMAIL_PRODUCT_NAME (default "Your app")
+	SenderName  string // COGMAIL_SENDER_NAME (default: the product name)
+	SenderEmail string // COGMAIL_SENDER_EMAIL (optional: dispatch's sender is used otherwise)
+	SupportURL  string // COGMAIL_SUPPORT_URL
+	LogoURL     string // COGMAIL_LOGO_URL
+}
+
+// ExpiryFor returns the validity of a trigger's code.
+func (c *Ingest) ExpiryFor(t cognito.Trigger) time.Duration {
+	if d, ok := c.Expiry[t]; ok {
+		return d
+	}
+	return GenericExpiry
+}
+
+// LoadIngest reads and validates the ingest configuration.
+func LoadIngest(getenv Getenv) (*Ingest, error) {
+	r := reader{getenv: getenv}
+	c := &Ingest{
+		QueueURL:            r.url("COGMAIL_QUEUE_URL", true),
+		Keyring:             Keyring(r.str("COGMAIL_KEYRING", string(KeyringKMS))),
+		KMSKeyARN:           r.str("COGMAIL_KMS_KEY_ARN", ""),
+		AESNamespace:        r.str("COGMAIL_AES_KEY_NAMESPACE", ""),
+		AESName:             r.str("COGMAIL_AES_KEY_NAME", ""),
+		SealKeyMaxAge:       r.duration("COGMAIL_SEAL_KEY_MAX_AGE", 5*time.Minute),
+		SealKeyUses:         r.int("COGMAIL_SEAL_KEY_MAX_USES", 10000),
+		RecipientAttributes: r.list("COGMAIL_RECIPIENT_ATTRIBUTES", []string{"email"}),
+		LookupURL:           r.url("COGMAIL_RECIPIENT_LOOKUP_URL", false),
+		LookupPlaceholder:   r.regexp("COGMAIL_RECIPIENT_PLACEHOLDER"),
+		LookupTimeout:       r.duration("COGMAIL_RECIPIENT_LOOKUP_TIMEOUT", 2*time.Second),
+		TemplateDir:         r.str("COGMAIL_TEMPLATE_DIR", ""),
+		DefaultLocale:       r.str("COGMAIL_DEFAULT_LOCALE", "en"),
+		Brand: Brand{
+			ProductName: r.str("COGMAIL_PRODUCT_NAME", "Your app"),
+			SenderEmail: r.str("COGMAIL_SENDER_EMAIL", ""),
+			SupportURL:  r.url("COGMAIL_SUPPORT_URL", false),
+			LogoURL:     r.url("COGMAIL_LOGO_URL", false),
+		},
+	}
+	c.Brand.SenderName = r.str("COGMAIL_SENDER_NAME", c.Brand.ProductName)
+	c.SealKeyID = r.str("COGMAIL_SEAL_KEY_ID", c.KMSKeyARN)
+	c.Expiry = r.expiry("COGMAIL_EXPIRY")
+	if h := r.str("COGMAIL_RECIPIENT_LOOKUP_HEADER", ""); h != "" {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(h, "\r\n") {
+			r.fail("COGMAIL_RECIPIENT_LOOKUP_HEADER", `must be "Name: value"`)
+		}
+		c.LookupHeader = [2]string{strings.TrimSpace(name), strings.TrimSpace(value)}
+	}
+
+	switch c.Keyring {
+	case KeyringKMS:
+		if c.KMSKeyARN == "" {
+			r.fail("COGMAIL_KMS_KEY_ARN", "is required with COGMAIL_KEYRING=kms")
+		} else if !strings.HasPrefix(c.KMSKeyARN, "arn:") {
+			r.fail("COGMAIL_KMS_KEY_ARN", "must be a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)")
+		}
+	case KeyringRawAES:
+		hexKey := r.str("COGMAIL_AES_KEY_HEX", "")
+		k, err := hex.DecodeString(hexKey)
+		switch {
+		case hexKey == "":
+			r.fail("COGMAIL_AES_KEY_HEX", "is required with COGMAIL_KEYRING=raw-aes")
+		case err != nil || len(k) != 32:
+			r.fail("COGMAIL_AES_KEY_HEX", "must be 64 hex characters (a 256-bit key)")
+		default:
+			c.AESKey = k
+		}
+		if c.AESNamespace == "" {
+			r.fail("COGMAIL_AES_KEY_NAMESPACE", "is required with COGMAIL_KEYRING=raw-aes")
+		}
+		if c.AESName == "" {
+			r.fail("COGMAIL_AES_KEY_NAME", "is required with COGMAIL_KEYRING=raw-aes")
+		}
+	default:
+		r.fail("COGMAIL_KEYRING", fmt.Sprintf("%q is not kms or raw-aes", c.Keyring))
+	}
+	if c.SealKeyID == "" {
+		r.fail("COGMAIL_SEAL_KEY_ID", "is required (the KMS key for envelope data keys; defaults to COGMAIL_KMS_KEY_ARN)")
+	}
+	if c.LookupPlaceholder != nil && c.LookupURL == "" {
+		r.fail("COGMAIL_RECIPIENT_LOOKUP_URL", "is required when COGMAIL_RECIPIENT_PLACEHOLDER is set")
+	}
+	if len(c.RecipientAttributes) == 0 {
+		r.fail("COGMAIL_RECIPIENT_ATTRIBUTES", "must name at least one attribute")
+	}
+	return c, r.err()
+}
+
+// reader collects problems while parsing, so one start-up error lists all.
+type reader struct {
+	getenv Getenv
+	errs   []error
+}
+
+// Error is one bad setting.
+type Error struct {
+	Var    string
+	Reason string
+}
+
+func (e *Error) Error() string { return e.Var + ": " + e.Reason }
+
+func (r *reader) fail(name, reason string) { r.errs = append(r.errs, &Error{name, reason}) }
+
+func (r *reader) err() error {
+	if len(r.errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("config: %w", errors.Join(r.errs...))
+}
+
+func (r *reader) str(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) list(name string, def []string) []string {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		r.fail(name, fmt.Sprintf("%q is not a positive duration (e.g. 90s, 5m, 24h)", v))
+		return def
+	}
+	return d
+}
+
+func (r *reader) int(name string, def int) int {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		r.fail(name, fmt.Sprintf("%q is not a positive whole number", v))
+		return def
+	}
+	return n
+}
+
+func (r *reader) url(name string, required bool) string {
+	v := r.str(name, "")
+	if v == "" {
+		if required {
+			r.fail(name, "is required")
+		}
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// The value is not echoed: a URL may carry a token.
+		r.fail(name, "is not an http(s) URL")
+	}
+	return v
+}
+
+func (r *reader) regexp(name string) *regexp.Regexp {
+	v := r.str(name, "")
+	if v == "" {
+		return nil
+	}
+	re, err := regexp.Compile(v)
+	if err != nil {
+		r.fail(name, "is not a valid regular expression: "+err.Error())
+	}
+	return re
+}
+
+// expiry parses "ForgotPassword=1h,Authentication=3m" over the defaults.
+func (r *reader) expiry(name string) map[cognito.Trigger]time.Duration {
+	out := make(map[cognito.Trigger]time.Duration, len(DefaultExpiry))
+	for k, v := range DefaultExpiry {
+		out[k] = v
+	}
+	for _, item := range r.list(name, nil) {
+		k, v, ok := strings.Cut(item, "=")
+		if !ok {
+			r.fail(name, fmt.Sprintf("%q is not TRIGGER=DURATION", item))
+			continue
+		}
+		t, err := cognito.ParseTrigger(strings.TrimSpace(k))
+		if err != nil {
+			r.fail(name, err.Error())
+			continue
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			r.fail(name, fmt.Sprintf("%s: %q is not a positive duration", t.Short(), v))
+			continue
+		}
+		out[t] = d
+	}
+	return out
+}

@@ -1,0 +1,70 @@
+// Package queue puts envelopes on SQS with their clear metadata as message
+// attributes. Any failure is retryable: the caller returns it so that the
+// Lambda invocation fails and the event is retried, never dropped.
+package queue
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/cogmail/cogmail/pkg/envelope"
+)
+
+// Sender is the part of the SQS client that publishing needs; *sqs.Client
+// satisfies it.
+type Sender interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+// Publisher sends envelopes to one queue.
+type Publisher struct {
+	sqs Sender
+	url string
+}
+
+// NewPublisher returns a Publisher for the queue URL.
+func NewPublisher(client Sender, queueURL string) (*Publisher, error) {
+	if client == nil || queueURL == "" {
+		return nil, fmt.Errorf("queue: an SQS client and a queue URL are required")
+	}
+	return &Publisher{sqs: client, url: queueURL}, nil
+}
+
+// Error is a failed enqueue. It is always retryable from the caller's view.
+type Error struct {
+	MessageID string
+	Err       error
+}
+
+func (e *Error) Error() string { return "queue: send " + e.MessageID + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Publish sends the envelope and returns the SQS message id.
+func (p *Publisher) Publish(ctx context.Context, e *envelope.Envelope) (string, error) {
+	body, err := e.Marshal()
+	if err != nil {
+		return "", &Error{MessageID: e.ID, Err: err}
+	}
+	out, err := p.sqs.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:          aws.String(p.url),
+		MessageBody:       aws.String(string(body)),
+		MessageAttributes: Attributes(e.Attributes()),
+	})
+	if err != nil {
+		return "", &Error{MessageID: e.ID, Err: err}
+	}
+	return aws.ToString(out.MessageId), nil
+}
+
+// Attributes converts string metadata to SQS message attributes.
+func Attributes(m map[string]string) map[string]sqstypes.MessageAttributeValue {
+	out := make(map[string]sqstypes.MessageAttributeValue, len(m))
+	for k, v := range m {
+		out[k] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	return out
+}
