@@ -1,0 +1,42 @@
+// Command ingest is the Cognito Custom Email Sender trigger (a provided.al2023
+// bootstrap). It builds everything once at cold start and hands each event to
+// pkg/ingest; see docs/configuration.md for its environment.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/ingest"
+	"github.com/cogmail/cogmail/pkg/metrics"
+)
+
+func main() {
+	ctx := context.Background()
+	log := lambdacontext.NewLogger()
+	cfg, err := config.LoadIngest(os.Getenv)
+	if err != nil {
+		log.Error("configuration rejected", "error", err.Error())
+		os.Exit(1)
+	}
+	// LoadDefaultConfig honours AWS_ENDPOINT_URL_KMS and AWS_ENDPOINT_URL_SQS.
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Error("AWS configuration rejected", "error", err.Error())
+		os.Exit(1)
+	}
+	h, err := ingest.Build(ctx, cfg, ingest.Clients{KMS: kms.NewFromConfig(awsCfg), SQS: sqs.NewFromConfig(awsCfg)},
+		log, metrics.New(os.Stdout, "ingest", nil))
+	if err != nil {
+		log.Error("cold start failed", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h.Lambda)
+}

@@ -1,0 +1,269 @@
+// Package ingest is the Custom Email Sender trigger: it decrypts the code,
+// resolves the recipient, renders the email, seals it and enqueues it. It
+// does no sending; if the message cannot be enqueued it returns an error so
+// that Lambda retries the event and nothing is lost.
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"log/slog"
+	"time"
+
+	"github.com/cogmail/cogmail/pkg/cognito"
+	"github.com/cogmail/cogmail/pkg/envelope"
+	"github.com/cogmail/cogmail/pkg/metrics"
+	"github.com/cogmail/cogmail/pkg/render"
+	"github.com/cogmail/cogmail/pkg/seal"
+	"github.com/cogmail/cogmail/pkg/secret"
+)
+
+// Decrypter opens request.code (the codecrypt package provides it).
+type Decrypter interface {
+	Decrypt(ctx context.Context, ciphertext, userPoolID string) (secret.Code, error)
+}
+
+// Resolver picks the recipient's address (the recipient package provides it).
+type Resolver interface {
+	Resolve(ctx context.Context, e *cognito.Event) (string, error)
+}
+
+// Renderer renders an email (the render package provides it).
+type Renderer interface {
+	Render(in render.Input) (render.Email, error)
+}
+
+// Sealer encrypts the payload for a message id (the seal package provides it).
+type Sealer interface {
+	Seal(ctx context.Context, id string, plaintext []byte) (seal.Sealed, error)
+}
+
+// Publisher enqueues an envelope (the queue package provides it).
+type Publisher interface {
+	Publish(ctx context.Context, e *envelope.Envelope) (string, error)
+}
+
+// Deps are the handler's collaborators, built once per cold start.
+type Deps struct {
+	Decrypter Decrypter
+	Recipient Resolver
+	Renderer  Renderer
+	Sealer    Sealer
+	Publisher Publisher
+	Logger    *slog.Logger
+	Metrics   *metrics.Emitter
+}
+
+// Options are the handler's settings.
+type Options struct {
+	// Expiry returns how long a trigger's code stays useful.
+	Expiry func(cognito.Trigger) time.Duration
+	// DefaultLocale is used when neither the client metadata nor the user names one.
+	DefaultLocale string
+	// From and FromName, when set, are sealed into the payload as the sender.
+	From, FromName string
+	Now            func() time.Time
+	NewID          func() string
+}
+
+// Handler handles Custom Email Sender events.
+type Handler struct {
+	d Deps
+	o Options
+}
+
+// New checks the dependencies and returns a Handler.
+func New(d Deps, o Options) (*Handler, error) {
+	var missing []string
+	for name, ok := range map[string]bool{
+		"Decrypter": d.Decrypter != nil, "Recipient": d.Recipient != nil, "Renderer": d.Renderer != nil,
+		"Sealer": d.Sealer != nil, "Publisher": d.Publisher != nil, "Expiry": o.Expiry != nil,
+	} {
+		if !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("ingest: missing dependencies: %v", missing)
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.NewID == nil {
+		o.NewID = envelope.NewID
+	}
+	if o.DefaultLocale == "" {
+		o.DefaultLocale = "en"
+	}
+	return &Handler{d: d, o: o}, nil
+}
+
+// Result says what was enqueued; it carries nothing secret.
+type Result struct {
+	MessageID    string          `json:"messageId"`
+	SQSMessageID string          `json:"sqsMessageId"`
+	DedupKey     string          `json:"dedupKey"`
+	Trigger      cognito.Trigger `json:"trigger"`
+	Locale       string          `json:"locale"`
+	Template     string          `json:"template"`
+	ExpiresAt    time.Time       `json:"expiresAt"`
+	SealedBytes  int             `json:"sealedBytes"`
+}
+
+// Stage names where handling failed.
+type Stage string
+
+// The stages of handling an event.
+const (
+	StageParse     Stage = "parse"
+	StageDecrypt   Stage = "decrypt"
+	StageRecipient Stage = "recipient"
+	StageRender    Stage = "render"
+	StageSeal      Stage = "seal"
+	StageEnqueue   Stage = "enqueue"
+)
+
+// Error is a failed event. Retryable says whether the same event may succeed
+// later (KMS or SQS unavailable) or never will (malformed, tampered, foreign
+// ciphertext, no valid address). Either way the handler returns it, so the
+// invocation fails: Lambda retries it, then hands it to the function's
+// on-failure destination, and nothing is silently dropped.
+type Error struct {
+	Stage     Stage
+	Retryable bool
+	Err       error
+}
+
+func (e *Error) Error() string {
+	kind := "permanent"
+	if e.Retryable {
+		kind = "retryable"
+	}
+	return fmt.Sprintf("ingest: %s (%s): %v", e.Stage, kind, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// retryable is the behaviour interface the collaborators' errors share.
+type retryable interface{ Retryable() bool }
+
+func isRetryable(err error) bool {
+	var r retryable
+	if errors.As(err, &r) {
+		return r.Retryable()
+	}
+	var se *seal.Error
+	if errors.As(err, &se) {
+		return se.Retryable
+	}
+	return false
+}
+
+// Lambda is the function's entry point for lambda.Start: it handles one event
+// and reports failure as the invocation's error.
+func (h *Handler) Lambda(ctx context.Context, raw json.RawMessage) error {
+	_, err := h.Handle(ctx, raw)
+	return err
+}
+
+// Handle processes one raw event.
+func (h *Handler) Handle(ctx context.Context, raw []byte) (Result, error) {
+	start := h.o.Now()
+	log := h.d.Logger
+	ev, err := cognito.Parse(raw)
+	if err != nil {
+		return Result{}, h.fail(ctx, log, "", &Error{Stage: StageParse, Err: err})
+	}
+	log = log.With("trigger", ev.TriggerSource.Short(), "pool", ev.UserPoolID)
+	if !ev.TriggerSource.Known() {
+		log.WarnContext(ctx, "unknown trigger source; delivering its code with the generic template")
+	}
+
+	var code secret.Code
+	if ev.TriggerSource.RequiresCode() {
+		code, err = h.d.Decrypter.Decrypt(ctx, ev.Ciphertext(), ev.UserPoolID)
+		if err != nil {
+			return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageDecrypt, Retryable: isRetryable(err), Err: err})
+		}
+		if ev.TriggerSource == cognito.AdminCreateUser {
+			// Cognito HTML-escapes temporary passwords; the user must type the real one.
+			code = secret.New(html.UnescapeString(code.Reveal()))
+		}
+	}
+
+	to, err := h.d.Recipient.Resolve(ctx, ev)
+	if err != nil {
+		return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageRecipient, Retryable: isRetryable(err), Err: err})
+	}
+
+	validFor := h.o.Expiry(ev.TriggerSource)
+	email, err := h.d.Renderer.Render(render.Input{
+		Trigger:    ev.TriggerSource,
+		Locale:     render.ResolveLocale(ev, h.o.DefaultLocale),
+		Code:       code,
+		UserName:   ev.UserName,
+		Attributes: ev.Request.UserAttributes,
+		ValidFor:   validFor,
+	})
+	if err != nil {
+		return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageRender, Err: err})
+	}
+
+	payload, err := json.Marshal(envelope.Payload{To: to, From: h.o.From, FromName: h.o.FromName, Subject: email.Subject, HTML: email.HTML, Text: email.Text})
+	if err != nil {
+		return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageSeal, Err: err})
+	}
+	id := h.o.NewID()
+	sealed, err := h.d.Sealer.Seal(ctx, id, payload)
+	clear(payload)
+	if err != nil {
+		return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageSeal, Retryable: isRetryable(err), Err: err})
+	}
+	env := &envelope.Envelope{
+		Version:   envelope.SchemaVersion,
+		ID:        id,
+		DedupKey:  envelope.DedupKey(ev),
+		Trigger:   ev.TriggerSource,
+		Pool:      ev.UserPoolID,
+		UserName:  ev.UserName,
+		Locale:    email.Locale,
+		CreatedAt: start.UTC(),
+		ExpiresAt: start.Add(validFor).UTC(),
+		Sealed:    sealed,
+	}
+	sqsID, err := h.d.Publisher.Publish(ctx, env)
+	if err != nil {
+		return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageEnqueue, Retryable: true, Err: err})
+	}
+	res := Result{
+		MessageID: id, SQSMessageID: sqsID, DedupKey: env.DedupKey, Trigger: ev.TriggerSource,
+		Locale: email.Locale, Template: email.Template, ExpiresAt: env.ExpiresAt, SealedBytes: len(sealed.Ciphertext),
+	}
+	elapsed := h.o.Now().Sub(start)
+	log.InfoContext(ctx, "enqueued", "messageId", id, "sqsMessageId", sqsID, "dedupKey", env.DedupKey,
+		"locale", email.Locale, "template", email.Template, "expiresAt", env.ExpiresAt, "ms", elapsed.Milliseconds())
+	dims := map[string]string{"Trigger": ev.TriggerSource.Short()}
+	h.d.Metrics.Count("Enqueued", 1, dims)
+	h.d.Metrics.Duration("IngestLatency", elapsed, dims)
+	return res, nil
+}
+
+func (h *Handler) fail(ctx context.Context, log *slog.Logger, t cognito.Trigger, err *Error) error {
+	level := slog.LevelError
+	if err.Retryable {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "event not enqueued", "stage", err.Stage, "retryable", err.Retryable, "error", err.Error())
+	trigger := t.Short()
+	if trigger == "" {
+		trigger = "unknown"
+	}
+	h.d.Metrics.Count("IngestFailed", 1, map[string]string{"Trigger": trigger, "Stage": string(err.Stage)})
+	return err
+}

@@ -1,0 +1,44 @@
+package ses_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/cogmail/cogmail/pkg/provider"
+	"github.com/cogmail/cogmail/pkg/provider/ses"
+	"github.com/cogmail/cogmail/pkg/provider/ses/sesfake"
+)
+
+func Example() {
+	fake := sesfake.New(sesfake.Options{VerifiedIdentities: []string{"example.com"}})
+	defer fake.Close()
+
+	// In Lambda, AWS comes from config.LoadDefaultConfig and Endpoint is empty.
+	p, err := ses.New(ses.Config{
+		AWS:      aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")},
+		Endpoint: fake.URL(),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m := provider.Message{
+		From:    provider.Address{Email: "no-reply@example.com"},
+		To:      "ana@example.org",
+		Subject: "Your code",
+		Text:    "Your code is 123456",
+	}
+	fmt.Println(p.Send(context.Background(), m))
+
+	m.From.Email = "no-reply@unverified.example"
+	err = p.Send(context.Background(), m)
+	fmt.Println(provider.ClassOf(err))
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// permanent
+	// ses: permanent (status 400 MessageRejected): Email address is not verified. The following identities failed the check in region EU-WEST-1: [address]
+}

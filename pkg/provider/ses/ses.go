@@ -1,0 +1,266 @@
+// Package ses sends email through Amazon SES v2 SendEmail
+// (github.com/aws/aws-sdk-go-v2/service/sesv2) and classifies its errors by
+// their type, error code and HTTP status for failover.
+package ses
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/cogmail/cogmail/pkg/provider"
+	"github.com/cogmail/cogmail/pkg/provider/internal/baseurl"
+	"github.com/cogmail/cogmail/pkg/provider/internal/classify"
+	"github.com/cogmail/cogmail/pkg/provider/internal/redact"
+)
+
+// DefaultTimeout bounds one API call when Config.AWS.HTTPClient is not set.
+const DefaultTimeout = 10 * time.Second
+
+// MessageIDTag is the email tag that carries Message.ID.
+const MessageIDTag = "cogmail_message_id"
+
+// Config configures a Provider. Zero values mean the documented defaults.
+type Config struct {
+	Name string // Name() of the provider; default "ses"
+	// AWS holds the region and credentials (config.LoadDefaultConfig in
+	// Lambda); Region and Credentials are required.
+	AWS aws.Config
+	// Endpoint overrides the SES endpoint (a fake, moto, a VPC endpoint).
+	Endpoint             string
+	ConfigurationSetName string        // optional: SES configuration set for event publishing
+	Timeout              time.Duration // per call, default DefaultTimeout; unused when AWS.HTTPClient is set
+	// MaxAttempts is the SDK's attempts per send; default 1, because the
+	// dispatcher owns retries and failover within the Lambda deadline.
+	MaxAttempts int
+	Now         func() time.Time // clock for a Retry-After date; default time.Now
+}
+
+// Validate reports every configuration problem at once, naming the field.
+func (c Config) Validate() error {
+	var errs []error
+	if c.AWS.Region == "" {
+		errs = append(errs, errors.New("ses: Config.AWS.Region is required"))
+	}
+	if c.AWS.Credentials == nil {
+		errs = append(errs, errors.New("ses: Config.AWS.Credentials is required"))
+	}
+	if c.Endpoint != "" {
+		if err := baseurl.Check(c.Endpoint); err != nil {
+			errs = append(errs, errors.New("ses: Config.Endpoint "+err.Error()))
+		}
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, errors.New("ses: Config.Timeout is negative"))
+	}
+	if c.MaxAttempts < 0 {
+		errs = append(errs, errors.New("ses: Config.MaxAttempts is negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Provider sends through SES. It is safe for concurrent use.
+type Provider struct {
+	name      string
+	configSet string
+	now       func() time.Time
+	client    *sesv2.Client
+}
+
+// New validates cfg and returns a Provider.
+func New(cfg Config) (*Provider, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Provider{name: cfg.Name, configSet: cfg.ConfigurationSetName, now: cfg.Now}
+	if p.name == "" {
+		p.name = "ses"
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	attempts := cfg.MaxAttempts
+	if attempts == 0 {
+		attempts = 1
+	}
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	p.client = sesv2.NewFromConfig(cfg.AWS, func(o *sesv2.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+		o.RetryMaxAttempts = attempts
+		if cfg.AWS.HTTPClient == nil {
+			o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(timeout)
+		}
+	})
+	return p, nil
+}
+
+// Name identifies the provider in errors, logs and metrics.
+func (p *Provider) Name() string { return p.name }
+
+// Send delivers m; see Deliver.
+func (p *Provider) Send(ctx context.Context, m provider.Message) error {
+	_, err := p.Deliver(ctx, m)
+	return err
+}
+
+// Deliver sends m and returns SES's MessageId. A failure is a
+// *provider.Error; see failure for the classification table.
+func (p *Provider) Deliver(ctx context.Context, m provider.Message) (provider.Receipt, error) {
+	if err := m.Validate(); err != nil {
+		return provider.Receipt{}, classify.Invalid(p.name, err)
+	}
+	if ctx.Err() != nil {
+		return provider.Receipt{}, classify.Transport(ctx, p.name, ctx.Err())
+	}
+	out, err := p.client.SendEmail(ctx, p.input(m))
+	if err != nil {
+		return provider.Receipt{}, p.failure(ctx, err)
+	}
+	return provider.Receipt{Provider: p.name, ID: aws.ToString(out.MessageId)}, nil
+}
+
+func (p *Provider) input(m provider.Message) *sesv2.SendEmailInput {
+	utf8 := aws.String("UTF-8")
+	body := &types.Body{}
+	if m.Text != "" {
+		body.Text = &types.Content{Data: aws.String(m.Text), Charset: utf8}
+	}
+	if m.HTML != "" {
+		body.Html = &types.Content{Data: aws.String(m.HTML), Charset: utf8}
+	}
+	simple := &types.Message{Subject: &types.Content{Data: aws.String(m.Subject), Charset: utf8}, Body: body}
+	for _, k := range slices.Sorted(maps.Keys(m.Headers)) {
+		simple.Headers = append(simple.Headers, types.MessageHeader{Name: aws.String(k), Value: aws.String(m.Headers[k])})
+	}
+	in := &sesv2.SendEmailInput{
+		FromEmailAddress: aws.String(m.From.String()),
+		Destination:      &types.Destination{ToAddresses: []string{m.To}},
+		Content:          &types.EmailContent{Simple: simple},
+	}
+	if !m.ReplyTo.IsZero() {
+		in.ReplyToAddresses = []string{m.ReplyTo.String()}
+	}
+	if p.configSet != "" {
+		in.ConfigurationSetName = aws.String(p.configSet)
+	}
+	for _, k := range slices.Sorted(maps.Keys(m.Tags)) {
+		in.EmailTags = append(in.EmailTags, tag(k, m.Tags[k]))
+	}
+	if m.ID != "" {
+		in.EmailTags = append(in.EmailTags, tag(MessageIDTag, m.ID))
+	}
+	return in
+}
+
+// tag makes an SES email tag: names and values may only hold ASCII letters,
+// digits, underscores and dashes, at most 256 of them.
+func tag(name, value string) types.MessageTag {
+	return types.MessageTag{Name: aws.String(tagText(name)), Value: aws.String(tagText(value))}
+}
+
+func tagText(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		return "_"
+	}
+	return string(b[:min(len(b), 256)])
+}
+
+// throttles is the SDK's own list of throttling error codes
+// (ThrottlingException, TooManyRequestsException, LimitExceededException, ...).
+var throttles = retry.IsErrorThrottles(retry.DefaultThrottles)
+
+// failure reads the SDK error by type, code and status, never by its text:
+//
+//	MessageRejected, BadRequestException          Permanent (this message is refused)
+//	TooManyRequestsException, LimitExceededException,
+//	  any SDK throttle code, HTTP 429              RateLimited
+//	AccountSuspendedException, SendingPausedException,
+//	  MailFromDomainNotVerifiedException,
+//	  NotFoundException (configuration set)        Unavailable (our account or configuration: fail over)
+//	other codes                                    by HTTP status (classify.HTTP): 400/413 Permanent,
+//	                                               401/403 (credentials) and 5xx Unavailable
+//	an answer that is not SES's JSON               Unavailable
+//	no answer                                      Unavailable
+func (p *Provider) failure(ctx context.Context, err error) *provider.Error {
+	var (
+		respErr *awshttp.ResponseError
+		apiErr  smithy.APIError
+		deser   *smithy.DeserializationError
+	)
+	// The SDK wraps transport failures in a ResponseError too, with no
+	// status: only a status means SES (or something) answered.
+	if !errors.As(err, &respErr) || respErr.HTTPStatusCode() == 0 {
+		return classify.Transport(ctx, p.name, err)
+	}
+	e := &provider.Error{Provider: p.name, Status: respErr.HTTPStatusCode(), Err: err}
+	header := http.Header{}
+	if respErr.Response != nil {
+		header = respErr.Response.Header
+	}
+	if !errors.As(err, &apiErr) {
+		e.Class = provider.Unavailable
+		switch {
+		case errors.As(err, &deser):
+			e.Reason = "answer is not SES's (" + contentType(header) + ")"
+		default:
+			e.Reason = http.StatusText(e.Status)
+		}
+		return e
+	}
+	e.Code = apiErr.ErrorCode()
+	e.Reason = redact.Reason(apiErr.ErrorMessage())
+	var (
+		rejected    *types.MessageRejected
+		badRequest  *types.BadRequestException
+		suspended   *types.AccountSuspendedException
+		paused      *types.SendingPausedException
+		mailFrom    *types.MailFromDomainNotVerifiedException
+		notFound    *types.NotFoundException
+		tooMany     *types.TooManyRequestsException
+		limitExceed *types.LimitExceededException
+	)
+	switch {
+	case errors.As(err, &rejected), errors.As(err, &badRequest):
+		e.Class = provider.Permanent
+	case errors.As(err, &tooMany), errors.As(err, &limitExceed), throttles.IsErrorThrottle(err) == aws.TrueTernary:
+		e.Class = provider.RateLimited
+	case errors.As(err, &suspended), errors.As(err, &paused), errors.As(err, &mailFrom), errors.As(err, &notFound):
+		e.Class = provider.Unavailable
+	default:
+		e.Class = classify.HTTP(e.Status)
+	}
+	if e.Class == provider.RateLimited {
+		e.RetryAfter = classify.RetryAfter(header, p.now())
+	}
+	return e
+}
+
+func contentType(h http.Header) string {
+	if ct := h.Get("Content-Type"); ct != "" {
+		ct, _, _ = strings.Cut(ct, ";")
+		return ct
+	}
+	return "no content type"
+}

@@ -1,0 +1,462 @@
+// Package sesfake is a fake Amazon SES v2 SendEmail API
+// (POST /v2/email/outbound-emails, REST-JSON) on 127.0.0.1: it checks the
+// SigV4 Authorization header (and, given the credentials, the signature),
+// validates the request the way SES documents, answers {"MessageId"}, answers
+// errors as SES does (the status, an x-amzn-ErrorType header with the error
+// code, a {"message"} body), and injects faults (any error code, latency,
+// resets, hangs, garbage). It keeps what it accepted for assertions. It is
+// safe for concurrent use and has no test dependencies, so a local stack can
+// run it too.
+package sesfake
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/cogmail/cogmail/pkg/provider/internal/fakehttp"
+)
+
+// Options configures a Server. The zero value accepts any signed request
+// from any sender.
+type Options struct {
+	// Credentials, if set, are checked: another access key id gets 403
+	// UnrecognizedClientException, a wrong signature 403
+	// SignatureDoesNotMatch.
+	Credentials *aws.Credentials
+	Region      string // for messages when a request names none; default "us-east-1"
+	// VerifiedIdentities, if set, are the verified addresses and domains:
+	// mail from anything else gets 400 MessageRejected.
+	VerifiedIdentities []string
+	// Sandbox also requires every recipient to be verified (SES's sandbox).
+	Sandbox bool
+	// ConfigurationSets, if set, are the existing configuration sets:
+	// naming another gets 404 NotFoundException.
+	ConfigurationSets []string
+	Listener          net.Listener // default: a new listener on 127.0.0.1:0
+}
+
+// Fault is injected into the next Count requests (0: every request until
+// SetFault(Fault{})). Latency applies first; then Reset, Hang, Garbage or
+// the error, the first one set.
+type Fault struct {
+	Code    string      // error code for x-amzn-ErrorType, e.g. "MessageRejected"; default from Status
+	Status  int         // HTTP status; default SES's status for Code
+	Message string      // error message; default a generic one for Code
+	Header  http.Header // headers to set on the answer
+	Latency time.Duration
+	Reset   bool
+	Hang    bool
+	Garbage bool
+	Count   int
+}
+
+func (f Fault) isZero() bool {
+	return f.Code == "" && f.Status == 0 && f.Message == "" && f.Header == nil && f.Latency == 0 &&
+		!f.Reset && !f.Hang && !f.Garbage
+}
+
+// Message is a mail the fake accepted.
+type Message struct {
+	MessageID        string
+	From             string // FromEmailAddress as sent (may hold a display name)
+	To               string // the bare address of the first ToAddresses entry
+	ReplyTo          []string
+	Subject          string
+	Text             string
+	HTML             string
+	Headers          map[string]string
+	Tags             map[string]string // EmailTags
+	ConfigurationSet string
+}
+
+// Server is the fake.
+type Server struct {
+	opts   Options
+	http   *fakehttp.Server
+	faults fakehttp.Schedule[Fault]
+	inbox  fakehttp.Store[Message]
+}
+
+// New starts a fake. It panics if it cannot listen (pass a Listener to
+// handle that error yourself).
+func New(opts Options) *Server {
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	s := &Server{opts: opts}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v2/email/outbound-emails", s.sendEmail)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, 404, "UnknownOperationException", "")
+	})
+	s.http = fakehttp.Start(opts.Listener, mux)
+	return s
+}
+
+// URL is the endpoint to give the client (sesv2.Options.BaseEndpoint).
+func (s *Server) URL() string { return s.http.URL() }
+
+// Messages returns the accepted messages in arrival order.
+func (s *Server) Messages() []Message { return s.inbox.All() }
+
+// ClearMessages forgets the accepted messages.
+func (s *Server) ClearMessages() { s.inbox.Clear() }
+
+// SetFault installs f; SetFault(Fault{}) clears it.
+func (s *Server) SetFault(f Fault) {
+	if f.isZero() {
+		s.faults.Clear()
+		return
+	}
+	s.faults.Set(f, f.Count)
+}
+
+// Close stops the server and ends hanging requests.
+func (s *Server) Close() { s.http.Close() }
+
+// Statuses of the SES v2 errors (from the API model) and of the common AWS ones.
+var statusOf = map[string]int{
+	"AccountSuspendedException":           400,
+	"BadRequestException":                 400,
+	"LimitExceededException":              400,
+	"MailFromDomainNotVerifiedException":  400,
+	"MessageRejected":                     400,
+	"SendingPausedException":              400,
+	"NotFoundException":                   404,
+	"TooManyRequestsException":            429,
+	"InternalServiceErrorException":       500,
+	"ThrottlingException":                 400,
+	"AccessDeniedException":               403,
+	"UnrecognizedClientException":         403,
+	"SignatureDoesNotMatch":               403,
+	"MissingAuthenticationTokenException": 403,
+	"UnknownOperationException":           404,
+	"InternalFailure":                     500,
+	"ServiceUnavailable":                  503,
+}
+
+var codeOf = map[int]string{
+	400: "BadRequestException",
+	403: "AccessDeniedException",
+	404: "NotFoundException",
+	429: "TooManyRequestsException",
+	500: "InternalFailure",
+	503: "ServiceUnavailable",
+}
+
+var messageOf = map[string]string{
+	"AccountSuspendedException":           "Your account has been suspended.",
+	"SendingPausedException":              "Sending is paused for this account.",
+	"MailFromDomainNotVerifiedException":  "The MAIL FROM domain is not verified.",
+	"TooManyRequestsException":            "Too Many Requests",
+	"LimitExceededException":              "Maximum sending rate exceeded.",
+	"ThrottlingException":                 "Rate exceeded",
+	"AccessDeniedException":               "User is not authorized to perform: ses:SendEmail",
+	"UnrecognizedClientException":         "The security token included in the request is invalid.",
+	"SignatureDoesNotMatch":               "The request signature we calculated does not match the signature you provided.",
+	"MissingAuthenticationTokenException": "Missing Authentication Token",
+	"InternalFailure":                     "An internal error occurred.",
+	"ServiceUnavailable":                  "Service is unavailable.",
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	if msg == "" {
+		msg = messageOf[code]
+	}
+	if msg == "" {
+		msg = code
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Amzn-Errortype", code)
+	h.Set("X-Amzn-Requestid", requestID())
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
+}
+
+func requestID() string {
+	id := fakehttp.ID(16)
+	return id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:]
+}
+
+// fault answers with f; it returns false when f only added latency.
+func (s *Server) fault(w http.ResponseWriter, r *http.Request, f Fault) bool {
+	switch {
+	case f.Reset:
+		fakehttp.Reset(w)
+	case f.Hang:
+		fakehttp.Hang(r, s.http.Closed())
+	case f.Garbage:
+		fakehttp.Garbage(w, r)
+	case f.Code != "" || f.Status != 0:
+		code, status := f.Code, f.Status
+		if code == "" {
+			code = codeOf[status]
+		}
+		if code == "" {
+			code = "UnknownError"
+		}
+		if status == 0 {
+			status = statusOf[code]
+		}
+		if status == 0 {
+			status = 400
+		}
+		for k, v := range f.Header {
+			w.Header()[http.CanonicalHeaderKey(k)] = v
+		}
+		writeError(w, status, code, f.Message)
+	default:
+		return false
+	}
+	return true
+}
+
+type content struct {
+	Data    string `json:"Data"`
+	Charset string `json:"Charset"`
+}
+
+type nameValue struct {
+	Name  string `json:"Name"`
+	Value string `json:"Value"`
+}
+
+type sendEmailInput struct {
+	FromEmailAddress string `json:"FromEmailAddress"`
+	Destination      *struct {
+		ToAddresses  []string `json:"ToAddresses"`
+		CcAddresses  []string `json:"CcAddresses"`
+		BccAddresses []string `json:"BccAddresses"`
+	} `json:"Destination"`
+	ReplyToAddresses []string `json:"ReplyToAddresses"`
+	Content          *struct {
+		Simple *struct {
+			Subject *content `json:"Subject"`
+			Body    *struct {
+				Text *content `json:"Text"`
+				HTML *content `json:"Html"`
+			} `json:"Body"`
+			Headers []nameValue `json:"Headers"`
+		} `json:"Simple"`
+		Raw      json.RawMessage `json:"Raw"`
+		Template json.RawMessage `json:"Template"`
+	} `json:"Content"`
+	EmailTags            []nameValue `json:"EmailTags"`
+	ConfigurationSetName string      `json:"ConfigurationSetName"`
+}
+
+var tagText = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+
+func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request) {
+	if f, ok := s.faults.Next(); ok {
+		fakehttp.Wait(r, f.Latency, s.http.Closed())
+		if s.fault(w, r, f) {
+			return
+		}
+	}
+	if r.Method != http.MethodPost {
+		writeError(w, 404, "UnknownOperationException", "")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 40<<20))
+	if err != nil {
+		writeError(w, 413, "BadRequestException", "Request entity too large")
+		return
+	}
+	region, code, msg := s.authenticate(r, body)
+	if code != "" {
+		writeError(w, 403, code, msg)
+		return
+	}
+	var in sendEmailInput
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeError(w, 400, "SerializationException", "Unable to parse the request body")
+		return
+	}
+	m, code, msg := s.validate(&in, region)
+	if code != "" {
+		writeError(w, statusOf[code], code, msg)
+		return
+	}
+	s.inbox.Add(m)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-Requestid", requestID())
+	_ = json.NewEncoder(w).Encode(map[string]string{"MessageId": m.MessageID})
+}
+
+// authenticate checks the SigV4 header, and the signature when the fake
+// knows the credentials. It returns the signing region, or an error code
+// and message.
+func (s *Server) authenticate(r *http.Request, body []byte) (region, code, msg string) {
+	region = s.opts.Region
+	auth := r.Header.Get("Authorization")
+	scheme, rest, _ := strings.Cut(auth, " ")
+	if scheme != "AWS4-HMAC-SHA256" {
+		return region, "MissingAuthenticationTokenException", ""
+	}
+	params := map[string]string{}
+	for _, p := range strings.Split(rest, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		params[k] = v
+	}
+	scope := strings.Split(params["Credential"], "/")
+	if len(scope) != 5 || params["SignedHeaders"] == "" || params["Signature"] == "" {
+		return region, "IncompleteSignatureException", "Authorization header requires Credential, SignedHeaders and Signature."
+	}
+	region = scope[2]
+	c := s.opts.Credentials
+	if c == nil {
+		return region, "", ""
+	}
+	if scope[0] != c.AccessKeyID {
+		return region, "UnrecognizedClientException", ""
+	}
+	when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+	if err != nil {
+		return region, "IncompleteSignatureException", "X-Amz-Date is missing or malformed."
+	}
+	// Re-sign a copy of the request carrying only the signed headers.
+	cp, err := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return region, "IncompleteSignatureException", ""
+	}
+	cp.ContentLength = r.ContentLength
+	for _, h := range strings.Split(params["SignedHeaders"], ";") {
+		if h == "host" || h == "content-length" {
+			continue
+		}
+		cp.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
+	}
+	sum := sha256.Sum256(body)
+	err = v4.NewSigner().SignHTTP(context.Background(), *c, cp, hex.EncodeToString(sum[:]), scope[3], scope[2], when)
+	if err != nil || !strings.HasSuffix(cp.Header.Get("Authorization"), "Signature="+params["Signature"]) {
+		return region, "SignatureDoesNotMatch", ""
+	}
+	return region, "", ""
+}
+
+func address(s string) (string, bool) {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return "", false
+	}
+	return a.Address, true
+}
+
+func (s *Server) verified(addr string) bool {
+	_, domain, _ := strings.Cut(addr, "@")
+	for _, id := range s.opts.VerifiedIdentities {
+		if strings.EqualFold(id, addr) || strings.EqualFold(id, domain) {
+			return true
+		}
+	}
+	return false
+}
+
+// validate applies SES's rules; a non-empty code is the error to answer.
+func (s *Server) validate(in *sendEmailInput, region string) (Message, string, string) {
+	var m Message
+	if in.Content == nil || (in.Content.Simple == nil && in.Content.Raw == nil && in.Content.Template == nil) {
+		return m, "BadRequestException", "Content is required: Simple, Raw or Template."
+	}
+	if in.Content.Simple == nil {
+		return m, "BadRequestException", "This fake supports Simple content only."
+	}
+	if in.FromEmailAddress == "" {
+		return m, "BadRequestException", "FromEmailAddress is required."
+	}
+	from, ok := address(in.FromEmailAddress)
+	if !ok {
+		return m, "BadRequestException", "Illegal address"
+	}
+	if in.Destination == nil || len(in.Destination.ToAddresses)+len(in.Destination.CcAddresses)+len(in.Destination.BccAddresses) == 0 {
+		return m, "BadRequestException", "Destination requires at least one recipient."
+	}
+	all := slices.Concat(in.Destination.ToAddresses, in.Destination.CcAddresses, in.Destination.BccAddresses)
+	if len(all) > 50 {
+		return m, "BadRequestException", "Recipient count exceeds 50."
+	}
+	var rcpts []string
+	for _, a := range all {
+		addr, ok := address(a)
+		if !ok {
+			return m, "BadRequestException", "Illegal address"
+		}
+		rcpts = append(rcpts, addr)
+	}
+	for _, a := range in.ReplyToAddresses {
+		if _, ok := address(a); !ok {
+			return m, "BadRequestException", "Illegal address"
+		}
+	}
+	simple := in.Content.Simple
+	if simple.Subject == nil || simple.Subject.Data == "" {
+		return m, "BadRequestException", "Subject is required."
+	}
+	if simple.Body == nil || ((simple.Body.Text == nil || simple.Body.Text.Data == "") && (simple.Body.HTML == nil || simple.Body.HTML.Data == "")) {
+		return m, "BadRequestException", "Body requires Text or Html."
+	}
+	for _, t := range in.EmailTags {
+		if !tagText.MatchString(t.Name) || !tagText.MatchString(t.Value) {
+			return m, "BadRequestException", "Tag names and values may only contain ASCII letters, numbers, underscores and dashes, up to 256 characters."
+		}
+	}
+	if in.ConfigurationSetName != "" && s.opts.ConfigurationSets != nil && !slices.Contains(s.opts.ConfigurationSets, in.ConfigurationSetName) {
+		return m, "NotFoundException", "Configuration set <" + in.ConfigurationSetName + "> does not exist."
+	}
+	region = strings.ToUpper(region)
+	if len(s.opts.VerifiedIdentities) > 0 && !s.verified(from) {
+		return m, "MessageRejected", "Email address is not verified. The following identities failed the check in region " + region + ": " + from
+	}
+	if s.opts.Sandbox {
+		var failed []string
+		for _, a := range rcpts {
+			if !s.verified(a) {
+				failed = append(failed, a)
+			}
+		}
+		if len(failed) > 0 {
+			return m, "MessageRejected", "Email address is not verified. The following identities failed the check in region " + region + ": " + strings.Join(failed, ", ")
+		}
+	}
+	m = Message{
+		MessageID:        "0100" + fakehttp.ID(6) + "-" + requestID() + "-000000",
+		From:             in.FromEmailAddress,
+		ReplyTo:          in.ReplyToAddresses,
+		Subject:          simple.Subject.Data,
+		Headers:          map[string]string{},
+		Tags:             map[string]string{},
+		ConfigurationSet: in.ConfigurationSetName,
+	}
+	if len(in.Destination.ToAddresses) > 0 {
+		m.To, _ = address(in.Destination.ToAddresses[0])
+	}
+	if simple.Body.Text != nil {
+		m.Text = simple.Body.Text.Data
+	}
+	if simple.Body.HTML != nil {
+		m.HTML = simple.Body.HTML.Data
+	}
+	for _, h := range simple.Headers {
+		m.Headers[h.Name] = h.Value
+	}
+	for _, t := range in.EmailTags {
+		m.Tags[t.Name] = t.Value
+	}
+	return m, "", ""
+}

@@ -1,0 +1,45 @@
+package smtp_test
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+
+	"github.com/cogmail/cogmail/pkg/provider"
+	"github.com/cogmail/cogmail/pkg/provider/smtp"
+	"github.com/cogmail/cogmail/pkg/provider/smtp/smtpfake"
+)
+
+func Example() {
+	fake := smtpfake.New(smtpfake.Options{Username: "relay-user", Password: "relay-pass", TLS: smtpfake.StartTLS})
+	defer fake.Close()
+
+	p, err := smtp.New(smtp.Config{
+		Host: fake.Host(), Port: fake.Port(),
+		Username: "relay-user", Password: "relay-pass",
+		TLS:       smtp.StartTLSMandatory,
+		TLSConfig: &tls.Config{RootCAs: fake.CertPool()}, // production: the system roots
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m := provider.Message{
+		From:    provider.Address{Email: "no-reply@example.com", Name: "Example"},
+		To:      "ana@example.org",
+		Subject: "Your code",
+		Text:    "Your code is 123456",
+		HTML:    "<p>Your code is <b>123456</b></p>",
+	}
+	fmt.Println(p.Send(context.Background(), m))
+	got := fake.Messages()[0]
+	fmt.Println(got.Subject, "|", got.Text, "|", got.HTML)
+
+	fake.SetFault(smtpfake.Fault{Stage: smtpfake.Rcpt, Code: 550, Enhanced: "5.1.1", Message: "User unknown"})
+	err = p.Send(context.Background(), m)
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// Your code | Your code is 123456 | <p>Your code is <b>123456</b></p>
+	// smtp: permanent (status 550 5.1.1): RCPT TO refused: 5.1.1 User unknown
+}

@@ -1,0 +1,37 @@
+// Package render turns a Cognito trigger into an email: a subject, an HTML
+// body and a plain-text body, from templates chosen by trigger source and
+// locale. Templates are parsed, CSS-inlined and trial-rendered once, in New;
+// Render only executes them.
+//
+// # Templates
+//
+// The defaults are embedded; Options.OverrideDir may replace any of them
+// with a file of the same relative path:
+//
+//	layout.html                 the HTML document: <style>, header (logo or
+//	                            product name), {{template "content" .}} and
+//	                            {{template "footer" .}}
+//	layout.txt                  the plain-text frame, with the same two calls
+//	<locale>/footer.html        the footer, per locale (en, es, de, fr, pt)
+//	<locale>/footer.txt
+//	<locale>/<Name>.subject.txt the subject (text/template)
+//	<locale>/<Name>.html        the HTML content (html/template)
+//	<locale>/<Name>.txt         the text content (text/template)
+//
+// <Name> is a trigger source without its prefix (SignUp, ResendCode,
+// ForgotPassword, UpdateUserAttribute, VerifyUserAttribute, AdminCreateUser,
+// Authentication, AccountTakeOverNotification) or Generic, which renders
+// sources this version does not know.
+//
+// The HTML layout's <style> rules are inlined into style attributes when the
+// templates load, with the content and footer spliced into the layout so
+// their elements are styled too. Template actions may therefore appear in
+// element content and attribute values, but not inside <style> or in place of
+// an attribute name; New reports either as an error naming the file.
+//
+// Templates see a *Data. The HTML body is escaped by html/template, so a name
+// like "José <b>&" shows as text; the text body and the subject print values
+// verbatim. The subject is folded onto one line and stripped of control
+// characters after rendering, so neither a template nor a user attribute can
+// add a header.
+package render

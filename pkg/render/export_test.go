@@ -1,0 +1,4 @@
+package render
+
+// FormatDurationForTest exposes formatDuration to the external tests.
+var FormatDurationForTest = formatDuration
