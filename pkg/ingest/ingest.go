@@ -78,12 +78,15 @@ type Handler struct {
 // New checks the dependencies and returns a Handler.
 func New(d Deps, o Options) (*Handler, error) {
 	var missing []string
-	for name, ok := range map[string]bool{
-		"Decrypter": d.Decrypter != nil, "Recipient": d.Recipient != nil, "Renderer": d.Renderer != nil,
-		"Sealer": d.Sealer != nil, "Publisher": d.Publisher != nil, "Expiry": o.Expiry != nil,
+	for _, dep := range []struct {
+		name string
+		ok   bool
+	}{
+		{"Decrypter", d.Decrypter != nil}, {"Recipient", d.Recipient != nil}, {"Renderer", d.Renderer != nil},
+		{"Sealer", d.Sealer != nil}, {"Publisher", d.Publisher != nil}, {"Expiry", o.Expiry != nil},
 	} {
-		if !ok {
-			missing = append(missing, name)
+		if !dep.ok {
+			missing = append(missing, dep.name)
 		}
 	}
 	if len(missing) > 0 {

@@ -1,0 +1,222 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"html"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/cogmail/cogmail/internal/fixtures"
+	"github.com/cogmail/cogmail/pkg/cognito"
+	"github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/envelope"
+	"github.com/cogmail/cogmail/pkg/ingest"
+	"github.com/cogmail/cogmail/pkg/kmslocal"
+	"github.com/cogmail/cogmail/pkg/metrics"
+	"github.com/cogmail/cogmail/pkg/seal"
+	"github.com/cogmail/cogmail/pkg/sqslocal"
+)
+
+// stack is the ingest handler wired, through the real AWS SDK clients, to
+// local-kms and the project's SQS endpoint on 127.0.0.1.
+type stack struct {
+	h        *ingest.Handler
+	sqs      *sqs.Client
+	queueURL string
+	opener   *seal.Opener
+	logs     *bytes.Buffer
+	emf      *bytes.Buffer
+}
+
+func newStack(t *testing.T, keyring config.Keyring) *stack {
+	t.Helper()
+	ctx := context.Background()
+	ev := fixtures.MustLoadEvents()
+	kmsSrv, err := kmslocal.Start(kmslocal.Options{Seed: fixtures.KMSSeed()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = kmsSrv.Close() })
+	sq := sqslocal.New(sqslocal.Options{AccountID: kmslocal.DefaultAccountID})
+	t.Cleanup(func() { _ = sq.Close() })
+	sqsURL, err := sq.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+	sqsClient := sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(sqsURL) })
+	q, err := sqsClient.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("cogmail-" + strings.ReplaceAll(string(keyring), "-", ""))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"COGMAIL_QUEUE_URL":   aws.ToString(q.QueueUrl),
+		"COGMAIL_KEYRING":     string(keyring),
+		"COGMAIL_KMS_KEY_ARN": ev.KMSKeyARN,
+		"COGMAIL_SEAL_KEY_ID": ev.KMSKeyARN,
+	}
+	if keyring == config.KeyringRawAES {
+		env["COGMAIL_AES_KEY_HEX"] = hex.EncodeToString(ev.AESKey())
+		env["COGMAIL_AES_KEY_NAMESPACE"] = ev.KeyNamespace
+		env["COGMAIL_AES_KEY_NAME"] = ev.KeyName
+	}
+	cfg, err := config.LoadIngest(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stack{sqs: sqsClient, queueURL: aws.ToString(q.QueueUrl), logs: &bytes.Buffer{}, emf: &bytes.Buffer{}}
+	log := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	kmsClient := kmsSrv.Client()
+	s.h, err = ingest.Build(ctx, cfg, ingest.Clients{KMS: kmsClient, SQS: sqsClient}, log, metrics.New(s.emf, "ingest", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.opener, err = seal.NewOpener(seal.OpenerOptions{KMS: kmsClient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// drain receives every message on the queue.
+func (s *stack) drain(t *testing.T) []queued {
+	t.Helper()
+	var out []queued
+	for {
+		r, err := s.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(s.queueURL), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Messages) == 0 {
+			return out
+		}
+		for _, m := range r.Messages {
+			attrs := map[string]string{}
+			for k, v := range m.MessageAttributes {
+				attrs[k] = aws.ToString(v.StringValue)
+			}
+			out = append(out, queued{body: aws.ToString(m.Body), attrs: attrs})
+			_, _ = s.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(s.queueURL), ReceiptHandle: m.ReceiptHandle})
+		}
+	}
+}
+
+type queued struct {
+	body  string
+	attrs map[string]string
+}
+
+// TestSharedEvents runs every shared event, made by the reference JavaScript
+// Encryption SDK, through the real handler with its keyring: deliver cases
+// are enqueued sealed with their secret inside; reject cases fail and
+// enqueue nothing; no log line, metric or queue body carries a secret.
+func TestSharedEvents(t *testing.T) {
+	ev := fixtures.MustLoadEvents()
+	for _, keyring := range []config.Keyring{config.KeyringRawAES, config.KeyringKMS} {
+		t.Run(string(keyring), func(t *testing.T) {
+			s := newStack(t, keyring)
+			fixtureKeyring := map[config.Keyring]string{config.KeyringRawAES: "raw-aes", config.KeyringKMS: "kms"}[keyring]
+			var secrets []string
+			for _, c := range ev.ByKeyring(fixtureKeyring) {
+				e, err := cognito.Parse(c.Event)
+				if err != nil {
+					t.Fatal(err)
+				}
+				secrets = append(secrets, e.Attr("email"))
+				if c.Secret != "" {
+					secrets = append(secrets, c.Secret, html.UnescapeString(c.Secret))
+				}
+				t.Run(c.Name, func(t *testing.T) {
+					res, err := s.h.Handle(context.Background(), c.Event)
+					msgs := s.drain(t)
+					if !c.Deliver() {
+						if err == nil {
+							t.Fatal("a reject case was accepted")
+						}
+						var ie *ingest.Error
+						if !errors.As(err, &ie) || ie.Stage != ingest.StageDecrypt || ie.Retryable {
+							t.Errorf("want a permanent decrypt error, got %v", err)
+						}
+						if len(msgs) != 0 {
+							t.Errorf("a rejected event enqueued %d messages", len(msgs))
+						}
+						return
+					}
+					if err != nil {
+						t.Fatalf("Handle: %v", err)
+					}
+					if len(msgs) != 1 {
+						t.Fatalf("enqueued %d messages, want 1", len(msgs))
+					}
+					checkQueued(t, s, e, c, res, msgs[0])
+				})
+			}
+			for _, out := range []struct{ name, text string }{{"logs", s.logs.String()}, {"metrics", s.emf.String()}} {
+				for _, sec := range secrets {
+					if strings.Contains(out.text, sec) {
+						t.Errorf("%s contain a secret or address %q", out.name, sec)
+					}
+				}
+			}
+			if !strings.Contains(s.logs.String(), `"msg":"enqueued"`) || !strings.Contains(s.emf.String(), `"Enqueued":1`) {
+				t.Errorf("expected enqueued logs and metrics, got:\n%s\n%s", s.logs, s.emf)
+			}
+		})
+	}
+}
+
+func checkQueued(t *testing.T, s *stack, e *cognito.Event, c fixtures.Case, res ingest.Result, m queued) {
+	t.Helper()
+	want := html.UnescapeString(c.Secret) // Cognito HTML-escapes temporary passwords
+	email := e.Attr("email")
+	for _, leak := range []string{want, email, c.Secret} {
+		if leak != "" && strings.Contains(m.body, leak) {
+			t.Errorf("queue body contains %q in plaintext", leak)
+		}
+	}
+	env, err := envelope.Parse([]byte(m.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.ID != res.MessageID || env.Trigger != e.TriggerSource || env.Pool != e.UserPoolID || env.DedupKey != envelope.DedupKey(e) {
+		t.Errorf("envelope metadata wrong: %+v", env)
+	}
+	if m.attrs[envelope.AttrTrigger] != string(e.TriggerSource) || m.attrs[envelope.AttrSchema] != "1" || m.attrs[envelope.AttrDedupKey] != env.DedupKey || m.attrs[envelope.AttrExpiresAt] == "" {
+		t.Errorf("message attributes wrong: %v", m.attrs)
+	}
+	plain, err := s.opener.Open(context.Background(), env.ID, env.Sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p envelope.Payload
+	if err := json.Unmarshal(plain, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.To != email {
+		t.Errorf("recipient = %q, want %q", p.To, email)
+	}
+	if want != "" {
+		if !strings.Contains(p.Text, want) {
+			t.Errorf("text body lacks the secret %q", want)
+		}
+		if !strings.Contains(p.HTML, html.EscapeString(want)) {
+			t.Errorf("HTML body lacks the escaped secret %q", html.EscapeString(want))
+		}
+	} else if !strings.Contains(p.Text, e.Attr(cognito.AttrIPAddress)) {
+		t.Errorf("account-takeover notice lacks the sign-in details")
+	}
+	if p.Subject == "" || strings.ContainsAny(p.Subject, "\r\n") {
+		t.Errorf("bad subject %q", p.Subject)
+	}
+}

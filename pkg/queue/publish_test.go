@@ -1,0 +1,99 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/cogmail/cogmail/internal/motoserver"
+	"github.com/cogmail/cogmail/pkg/cognito"
+	"github.com/cogmail/cogmail/pkg/envelope"
+	"github.com/cogmail/cogmail/pkg/queue"
+	"github.com/cogmail/cogmail/pkg/seal"
+	"github.com/cogmail/cogmail/pkg/sqslocal"
+)
+
+func sampleEnvelope() *envelope.Envelope {
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	return &envelope.Envelope{
+		Version: 1, ID: envelope.NewID(), DedupKey: "dk", Trigger: cognito.ForgotPassword, Pool: "us-east-1_P",
+		UserName: "u", Locale: "en", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour),
+		Sealed: seal.Sealed{Alg: seal.Algorithm, DataKey: []byte{1}, Nonce: []byte{2}, Ciphertext: []byte{3}},
+	}
+}
+
+// TestPublish sends through the real SQS client to both our endpoint and
+// moto, and reads the message back with its attributes.
+func TestPublish(t *testing.T) {
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")}
+	endpoints := map[string]func(t *testing.T) string{
+		"sqslocal": func(t *testing.T) string {
+			s := sqslocal.New(sqslocal.Options{})
+			t.Cleanup(func() { _ = s.Close() })
+			u, err := s.Listen("127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u
+		},
+		"moto": func(t *testing.T) string { return motoserver.Shared(t) },
+	}
+	for name, start := range endpoints {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			c := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(start(t)) })
+			q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("queue-publish-test")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := queue.NewPublisher(c, aws.ToString(q.QueueUrl))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := sampleEnvelope()
+			id, err := p.Publish(ctx, e)
+			if err != nil || id == "" {
+				t.Fatalf("Publish = %q, %v", id, err)
+			}
+			r, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1})
+			if err != nil || len(r.Messages) != 1 {
+				t.Fatalf("receive: %v, %d messages", err, len(r.Messages))
+			}
+			got, err := envelope.Parse([]byte(aws.ToString(r.Messages[0].Body)))
+			if err != nil || got.ID != e.ID {
+				t.Fatalf("body: %v", err)
+			}
+			for k, v := range e.Attributes() {
+				if a := r.Messages[0].MessageAttributes[k]; aws.ToString(a.StringValue) != v {
+					t.Errorf("attribute %s = %q, want %q", k, aws.ToString(a.StringValue), v)
+				}
+			}
+		})
+	}
+}
+
+func TestPublishFailureIsAnError(t *testing.T) {
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""), RetryMaxAttempts: 1}
+	c := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String("http://127.0.0.1:1") })
+	p, err := queue.NewPublisher(c, "http://127.0.0.1:1/000000000000/q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := sampleEnvelope()
+	_, err = p.Publish(context.Background(), e)
+	var qe *queue.Error
+	if !errors.As(err, &qe) || qe.MessageID != e.ID {
+		t.Fatalf("Publish to a closed port = %v, want *queue.Error", err)
+	}
+}
+
+func TestNewPublisherValidates(t *testing.T) {
+	if _, err := queue.NewPublisher(nil, "u"); err == nil {
+		t.Error("nil client accepted")
+	}
+}
