@@ -17,6 +17,7 @@ package kmslocal
 import (
 	"crypto/rand"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -51,6 +52,8 @@ type Options struct {
 	// Other key types and the legacy format are rejected. When empty, one
 	// random AES-256 key is created with the alias DefaultAlias.
 	Seed []byte
+	// Log receives local-kms's own request log (process-wide); nil discards it.
+	Log io.Writer
 }
 
 // Server is one local-kms store and, when made by Start, a listener on
@@ -125,6 +128,7 @@ func New(o Options) (*Server, error) {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
+	SetLogOutput(o.Log)
 	s := &Server{account: o.AccountID, region: o.Region, dir: dir}
 	if err := s.open(o.Seed); err != nil {
 		s.cleanup()

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}, args)
+	return code, out.String(), errb.String()
+}
+
+func TestLocalOnce(t *testing.T) {
+	code, out, stderr := runCmd(t, "local", "--once", "--addr", "127.0.0.1:0")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, want := range []string{"SignUp", "AccountTakeOverNotification", "8 of 8 sample events enqueued"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestLocalFlags(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"help", []string{"local", "--help"}, exitOK, "Examples:"},
+		{"bad aes key", []string{"local", "--once", "--aes-key-hex", "abc"}, exitUsage, "--aes-key-hex"},
+		{"missing seed", []string{"local", "--once", "--kms-seed", "/nonexistent.yaml"}, exitUsage, "--kms-seed"},
+		{"public address", []string{"local", "--once", "--addr", "0.0.0.0:0"}, exitFailed, "loopback"},
+		{"unknown command", []string{"nope"}, exitUsage, "unknown command"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := runCmd(t, tc.args...)
+			if code != tc.code || !strings.Contains(out+stderr, tc.want) {
+				t.Errorf("exit %d (want %d); output lacks %q:\n%s%s", code, tc.code, tc.want, out, stderr)
+			}
+		})
+	}
+}

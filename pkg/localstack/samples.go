@@ -1,0 +1,132 @@
+package localstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"html"
+	"math/big"
+	"time"
+
+	"github.com/cogmail/cogmail/pkg/cognito"
+	"github.com/cogmail/cogmail/pkg/ingest"
+)
+
+// SamplePool is the user pool id the sample events use.
+const SamplePool = "us-east-1_CogmailLocal"
+
+// EventSpec describes a Cognito-shaped event to make.
+type EventSpec struct {
+	Trigger  cognito.Trigger
+	Pool     string
+	UserName string
+	Email    string
+	Locale   string            // the user's locale attribute ("" for none)
+	Extra    map[string]string // more user attributes
+}
+
+// Event builds the JSON of a Custom Email Sender event whose request.code is
+// ciphertext (empty for AccountTakeOverNotification), shaped as Cognito sends it.
+func Event(spec EventSpec, ciphertext string) ([]byte, error) {
+	attrs := map[string]string{
+		"sub":                 pseudoSub(spec.UserName),
+		"email":               spec.Email,
+		"email_verified":      "false",
+		"cognito:user_status": "UNCONFIRMED",
+	}
+	if spec.Trigger == cognito.AdminCreateUser {
+		attrs["cognito:user_status"] = "FORCE_CHANGE_PASSWORD"
+	}
+	if spec.Locale != "" {
+		attrs["locale"] = spec.Locale
+	}
+	for k, v := range spec.Extra {
+		attrs[k] = v
+	}
+	var code *string
+	if ciphertext != "" {
+		code = &ciphertext
+	}
+	e := cognito.Event{
+		Version: "1", TriggerSource: spec.Trigger, Region: "us-east-1", UserPoolID: spec.Pool, UserName: spec.UserName,
+		CallerContext: cognito.CallerContext{AWSSDKVersion: "aws-sdk-unknown-unknown", ClientID: "1example23456789"},
+		Request:       cognito.Request{Type: "customEmailSenderRequestV1", Code: code, UserAttributes: attrs},
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cognito.Parse(b); err != nil {
+		return nil, fmt.Errorf("the event would be rejected: %w", err)
+	}
+	return b, nil
+}
+
+func pseudoSub(user string) string {
+	b := []byte(user + "................")
+	return fmt.Sprintf("%x-%x-4%x-8%x-%x", b[0:4], b[4:6], b[6:7], b[7:8], b[8:14])
+}
+
+// AccountTakeOverAttributes are the sign-in details Cognito puts in an
+// account-takeover notice.
+func AccountTakeOverAttributes(now time.Time) map[string]string {
+	return map[string]string{
+		cognito.AttrLoginTime: now.UTC().Format("Jan 2, 2006 3:04:05 PM"), cognito.AttrCity: "Lisbon",
+		cognito.AttrCountry: "Portugal", cognito.AttrIPAddress: "203.0.113.7", cognito.AttrDeviceName: "Chrome, Linux",
+		cognito.AttrEventResponse:       "BLOCK",
+		cognito.AttrOneClickLinkValid:   "https://example.com/valid",
+		cognito.AttrOneClickLinkInvalid: "https://example.com/invalid",
+	}
+}
+
+// NewCode returns what Cognito would put in request.code before encrypting:
+// a 6-digit code, or for AdminCreateUser a temporary password, HTML-escaped
+// as Cognito escapes it.
+func NewCode(t cognito.Trigger) string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if t == cognito.AdminCreateUser {
+		return html.EscapeString(fmt.Sprintf("Tmp<%06d>", n.Int64()))
+	}
+	return fmt.Sprintf("%06d", n.Int64())
+}
+
+// Sample is one sample event's outcome.
+type Sample struct {
+	Trigger cognito.Trigger
+	Email   string
+	Locale  string
+	Result  ingest.Result
+	Err     error
+}
+
+var sampleUsers = []struct{ user, email, locale string }{
+	{"ana", "ana@example.com", "en"}, {"jose", "jose@example.com", "es"}, {"lea", "lea@example.com", "de-DE"},
+	{"chloe", "chloe@example.com", "fr"}, {"joao", "joao@example.com", "pt-BR"},
+}
+
+// RunSamples sends one sample event per trigger source through the ingest
+// handler, each encrypted as Cognito would encrypt it.
+func (s *Stack) RunSamples(ctx context.Context) []Sample {
+	out := make([]Sample, 0, len(cognito.Triggers))
+	for i, t := range cognito.Triggers {
+		u := sampleUsers[i%len(sampleUsers)]
+		smp := Sample{Trigger: t, Email: u.email, Locale: u.locale}
+		spec := EventSpec{Trigger: t, Pool: SamplePool, UserName: u.user, Email: u.email, Locale: u.locale}
+		var ct string
+		if t.RequiresCode() {
+			ct, smp.Err = s.Encrypter.Encrypt(ctx, NewCode(t), SamplePool)
+		} else {
+			spec.Extra = AccountTakeOverAttributes(time.Now())
+		}
+		var raw []byte
+		if smp.Err == nil {
+			raw, smp.Err = Event(spec, ct)
+		}
+		if smp.Err == nil {
+			smp.Result, smp.Err = s.Ingest.Handle(ctx, raw)
+		}
+		out = append(out, smp)
+	}
+	return out
+}
