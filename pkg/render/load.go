@@ -35,10 +35,11 @@ type file struct {
 	text   string
 }
 
-// New parses every template, applies the override directory, inlines the
-// HTML layout's CSS and renders each template once with sample data, so that
-// any broken template is a start-up error naming its file. All problems are
-// reported at once.
+// New loads the templates and applies the override directory. With an
+// override directory (or Options.CheckAll) it also parses every template,
+// inlines the HTML layout's CSS and renders each once with sample data, so
+// that any broken template is a start-up error naming its file; all problems
+// are reported at once.
 func New(o Options) (*Renderer, error) {
 	var errs []error
 	b, err := checkBrand(o.Brand)
@@ -57,49 +58,52 @@ func New(o Options) (*Renderer, error) {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("render: %w", err))
 	}
-	if err := checkSyntax(files); err != nil {
-		errs = append(errs, err)
+	r := &Renderer{brand: b, locales: lr, files: files, sets: map[setKey]*lazySet{}}
+	for _, loc := range locales {
+		for _, name := range templateNames() {
+			r.sets[setKey{loc, name}] = &lazySet{}
+		}
+	}
+	eager := o.OverrideDir != "" || o.CheckAll
+	if eager {
+		if err := checkSyntax(files); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	// Inlining dominates start-up (premailer parses the layout's CSS for each
-	// of the 45 templates), so the templates are built in parallel.
-	type job struct {
-		key setKey
-		set *set
-		err error
+	if !eager {
+		return r, nil
 	}
-	var jobs []*job
-	for _, loc := range locales {
-		for _, name := range templateNames() {
-			jobs = append(jobs, &job{key: setKey{loc, name}})
-		}
+	// Inlining dominates this check (premailer parses the layout's CSS for
+	// each of the 45 templates), so the templates are built in parallel.
+	keys := make([]setKey, 0, len(r.sets))
+	for k := range r.sets {
+		keys = append(keys, k)
 	}
+	slices.SortFunc(keys, func(a, b setKey) int { return strings.Compare(a.locale+"/"+a.name, b.locale+"/"+b.name) })
+	errOf := make([]error, len(keys))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for _, j := range jobs {
+	for i, k := range keys {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			j.set, j.err = build(files, j.key.locale, j.key.name)
-			if j.err == nil {
-				j.err = trial(j.set, b, j.key.locale, j.key.name)
+			s, err := r.set(k)
+			if err == nil {
+				err = trial(s, b, k.locale, k.name)
 			}
+			errOf[i] = err
 		})
 	}
 	wg.Wait()
-	r := &Renderer{brand: b, locales: lr, sets: make(map[setKey]*set, len(jobs))}
 	seen := map[string]bool{} // a broken layout would otherwise be reported once per template
-	for _, j := range jobs {
-		if j.err != nil {
-			if !seen[j.err.Error()] {
-				seen[j.err.Error()] = true
-				errs = append(errs, j.err)
-			}
-			continue
+	for _, err := range errOf {
+		if err != nil && !seen[err.Error()] {
+			seen[err.Error()] = true
+			errs = append(errs, err)
 		}
-		r.sets[j.key] = j.set
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

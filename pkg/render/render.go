@@ -39,6 +39,12 @@ type Options struct {
 	// OverrideDir, when set, holds templates that replace the embedded ones
 	// file for file, in the same layout (en/SignUp.html, layout.html, ...).
 	OverrideDir string
+	// CheckAll builds and trial-renders every template in New, so a broken
+	// one is a start-up error. It is implied by OverrideDir (user files must
+	// fail fast). Without either, the embedded templates, which the golden
+	// tests prove, are CSS-inlined lazily on first use: a cold start then
+	// pays for the one template its event needs, not all of them.
+	CheckAll bool
 }
 
 // Input is one email to render.
@@ -67,13 +73,31 @@ type Email struct {
 	Fallback bool
 }
 
-// Renderer renders emails from templates parsed, checked and CSS-inlined
-// once, in New. It is safe for concurrent use.
+// Renderer renders emails from templates parsed and CSS-inlined once per
+// template (in New, or on first use; see Options.CheckAll), never per event.
+// It is safe for concurrent use.
 type Renderer struct {
 	brand   Brand
 	locales *LocaleResolver
-	sets    map[setKey]*set
+	files   map[string]file
+	sets    map[setKey]*lazySet
 	bufs    sync.Pool
+}
+
+// lazySet builds one template set at most once.
+type lazySet struct {
+	once sync.Once
+	set  *set
+	err  error
+}
+
+func (r *Renderer) set(k setKey) (*set, error) {
+	l := r.sets[k]
+	if l == nil {
+		return nil, fmt.Errorf("render: no %s template for locale %s", k.name, k.locale)
+	}
+	l.once.Do(func() { l.set, l.err = build(r.files, k.locale, k.name) })
+	return l.set, l.err
 }
 
 type setKey struct{ locale, name string }
@@ -101,9 +125,9 @@ func (r *Renderer) Render(in Input) (Email, error) {
 		return Email{}, fmt.Errorf("%w: %s", ErrNoCode, name)
 	}
 	loc := r.locales.Resolve(in.Locale)
-	s := r.sets[setKey{loc, name}]
-	if s == nil {
-		return Email{}, fmt.Errorf("render: no %s template for locale %s", name, loc)
+	s, err := r.set(setKey{loc, name})
+	if err != nil {
+		return Email{}, err
 	}
 	d := newData(r.brand, loc, in)
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -593,10 +594,67 @@ func BenchmarkRender(b *testing.B) {
 	}
 }
 
+// TestLazyAndEagerAgree: the cold-start path (templates inlined on first use)
+// renders exactly what the checked-at-start path renders, for every template
+// and locale, and concurrent first uses are safe (run with -race).
+func TestLazyAndEagerAgree(t *testing.T) {
+	eager := newRenderer(t, render.Options{CheckAll: true})
+	lazy := newRenderer(t, render.Options{})
+	triggers := append(append([]cognito.Trigger{}, cognito.Triggers...), "CustomEmailSender_Future")
+	var wg sync.WaitGroup
+	for _, loc := range []string{"en", "es", "de", "fr", "pt"} {
+		for _, tr := range triggers {
+			for range 3 {
+				wg.Go(func() {
+					in := fullInput(tr, loc)
+					want, err1 := eager.Render(in)
+					got, err2 := lazy.Render(in)
+					if err1 != nil || err2 != nil {
+						t.Errorf("%s/%s: %v / %v", loc, tr.Short(), err1, err2)
+						return
+					}
+					if got != want {
+						t.Errorf("%s/%s: lazy and eager renders differ", loc, tr.Short())
+					}
+				})
+			}
+		}
+	}
+	wg.Wait()
+}
+
+// BenchmarkNew is the cold-start cost (lazy: templates are inlined on first use).
 func BenchmarkNew(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := render.New(render.Options{Brand: brand}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNewCheckAll builds and trial-renders every template, as New does
+// with an override directory.
+func BenchmarkNewCheckAll(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := render.New(render.Options{Brand: brand, CheckAll: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFirstRender is New plus the first event's render: what a cold
+// start pays for templates.
+func BenchmarkFirstRender(b *testing.B) {
+	in := fullInput(cognito.SignUp, "en")
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := render.New(render.Options{Brand: brand})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.Render(in); err != nil {
 			b.Fatal(err)
 		}
 	}
