@@ -71,6 +71,9 @@ type Stack struct {
 	KMSClient *kms.Client
 	Ingest    *ingest.Handler
 	Encrypter *codecrypt.Encrypter // encrypts sample codes as Cognito would
+	// Mux serves everything that is not an AWS JSON request: the Lambda
+	// Invoke API for ingest, and the pages and APIs added to it.
+	Mux *http.ServeMux
 
 	srv *http.Server
 }
@@ -100,7 +103,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	s.SQS = sqslocal.New(sqslocal.Options{AccountID: s.KMS.AccountID(), Region: s.Region})
 
-	router := &awslocal.Router{}
+	s.Mux = http.NewServeMux()
+	s.Mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", s.invokeHandler)
+	router := &awslocal.Router{Fallback: s.Mux}
 	router.Handle("TrentService.", s.KMS.Handler())
 	router.Handle("AmazonSQS.", s.SQS)
 	ln, err := net.Listen("tcp", o.Addr)

@@ -3,6 +3,8 @@ package localstack_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -109,5 +111,48 @@ func TestStartRefusesNonLoopback(t *testing.T) {
 	_, err := localstack.Start(context.Background(), localstack.Options{Addr: "0.0.0.0:0"})
 	if err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestInvokeAPI(t *testing.T) {
+	ctx := context.Background()
+	s, err := localstack.Start(ctx, localstack.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ct, err := s.Encrypter.Encrypt(ctx, "654321", localstack.SamplePool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := localstack.Event(localstack.EventSpec{Trigger: cognito.ForgotPassword, Pool: localstack.SamplePool, UserName: "u", Email: "u@example.com"}, ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, fn, body string
+		status         int
+		funcErr        bool
+		want           string
+	}{
+		{"delivers", "ingest", string(good), 200, false, `"trigger":"CustomEmailSender_ForgotPassword"`},
+		{"function error", "ingest", `{"triggerSource":"nope"}`, 200, true, `"errorType":"ingest.parse"`},
+		{"unknown function", "dispatch2", string(good), 404, false, "Function not found"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.Post(s.URL+"/2015-03-31/functions/"+tc.fn+"/invocations", "application/json", strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status || (resp.Header.Get("X-Amz-Function-Error") != "") != tc.funcErr || !strings.Contains(string(b), tc.want) {
+				t.Errorf("got %d %q %s", resp.StatusCode, resp.Header.Get("X-Amz-Function-Error"), b)
+			}
+			if strings.Contains(string(b), "654321") {
+				t.Error("the response carries the code")
+			}
+		})
 	}
 }
