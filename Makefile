@@ -30,6 +30,16 @@ build: ## each function as a bootstrap for provided.al2023 (linux/$(GOARCH_LAMBD
 	done
 	@ls -l $(DIST)/*.zip $(DIST)/*/bootstrap
 
+.PHONY: package deploy
+package: build ## dist/template.yaml: the SAM stack pointing at the zips in dist/ (no AWS account or SAM CLI needed)
+	$(GO) run ./infra/cmd/pack -template infra/template.yaml -dist $(DIST)
+
+deploy: package ## sam deploy of dist/template.yaml: make deploy PARAMS="UserPoolId=... SenderEmail=..." [STACK=cogmail] [REGION=...] (docs/deploy.md)
+	@test -n "$(PARAMS)" || { echo 'deploy: set PARAMS, e.g. make deploy PARAMS="UserPoolId=eu-west-1_AbCdEf123 SenderEmail=no-reply@example.com" (docs/deploy.md)'; exit 2; }
+	sam deploy --template-file $(DIST)/template.yaml --stack-name $(or $(STACK),cogmail) \
+	  $(if $(REGION),--region $(REGION)) --resolve-s3 --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+	  --no-fail-on-empty-changeset --parameter-overrides $(PARAMS)
+
 bench: bench-go bench-coldstart ## every benchmark; figures go into docs/benchmarks.md
 
 bench-go: ## Go benchmarks (ns/op, allocs/op)
@@ -38,9 +48,19 @@ bench-go: ## Go benchmarks (ns/op, allocs/op)
 bench-coldstart: ## cold start of the ingest bootstrap vs the reference Node handler, and binary sizes
 	$(GO) run ./bench/coldstart
 
-fuzz: ## each fuzz target for 30s
-	$(GO) test ./pkg/cognito -run '^$$' -fuzz FuzzParse -fuzztime 30s
-	$(GO) test ./pkg/envelope -run '^$$' -fuzz FuzzParse -fuzztime 30s
+FUZZTIME ?= 30s
+# package:target pairs: every parser of outside input.
+FUZZ_TARGETS := pkg/cognito:FuzzParse pkg/envelope:FuzzParse pkg/codecrypt:FuzzDecrypt \
+  pkg/sqslocal:FuzzHandler pkg/recipient:FuzzValidateAddress pkg/render:FuzzNormalizeLocale \
+  pkg/render:FuzzOneLine pkg/provider/internal/classify:FuzzRetryAfter \
+  pkg/provider/internal/redact:FuzzReason pkg/provider/smtp/smtpfake:FuzzParse \
+  pkg/ssmlocal:FuzzServeHTTP
+
+fuzz: ## each fuzz target for FUZZTIME (30s); the seed corpora also run in `make test`
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$pkg $$fn"; \
+	  $(GO) test ./$$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
 
 lint: ## go vet + gofmt
 	$(GO) vet ./...

@@ -28,6 +28,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/kmslocal"
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/sqslocal"
+	"github.com/cogmail/cogmail/pkg/ssmlocal"
 )
 
 // Queue names the stack creates.
@@ -67,6 +68,7 @@ type Stack struct {
 
 	KMS       *kmslocal.Server
 	SQS       *sqslocal.Server
+	SSM       *ssmlocal.Server
 	SQSClient *sqs.Client
 	KMSClient *kms.Client
 	Ingest    *ingest.Handler
@@ -108,6 +110,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	router := &awslocal.Router{Fallback: s.Mux}
 	router.Handle("TrentService.", s.KMS.Handler())
 	router.Handle("AmazonSQS.", s.SQS)
+	s.SSM = ssmlocal.New(ssmlocal.Options{AccountID: s.KMS.AccountID(), Region: s.Region})
+	router.Handle("AmazonSSM.", s.SSM)
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("localstack: listen %s: %w", o.Addr, err)
@@ -190,6 +194,7 @@ func (s *Stack) Exports() []string {
 	return []string{
 		"export AWS_ENDPOINT_URL_KMS=" + s.URL,
 		"export AWS_ENDPOINT_URL_SQS=" + s.URL,
+		"export AWS_ENDPOINT_URL_SSM=" + s.URL,
 		"export AWS_REGION=" + s.Region,
 		"export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local",
 		"export COGMAIL_QUEUE_URL=" + s.QueueURL,
