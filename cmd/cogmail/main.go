@@ -38,6 +38,10 @@ type env struct {
 func commands() []command {
 	return []command{
 		localCommand(),
+		eventCommand(),
+		invokeCommand(),
+		templatesCommand(),
+		attachCommand(),
 	}
 }
 
