@@ -1,0 +1,53 @@
+// Command dispatch is the SQS consumer that delivers cogmail's emails (a
+// provided.al2023 bootstrap). It builds everything once at cold start and
+// hands each batch to pkg/dispatch; see docs/configuration.md for its
+// environment.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/dispatch"
+	"github.com/cogmail/cogmail/pkg/metrics"
+)
+
+func main() {
+	ctx := context.Background()
+	log := lambdacontext.NewLogger()
+	cfg, err := config.LoadDispatch(os.Getenv)
+	if err != nil {
+		log.Error("configuration rejected", "error", err.Error())
+		os.Exit(1)
+	}
+	// LoadDefaultConfig honours AWS_ENDPOINT_URL_<SERVICE> (SQS, KMS, SESV2,
+	// SSM, SECRETS_MANAGER, DYNAMODB) for local endpoints.
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Error("AWS configuration rejected", "error", err.Error())
+		os.Exit(1)
+	}
+	h, err := dispatch.Build(ctx, cfg, dispatch.Clients{
+		AWS:            awsCfg,
+		SQS:            sqs.NewFromConfig(awsCfg),
+		KMS:            kms.NewFromConfig(awsCfg),
+		SSM:            ssm.NewFromConfig(awsCfg),
+		SecretsManager: secretsmanager.NewFromConfig(awsCfg),
+		DynamoDB:       dynamodb.NewFromConfig(awsCfg),
+	}, log, metrics.New(os.Stdout, "dispatch", nil))
+	if err != nil {
+		log.Error("cold start failed", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}

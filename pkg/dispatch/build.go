@@ -1,0 +1,217 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/dispatch/breaker"
+	"github.com/cogmail/cogmail/pkg/idempotency"
+	"github.com/cogmail/cogmail/pkg/metrics"
+	"github.com/cogmail/cogmail/pkg/provider"
+	"github.com/cogmail/cogmail/pkg/provider/mailgun"
+	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
+	"github.com/cogmail/cogmail/pkg/provider/ses"
+	"github.com/cogmail/cogmail/pkg/provider/smtp"
+	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/seal"
+)
+
+// Queue is the part of the SQS client the handler uses; *sqs.Client
+// satisfies it.
+type Queue interface {
+	DLQ
+	Visibility
+}
+
+// SecretReader is the part of the Secrets Manager client Build uses;
+// *secretsmanager.Client satisfies it.
+type SecretReader interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// Clients are the AWS clients a Handler is built on. The caller makes them
+// (config.LoadDefaultConfig in Lambda, local endpoints in tests), so the
+// endpoint variables such as AWS_ENDPOINT_URL_SESV2 apply.
+type Clients struct {
+	AWS            aws.Config                     // region and credentials, for SES
+	SQS            Queue                          // required: the DLQ and visibility changes
+	KMS            seal.KeyService                // required: opens the envelopes' data keys
+	SSM            providerconfig.ParameterReader // required with COGMAIL_PROVIDERS_PARAM
+	SecretsManager SecretReader                   // required when a *_SECRET variable is set
+	DynamoDB       idempotency.Client             // required with COGMAIL_IDEMPOTENCY_TABLE
+	HTTPClient     *http.Client                   // for SendGrid and Mailgun; default one with pooled connections
+}
+
+// Build makes a Handler from configuration at cold start: it resolves the
+// API keys in Secrets Manager, builds every configured provider, reads the
+// routing parameter once, and wires the idempotency table. Every problem is
+// returned at once; no error quotes a credential.
+func Build(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger, m *metrics.Emitter) (*Handler, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var errs []error
+	if cl.SQS == nil {
+		errs = append(errs, errors.New("an SQS client is required"))
+	}
+	if cl.KMS == nil {
+		errs = append(errs, errors.New("a KMS client is required"))
+	}
+	senders, err := buildSenders(ctx, c, cl, log)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	var available []string
+	for _, s := range senders {
+		available = append(available, s.Name())
+	}
+
+	var routes Routes = providerconfig.Static(c.Routing)
+	if c.ProvidersParam != "" {
+		if cl.SSM == nil {
+			errs = append(errs, errors.New("COGMAIL_PROVIDERS_PARAM: an SSM client is required"))
+		} else if len(errs) == 0 {
+			src, err := providerconfig.NewSource(providerconfig.SourceOptions{
+				Client: cl.SSM, Parameter: c.ProvidersParam, Fallback: c.Routing, Available: available,
+				Refresh: c.ProvidersRefresh, Logger: log,
+			})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("COGMAIL_PROVIDERS: %w", err))
+			} else {
+				// A parameter that cannot be read yet does not stop the
+				// function: COGMAIL_PROVIDERS routes until it can.
+				if err := src.Load(ctx); err != nil {
+					log.ErrorContext(ctx, "provider parameter not used at cold start; routing by COGMAIL_PROVIDERS", "error", err.Error())
+				}
+				routes = src
+			}
+		}
+	}
+
+	var store Idempotency
+	if c.IdempotencyTable != "" {
+		if cl.DynamoDB == nil {
+			errs = append(errs, errors.New("COGMAIL_IDEMPOTENCY_TABLE: a DynamoDB client is required"))
+		} else if s, err := idempotency.New(cl.DynamoDB, idempotency.Options{Table: c.IdempotencyTable, TTL: c.IdempotencyTTL}); err != nil {
+			errs = append(errs, err)
+		} else {
+			store = s
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("dispatch: %w", errors.Join(errs...))
+	}
+	opener, err := seal.NewOpener(seal.OpenerOptions{KMS: cl.KMS})
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: %w", err)
+	}
+	d := Deps{Senders: senders, Routes: routes, Opener: opener, DLQ: cl.SQS, Visibility: cl.SQS, Idempotency: store, Logger: log, Metrics: m}
+	return New(d, Options{
+		DLQURL:         c.DLQURL,
+		QueueURL:       c.QueueURL,
+		From:           provider.Address{Email: c.SenderEmail, Name: c.SenderName},
+		DropExpired:    c.ExpiredAction == config.ExpiredDrop,
+		Concurrency:    c.Concurrency,
+		SendTimeout:    c.SendTimeout,
+		MessageBudget:  c.MessageBudget,
+		DeadlineMargin: c.DeadlineMargin,
+		BackoffBase:    c.BackoffBase,
+		BackoffMax:     c.BackoffMax,
+		DedupCacheSize: c.DedupCache,
+		MaxReceives:    c.MaxReceives,
+		Breaker:        breaker.Options{Threshold: c.BreakerThreshold, Cooldown: c.BreakerCooldown},
+	})
+}
+
+// buildSenders resolves keys and builds every configured provider.
+func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger) ([]Sender, error) {
+	var errs []error
+	key := func(variable string, plain config.Secret, ref string) string {
+		if ref == "" {
+			return string(plain)
+		}
+		v, err := resolveSecret(ctx, cl.SecretsManager, ref)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s_SECRET: %w", variable, err))
+		}
+		return v
+	}
+	hc := cl.HTTPClient
+	if hc == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		// Keep a connection per concurrent send: the default two per host
+		// would make most sends of a batch open a new TLS connection.
+		t.MaxIdleConnsPerHost = max(c.Concurrency, 10)
+		hc = &http.Client{Timeout: c.SendTimeout, Transport: t}
+	}
+
+	var senders []Sender
+	add := func(s Sender, err error) {
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		senders = append(senders, s)
+	}
+	if sg := c.SendGrid; sg != nil {
+		k := key("COGMAIL_SENDGRID_API_KEY", sg.APIKey, sg.APIKeySecret)
+		if k != "" {
+			add(sendgrid.New(sendgrid.Config{APIKey: k, BaseURL: sg.BaseURL, Sandbox: sg.Sandbox, HTTPClient: hc}))
+		}
+	}
+	if mg := c.Mailgun; mg != nil {
+		k := key("COGMAIL_MAILGUN_API_KEY", mg.APIKey, mg.APIKeySecret)
+		base := mg.BaseURL
+		if base == "" && mg.Region == "eu" {
+			base = mailgun.EUBaseURL
+		}
+		if k != "" {
+			add(mailgun.New(mailgun.Config{APIKey: k, Domain: mg.Domain, BaseURL: base, TestMode: mg.TestMode, HTTPClient: hc}))
+		}
+	}
+	if sc := c.SES; sc != nil {
+		switch {
+		case cl.AWS.Region != "" && cl.AWS.Credentials != nil:
+			add(ses.New(ses.Config{AWS: cl.AWS, Endpoint: sc.Endpoint, ConfigurationSetName: sc.ConfigurationSet, Timeout: c.SendTimeout}))
+		case slices.Contains(c.Routing.Providers, providerconfig.SES):
+			errs = append(errs, errors.New("ses: the AWS configuration has no region or credentials"))
+		default:
+			log.InfoContext(ctx, "ses not available: the AWS configuration has no region or credentials")
+		}
+	}
+	if sm := c.SMTP; sm != nil {
+		pass := key("COGMAIL_SMTP_PASSWORD", sm.Password, sm.PasswordSecret)
+		policy := map[config.SMTPTLS]smtp.TLSPolicy{
+			config.SMTPStartTLS: smtp.StartTLSMandatory, config.SMTPStartTLSOpportunistic: smtp.StartTLSOpportunistic,
+			config.SMTPImplicitTLS: smtp.ImplicitTLS, config.SMTPNoTLS: smtp.NoTLS,
+		}[sm.TLS]
+		add(smtp.New(smtp.Config{Host: sm.Host, Port: sm.Port, Username: sm.Username, Password: pass, TLS: policy, Timeout: c.SendTimeout}))
+	}
+	return senders, errors.Join(errs...)
+}
+
+// resolveSecret reads a secret's string value. The error names the secret
+// and what went wrong, never the value.
+func resolveSecret(ctx context.Context, sm SecretReader, ref string) (string, error) {
+	if sm == nil {
+		return "", errors.New("a Secrets Manager client is required")
+	}
+	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref)})
+	if err != nil {
+		return "", fmt.Errorf("read secret %s: %w", ref, err)
+	}
+	v := strings.TrimSpace(aws.ToString(out.SecretString))
+	if v == "" {
+		return "", fmt.Errorf("secret %s has no string value (store the key as plain text)", ref)
+	}
+	return v, nil
+}

@@ -1,0 +1,284 @@
+// Package dispatch is the SQS consumer that delivers sealed emails: it opens
+// each envelope, sends it through the configured providers with failover,
+// circuit breakers and bounded retries, dead-letters what can never be sent,
+// and answers a partial batch response listing exactly the messages SQS must
+// deliver again.
+package dispatch
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/cogmail/cogmail/pkg/dispatch/breaker"
+	"github.com/cogmail/cogmail/pkg/idempotency"
+	"github.com/cogmail/cogmail/pkg/metrics"
+	"github.com/cogmail/cogmail/pkg/provider"
+	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/seal"
+)
+
+// Sender is an email provider (the pkg/provider subpackages provide them).
+type Sender interface {
+	Name() string
+	Send(ctx context.Context, m provider.Message) error
+}
+
+// Opener decrypts a sealed payload (*seal.Opener).
+type Opener interface {
+	Open(ctx context.Context, id string, s seal.Sealed) ([]byte, error)
+}
+
+// DLQ sends a message to the dead-letter queue (*sqs.Client).
+type DLQ interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+// Visibility delays a message's next delivery (*sqs.Client).
+type Visibility interface {
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+}
+
+// Idempotency claims dedup keys across containers (*idempotency.Store).
+type Idempotency interface {
+	Claim(ctx context.Context, key string, until time.Time) (idempotency.Status, error)
+	Complete(ctx context.Context, key string) error
+	Release(ctx context.Context, key string) error
+}
+
+// Routes gives the routing in force (providerconfig.Static or *providerconfig.Source).
+type Routes interface {
+	Current(ctx context.Context) providerconfig.Config
+}
+
+// Deps are the handler's collaborators, built once per cold start.
+type Deps struct {
+	Senders     []Sender // every provider this container can use, by Name
+	Routes      Routes
+	Opener      Opener
+	DLQ         DLQ
+	Visibility  Visibility
+	Idempotency Idempotency // optional: without it, duplicates are caught per container only
+	Logger      *slog.Logger
+	Metrics     *metrics.Emitter
+}
+
+// Defaults for Options.
+const (
+	DefaultConcurrency    = 10
+	DefaultSendTimeout    = 10 * time.Second
+	DefaultMessageBudget  = 20 * time.Second
+	DefaultDeadlineMargin = 2 * time.Second
+	DefaultBackoffBase    = time.Second
+	DefaultBackoffMax     = 15 * time.Minute
+	DefaultDedupCache     = 10000
+	// MaxVisibility is SQS's longest visibility timeout.
+	MaxVisibility = 12 * time.Hour
+)
+
+// Options are the handler's settings. Zero values mean the defaults.
+type Options struct {
+	DLQURL   string           // required: where permanent failures go
+	QueueURL string           // the source queue; default derived from each record's eventSourceARN
+	From     provider.Address // sender when the payload names none; From.Email required
+
+	DropExpired    bool          // drop messages past expiresAt instead of dead-lettering them
+	Concurrency    int           // messages of a batch in flight at once
+	SendTimeout    time.Duration // one provider call
+	MessageBudget  time.Duration // all attempts for one message within one invocation
+	DeadlineMargin time.Duration // kept free before the invocation's deadline
+	// BackoffBase and BackoffMax shape both the waits between rounds of
+	// attempts (full jitter, within the budget) and the visibility timeout
+	// of a message retried later (by receive count, capped at BackoffMax).
+	BackoffBase, BackoffMax time.Duration
+	DedupCacheSize          int // dedup keys remembered per container
+	// MaxReceives, when set, dead-letters a message that still cannot be
+	// sent on its MaxReceives-th delivery, with its errors, instead of
+	// leaving it to the queue's redrive policy (which moves it without
+	// them). Set it to the queue's maxReceiveCount.
+	MaxReceives int
+	Breaker     breaker.Options // Threshold and Cooldown; Now is the handler's clock
+
+	Now   func() time.Time                                 // default time.Now
+	Sleep func(ctx context.Context, d time.Duration) error // default waits on a timer or ctx
+	Rand  *mrand.Rand                                      // jitter and weighted picks; default randomly seeded
+}
+
+// Handler handles SQS batches. It is safe for concurrent use; its breakers
+// and dedup cache live as long as it does (the warm container).
+type Handler struct {
+	d        Deps
+	o        Options
+	senders  map[string]Sender
+	breakers map[string]*breaker.Breaker
+	names    []string
+	seen     *dedup
+
+	randMu sync.Mutex
+	rand   *mrand.Rand
+}
+
+// New checks the dependencies and options and returns a Handler.
+func New(d Deps, o Options) (*Handler, error) {
+	var errs []error
+	if len(d.Senders) == 0 {
+		errs = append(errs, errors.New("no Senders"))
+	}
+	for name, ok := range map[string]bool{"Routes": d.Routes != nil, "Opener": d.Opener != nil, "DLQ": d.DLQ != nil, "Visibility": d.Visibility != nil} {
+		if !ok {
+			errs = append(errs, fmt.Errorf("missing %s", name))
+		}
+	}
+	if o.DLQURL == "" {
+		errs = append(errs, errors.New("Options.DLQURL is required"))
+	}
+	if o.From.Email == "" {
+		errs = append(errs, errors.New("Options.From.Email is required"))
+	}
+	h := &Handler{senders: map[string]Sender{}, breakers: map[string]*breaker.Breaker{}}
+	for _, s := range d.Senders {
+		if s == nil {
+			errs = append(errs, errors.New("a nil Sender"))
+			continue
+		}
+		if _, dup := h.senders[s.Name()]; dup {
+			errs = append(errs, fmt.Errorf("two Senders named %q", s.Name()))
+		}
+		h.senders[s.Name()] = s
+		h.names = append(h.names, s.Name())
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("dispatch: %w", errors.Join(errs...))
+	}
+	slices.Sort(h.names)
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	o.Concurrency = orDefault(o.Concurrency, DefaultConcurrency)
+	o.SendTimeout = orDefault(o.SendTimeout, DefaultSendTimeout)
+	o.MessageBudget = orDefault(o.MessageBudget, DefaultMessageBudget)
+	o.DeadlineMargin = orDefault(o.DeadlineMargin, DefaultDeadlineMargin)
+	o.BackoffBase = orDefault(o.BackoffBase, DefaultBackoffBase)
+	o.BackoffMax = min(orDefault(o.BackoffMax, DefaultBackoffMax), MaxVisibility)
+	o.DedupCacheSize = orDefault(o.DedupCacheSize, DefaultDedupCache)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleep
+	}
+	if o.Rand == nil {
+		var seed [16]byte
+		_, _ = rand.Read(seed[:])
+		o.Rand = mrand.New(mrand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
+	}
+	h.d, h.o, h.rand = d, o, o.Rand
+	h.seen = newDedup(o.DedupCacheSize)
+	for _, name := range h.names {
+		bo := o.Breaker
+		bo.Now = o.Now
+		log := d.Logger.With("provider", name)
+		bo.OnChange = func(from, to breaker.State) {
+			level := slog.LevelWarn
+			if to == breaker.Closed {
+				level = slog.LevelInfo
+			}
+			log.Log(context.Background(), level, "circuit breaker "+to.String(), "from", from.String())
+			d.Metrics.Count("BreakerTransition", 1, map[string]string{"Provider": name, "State": to.String()})
+		}
+		h.breakers[name] = breaker.New(bo)
+	}
+	return h, nil
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Handle processes a batch concurrently and returns the messages SQS must
+// deliver again. It returns an error only for a batch it could not look at
+// (nil context); every per-message failure is in the response. In log
+// lines, "attempt" counts provider calls for the message in this
+// invocation and "receives" its deliveries by SQS.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	if ctx == nil {
+		return events.SQSEventResponse{}, errors.New("dispatch: nil context")
+	}
+	routing := h.d.Routes.Current(ctx)
+	retry := make([]bool, len(ev.Records))
+	sem := make(chan struct{}, h.o.Concurrency)
+	var wg sync.WaitGroup
+	for i := range ev.Records {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			defer func() {
+				// A panicking provider must not take the batch down: the
+				// message is retried. The panic value is not logged (it
+				// could hold the message).
+				if r := recover(); r != nil {
+					retry[i] = true
+					h.d.Logger.ErrorContext(ctx, "panic while handling a message; it will be retried",
+						"sqsMessageId", ev.Records[i].MessageId, "panic", fmt.Sprintf("%T", r))
+					h.d.Metrics.Count("Failed", 1, map[string]string{"Reason": "panic"})
+				}
+			}()
+			retry[i] = h.process(ctx, &ev.Records[i], routing) == outcomeRetry
+		})
+	}
+	wg.Wait()
+	var resp events.SQSEventResponse
+	for i, r := range retry {
+		if r {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// Breaker returns the state of a provider's circuit breaker, for status
+// pages and tests; ok is false for an unknown provider.
+func (h *Handler) Breaker(name string) (state breaker.State, ok bool) {
+	b, ok := h.breakers[name]
+	if !ok {
+		return 0, false
+	}
+	return b.State(), true
+}
+
+// int64n is a uniform draw in [0, n) from the seeded source.
+func (h *Handler) int64n(n int64) int64 {
+	if n <= 0 {
+		return 0
+	}
+	h.randMu.Lock()
+	defer h.randMu.Unlock()
+	return h.rand.Int64N(n)
+}

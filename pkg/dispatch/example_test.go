@@ -1,0 +1,126 @@
+package dispatch_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/cogmail/cogmail/internal/fakekms"
+	"github.com/cogmail/cogmail/pkg/cognito"
+	"github.com/cogmail/cogmail/pkg/dispatch"
+	"github.com/cogmail/cogmail/pkg/envelope"
+	"github.com/cogmail/cogmail/pkg/provider"
+	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/seal"
+	"github.com/cogmail/cogmail/pkg/sqslocal"
+)
+
+// console is a provider that prints where the mail would go.
+type console struct{ name string }
+
+func (c console) Name() string { return c.name }
+
+func (c console) Send(_ context.Context, m provider.Message) error {
+	fmt.Printf("%s sends %s's email from %s\n", c.name, m.Tags["trigger"], m.From.Email)
+	return nil
+}
+
+// down is a provider that is unavailable.
+type down struct{ name string }
+
+func (d down) Name() string { return d.name }
+
+func (d down) Send(context.Context, provider.Message) error {
+	return &provider.Error{Provider: d.name, Class: provider.Unavailable, Status: 503}
+}
+
+// sealedRecord makes the SQS record ingest would have enqueued.
+func sealedRecord(sealer *seal.Sealer) events.SQSMessage {
+	now := time.Now()
+	env := &envelope.Envelope{Version: envelope.SchemaVersion, ID: envelope.NewID(), DedupKey: "k1",
+		Trigger: cognito.SignUp, Pool: "us-east-1_Example", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	pt, _ := json.Marshal(envelope.Payload{To: "ada@example.com", Subject: "Your code", Text: "123456"})
+	env.Sealed, _ = sealer.Seal(context.Background(), env.ID, pt)
+	body, _ := json.Marshal(env)
+	return events.SQSMessage{MessageId: "m1", Body: string(body), Attributes: map[string]string{"ApproximateReceiveCount": "1"}}
+}
+
+// A batch is delivered through the first provider that works; the answer
+// lists only the messages SQS must deliver again.
+func Example() {
+	kms := fakekms.New() // a KMS client in production
+	sealer, _ := seal.NewSealer(seal.Options{KMS: kms, KeyID: "alias/seal"})
+	opener, _ := seal.NewOpener(seal.OpenerOptions{KMS: kms})
+	sqsClient := &queue{} // *sqs.Client in production
+
+	h, err := dispatch.New(dispatch.Deps{
+		Senders:    []dispatch.Sender{down{"sendgrid"}, console{"ses"}},
+		Routes:     providerconfig.Static{Providers: []string{"sendgrid", "ses"}, Strategy: providerconfig.Failover},
+		Opener:     opener,
+		DLQ:        sqsClient,
+		Visibility: sqsClient,
+	}, dispatch.Options{
+		DLQURL: "https://sqs.us-east-1.amazonaws.com/111122223333/cogmail-dlq",
+		From:   provider.Address{Email: "no-reply@example.com", Name: "Example"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp, err := h.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{sealedRecord(sealer)}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("to retry:", len(resp.BatchItemFailures))
+	// Output:
+	// ses sends SignUp's email from no-reply@example.com
+	// to retry: 0
+}
+
+// A Poller plays Lambda's event source mapping against any SQS endpoint:
+// here sqslocal, in the local stack.
+func ExampleNewPoller() {
+	srv := sqslocal.New(sqslocal.Options{})
+	defer srv.Close()
+	url, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	client := sqs.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")},
+		func(o *sqs.Options) { o.BaseEndpoint = aws.String(url) })
+	ctx := context.Background()
+	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("emails")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, body := range []string{"one", "two"} {
+		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(body)}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	handler := func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		var resp events.SQSEventResponse
+		for _, r := range ev.Records {
+			if r.Body == "two" { // not handled: SQS delivers it again
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			}
+		}
+		return resp, nil
+	}
+	p, err := dispatch.NewPoller(client, handler, dispatch.PollerOptions{QueueURL: aws.ToString(q.QueueUrl), BatchSize: 10})
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := p.Poll(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("received %d, deleted %d, retried %d\n", res.Received, res.Deleted, res.Retried)
+	// Output: received 2, deleted 1, retried 1
+}

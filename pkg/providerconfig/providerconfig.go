@@ -1,0 +1,174 @@
+// Package providerconfig says which email providers dispatch uses and in
+// what order or proportion: the routing Config, its validation, and a Source
+// that re-reads it from an SSM parameter so that ops can switch providers
+// without a deploy.
+package providerconfig
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The provider names dispatch knows.
+const (
+	SendGrid = "sendgrid"
+	Mailgun  = "mailgun"
+	SES      = "ses"
+	SMTP     = "smtp"
+)
+
+// Known lists every provider name, in no particular order of preference.
+var Known = []string{SendGrid, Mailgun, SES, SMTP}
+
+// Strategy is how a message's providers are ordered.
+type Strategy string
+
+const (
+	// Failover tries the providers in the order listed.
+	Failover Strategy = "failover"
+	// Weighted picks the first provider at random in proportion to the
+	// weights, then fails over to the rest in the same way.
+	Weighted Strategy = "weighted"
+)
+
+// Config is the routing: the providers, the strategy and, for Weighted,
+// the weights. Its JSON form is what the SSM parameter holds:
+//
+//	{"providers":["ses","sendgrid"],"strategy":"failover"}
+//	{"providers":["sendgrid","mailgun"],"strategy":"weighted","weights":{"sendgrid":3,"mailgun":1}}
+type Config struct {
+	Providers []string       `json:"providers"`
+	Strategy  Strategy       `json:"strategy,omitempty"` // default Failover
+	Weights   map[string]int `json:"weights,omitempty"`  // Weighted only; a missing name weighs 1, 0 is a standby
+}
+
+// Normalize fills the defaults: the Failover strategy, and for Weighted a
+// weight of 1 for every provider without one.
+func (c Config) Normalize() Config {
+	if c.Strategy == "" {
+		c.Strategy = Failover
+	}
+	if c.Strategy == Weighted {
+		w := make(map[string]int, len(c.Providers))
+		for _, p := range c.Providers {
+			if v, ok := c.Weights[p]; ok {
+				w[p] = v
+			} else {
+				w[p] = 1
+			}
+		}
+		c.Weights = w
+	}
+	return c
+}
+
+// Validate reports every problem with c. available lists the providers this
+// container has built (their settings and keys are present); nil means any
+// known provider.
+func (c Config) Validate(available []string) error {
+	var errs []error
+	if available == nil {
+		available = Known
+	}
+	if len(c.Providers) == 0 {
+		errs = append(errs, errors.New("names no provider"))
+	}
+	seen := map[string]bool{}
+	for _, p := range c.Providers {
+		switch {
+		case !slices.Contains(Known, p):
+			errs = append(errs, fmt.Errorf("%q is not a provider (want %s)", p, strings.Join(Known, ", ")))
+		case !slices.Contains(available, p):
+			errs = append(errs, fmt.Errorf("%q is not configured in this function (its settings or key are missing)", p))
+		}
+		if seen[p] {
+			errs = append(errs, fmt.Errorf("%q is listed twice", p))
+		}
+		seen[p] = true
+	}
+	switch c.Strategy {
+	case "", Failover:
+		if len(c.Weights) > 0 {
+			errs = append(errs, errors.New("weights are only used with the weighted strategy"))
+		}
+	case Weighted:
+		total := 0
+		for name, w := range c.Weights {
+			if !seen[name] {
+				errs = append(errs, fmt.Errorf("weight for %q, which is not listed", name))
+			}
+			if w < 0 {
+				errs = append(errs, fmt.Errorf("weight for %q is negative", name))
+			}
+		}
+		for _, p := range c.Providers {
+			if w, ok := c.Weights[p]; ok {
+				total += max(w, 0)
+			} else {
+				total++
+			}
+		}
+		if len(c.Providers) > 0 && total == 0 {
+			errs = append(errs, errors.New("every weight is 0"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("strategy %q is not failover or weighted", c.Strategy))
+	}
+	return errors.Join(errs...)
+}
+
+// Parse decodes and validates the JSON form. available is as for Validate.
+func Parse(b []byte, available []string) (Config, error) {
+	var c Config
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("providerconfig: not a provider configuration (want {\"providers\":[...],\"strategy\":\"failover\"}): %w", err)
+	}
+	if err := c.Validate(available); err != nil {
+		return Config{}, fmt.Errorf("providerconfig: %w", err)
+	}
+	return c.Normalize(), nil
+}
+
+// ParseList reads the environment form, "ses,sendgrid" or, with weights,
+// "sendgrid=3,mailgun=1". A list with any weight gives the Weighted strategy
+// unless strategy says otherwise; strategy "" means the default.
+func ParseList(list string, strategy Strategy) (Config, error) {
+	c := Config{Strategy: strategy}
+	var errs []error
+	weighted := false
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		name, weight, hasWeight := strings.Cut(item, "=")
+		name = strings.ToLower(strings.TrimSpace(name))
+		c.Providers = append(c.Providers, name)
+		if !hasWeight {
+			continue
+		}
+		weighted = true
+		w, err := strconv.Atoi(strings.TrimSpace(weight))
+		if err != nil || w < 0 {
+			errs = append(errs, fmt.Errorf("weight of %q is not a whole number ≥ 0", name))
+			continue
+		}
+		if c.Weights == nil {
+			c.Weights = map[string]int{}
+		}
+		c.Weights[name] = w
+	}
+	if c.Strategy == "" && weighted {
+		c.Strategy = Weighted
+	}
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
+	}
+	return c, nil
+}
