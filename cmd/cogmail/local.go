@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -23,6 +24,8 @@ Examples:
   cogmail local --once                 # samples through ingest, then exit (make run)
   cogmail local                        # keep the stack up until Ctrl-C
   cogmail local --kms-seed testdata/cognito/local-kms-seed.yaml
+  cogmail local --fail ses=1,sendgrid=0.5   # watch failover; ses always down, sendgrid half the time
+  cogmail local --fail ses=1,sendgrid=1,mailgun=1,smtp=550   # watch the DLQ fill
   cogmail local --aes-key-hex $(openssl rand -hex 32) --aes-key-namespace ns --aes-key-name k
 `
 
@@ -38,6 +41,9 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 	aesHex := fs.String("aes-key-hex", "", "use a raw AES-256 keyring with this key (64 hex characters) instead of KMS")
 	aesNS := fs.String("aes-key-namespace", "", "raw AES key namespace (with --aes-key-hex)")
 	aesName := fs.String("aes-key-name", "", "raw AES key name (with --aes-key-hex)")
+	fail := fs.String("fail", "", "inject provider faults: NAME=RATE (0..1, answered 503 / connection reset) or NAME=STATUS (e.g. 429, 500, SMTP 421), comma-separated")
+	routing := fs.String("providers", localstack.DefaultProviders, "initial provider routing (failover order, or NAME=WEIGHT for weighted)")
+	wait := fs.Duration("wait", 30*time.Second, "how long to wait for the samples to be delivered")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: cogmail local [flags]\n\nStarts local KMS and SQS endpoints on one loopback address, wires the real ingest handler to\nthem through the real AWS SDK clients, and sends one sample event per trigger source.\n\nFlags:")
 		fs.PrintDefaults()
@@ -49,7 +55,12 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 		}
 		return exitUsage
 	}
-	o := localstack.Options{Addr: *addr, KMSAccount: *account, KMSRegion: *region, KMSKeyARN: *keyARN}
+	faults, err := localstack.ParseFaults(*fail)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cogmail local: %v\n", err)
+		return exitUsage
+	}
+	o := localstack.Options{Addr: *addr, KMSAccount: *account, KMSRegion: *region, KMSKeyARN: *keyARN, Faults: faults, Providers: *routing}
 	if *seedFile != "" {
 		b, err := os.ReadFile(*seedFile)
 		if err != nil {
@@ -79,28 +90,32 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "cogmail local stack on %s (codes: %s)\n\n", stack.URL, keyring)
 
-	samples := stack.RunSamples(ctx)
+	samples := stack.RunSamples(ctx, *wait)
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TRIGGER\tRECIPIENT\tLOCALE\tTEMPLATE\tEXPIRES IN\tSEALED\tOUTCOME")
+	fmt.Fprintln(tw, "TRIGGER\tRECIPIENT\tLOCALE\tEXPIRES IN\tPROVIDER\tOUTCOME")
 	failed := 0
 	for _, s := range samples {
-		outcome := "enqueued " + s.Result.MessageID
+		outcome, provider := "delivered", s.Delivery.Provider
+		if len(s.Delivery.Failovers) > 0 {
+			outcome = "delivered after " + strings.Join(s.Delivery.Failovers, ", ")
+		}
 		if s.Err != nil {
 			failed++
-			outcome = "FAILED: " + s.Err.Error()
+			outcome, provider = "FAILED: "+s.Err.Error(), "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d B\t%s\n", s.Trigger.Short(), s.Email, s.Result.Locale, s.Result.Template,
-			time.Until(s.Result.ExpiresAt).Round(time.Minute), s.Result.SealedBytes, outcome)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Trigger.Short(), s.Email, s.Result.Locale,
+			time.Until(s.Result.ExpiresAt).Round(time.Minute), provider, outcome)
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(e.stdout, "\n%d of %d sample events enqueued to %s (sealed: no code, address or body is readable in SQS)\n",
-		len(samples)-failed, len(samples), stack.QueueURL)
+	fmt.Fprintf(e.stdout, "\n%d of %d sample emails delivered (ingest -> sealed in SQS -> dispatch -> provider)\n",
+		len(samples)-failed, len(samples))
 	if *once {
 		if failed > 0 {
 			return exitFailed
 		}
 		return exitOK
 	}
+	fmt.Fprintf(e.stdout, "\nInbox:  %s/\nQueues: %s/queues\nInvoke: cogmail invoke --event FILE   (or aws lambda invoke --endpoint-url %s --function-name ingest ...)\n", stack.URL, stack.URL, stack.URL)
 	fmt.Fprintln(e.stdout, "\nPoint AWS clients at the stack:")
 	for _, x := range stack.Exports() {
 		fmt.Fprintln(e.stdout, "  "+x)

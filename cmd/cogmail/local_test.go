@@ -19,7 +19,7 @@ func TestLocalOnce(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
-	for _, want := range []string{"SignUp", "AccountTakeOverNotification", "8 of 8 sample events enqueued"} {
+	for _, want := range []string{"SignUp", "AccountTakeOverNotification", "8 of 8 sample emails delivered"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -38,6 +38,8 @@ func TestLocalFlags(t *testing.T) {
 		{"missing seed", []string{"local", "--once", "--kms-seed", "/nonexistent.yaml"}, exitUsage, "--kms-seed"},
 		{"public address", []string{"local", "--once", "--addr", "0.0.0.0:0"}, exitFailed, "loopback"},
 		{"unknown command", []string{"nope"}, exitUsage, "unknown command"},
+		{"bad fault", []string{"local", "--once", "--fail", "postmark=0.5"}, exitUsage, "--fail"},
+		{"every provider down", []string{"local", "--once", "--addr", "127.0.0.1:0", "--wait", "3s", "--fail", "ses=1,sendgrid=1,mailgun=1,smtp=1"}, exitFailed, "0 of 8 sample emails delivered"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -97,8 +97,13 @@ type Sample struct {
 	Email   string
 	Locale  string
 	Result  ingest.Result
-	Err     error
+	Err     error // ingest failed, or the email was not delivered in time
+	// Delivery is the email as a provider accepted it (zero until delivered).
+	Delivery Delivered
 }
+
+// Delivered reports whether a provider accepted the sample's email.
+func (s Sample) Delivered() bool { return s.Delivery.MessageID != "" }
 
 var sampleUsers = []struct{ user, email, locale string }{
 	{"ana", "ana@example.com", "en"}, {"jose", "jose@example.com", "es"}, {"lea", "lea@example.com", "de-DE"},
@@ -106,8 +111,9 @@ var sampleUsers = []struct{ user, email, locale string }{
 }
 
 // RunSamples sends one sample event per trigger source through the ingest
-// handler, each encrypted as Cognito would encrypt it.
-func (s *Stack) RunSamples(ctx context.Context) []Sample {
+// handler, each encrypted as Cognito would encrypt it, and waits up to
+// timeout for dispatch to deliver them through the providers.
+func (s *Stack) RunSamples(ctx context.Context, timeout time.Duration) []Sample {
 	out := make([]Sample, 0, len(cognito.Triggers))
 	for i, t := range cognito.Triggers {
 		u := sampleUsers[i%len(sampleUsers)]
@@ -127,6 +133,25 @@ func (s *Stack) RunSamples(ctx context.Context) []Sample {
 			smp.Result, smp.Err = s.Ingest.Handle(ctx, raw)
 		}
 		out = append(out, smp)
+	}
+	var ids []string
+	for _, smp := range out {
+		if smp.Err == nil {
+			ids = append(ids, smp.Result.MessageID)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	got := s.WaitDelivered(wctx, ids...)
+	for i := range out {
+		if out[i].Err != nil {
+			continue
+		}
+		if d, ok := got[out[i].Result.MessageID]; ok {
+			out[i].Delivery = d
+		} else {
+			out[i].Err = fmt.Errorf("not delivered within %s (see /queues and `cogmail dlq list`)", timeout)
+		}
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,10 +21,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/cogmail/cogmail/pkg/awslocal"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
 	"github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/ingest"
 	"github.com/cogmail/cogmail/pkg/kmslocal"
 	"github.com/cogmail/cogmail/pkg/metrics"
@@ -56,6 +59,14 @@ type Options struct {
 
 	Logger  *slog.Logger // the functions' logs; default discarded
 	Metrics io.Writer    // the functions' EMF lines; default discarded
+
+	// Providers is the initial routing in COGMAIL_PROVIDERS form
+	// (default DefaultProviders); `cogmail providers set` changes it live.
+	Providers string
+	// Faults injects provider failures (`--fail sendgrid=0.5,mailgun=429`).
+	Faults map[string]Fault
+	// DispatchEnv adds or overrides dispatch settings.
+	DispatchEnv map[string]string
 }
 
 // Stack is a running local stack.
@@ -77,7 +88,15 @@ type Stack struct {
 	// Invoke API for ingest, and the pages and APIs added to it.
 	Mux *http.ServeMux
 
-	srv *http.Server
+	SSMClient *ssm.Client
+	Dispatch  *dispatch.Handler
+
+	srv       *http.Server
+	providers *providers
+	observer  *failoverObserver
+	inbox     *inbox
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 // Start brings the stack up.
@@ -156,6 +175,10 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.startDispatch(ctx, o); err != nil {
+		return nil, err
+	}
+	s.routes()
 	if o.AES != nil {
 		s.Encrypter, err = codecrypt.NewRawAESEncrypter(ctx, *o.AES)
 	} else {
@@ -206,6 +229,13 @@ func (s *Stack) Exports() []string {
 // Close stops the listener and the emulators.
 func (s *Stack) Close() error {
 	var errs []error
+	if s.stop != nil {
+		s.stop()
+		s.wg.Wait()
+	}
+	if s.providers != nil {
+		s.providers.close()
+	}
 	if s.srv != nil {
 		errs = append(errs, s.srv.Close())
 	}

@@ -1,0 +1,230 @@
+package localstack
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cogmail/cogmail/pkg/provider/mailgun"
+	"github.com/cogmail/cogmail/pkg/provider/mailgun/mailgunfake"
+	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
+	"github.com/cogmail/cogmail/pkg/provider/sendgrid/sendgridfake"
+	"github.com/cogmail/cogmail/pkg/provider/ses"
+	"github.com/cogmail/cogmail/pkg/provider/ses/sesfake"
+	"github.com/cogmail/cogmail/pkg/provider/smtp"
+	"github.com/cogmail/cogmail/pkg/provider/smtp/smtpfake"
+)
+
+// Delivered is one email a provider fake accepted: what `GET /api/messages`
+// lists and the web inbox shows.
+type Delivered struct {
+	MessageID     string    `json:"messageId"`
+	To            string    `json:"to"`
+	Subject       string    `json:"subject"`
+	Text          string    `json:"text"`
+	HTML          string    `json:"html"`
+	Provider      string    `json:"provider"`
+	TriggerSource string    `json:"triggerSource"`
+	DeliveredAt   time.Time `json:"deliveredAt"`
+	// Failovers lists the providers that failed this message first, with
+	// the class of their failure ("sendgrid: unavailable").
+	Failovers []string `json:"failovers,omitempty"`
+}
+
+// inbox gathers the fakes' accepted messages. The fakes only keep what they
+// accepted, so it notes each new one with the time it first saw it.
+type inbox struct {
+	sg   *sendgridfake.Server
+	mg   *mailgunfake.Server
+	ses  *sesfake.Server
+	smtp *smtpfake.Server
+	obs  *failoverObserver
+
+	mu        sync.Mutex
+	seen      map[string]int // per provider: messages already taken from its fake
+	delivered []Delivered    // oldest first
+	changed   chan struct{}
+}
+
+func newInbox(sg *sendgridfake.Server, mg *mailgunfake.Server, se *sesfake.Server, sm *smtpfake.Server, obs *failoverObserver) *inbox {
+	return &inbox{sg: sg, mg: mg, ses: se, smtp: sm, obs: obs, seen: map[string]int{}, changed: make(chan struct{})}
+}
+
+// run syncs every interval until ctx ends.
+func (b *inbox) run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			b.sync()
+		}
+	}
+}
+
+func (b *inbox) sync() {
+	now := time.Now().UTC()
+	var fresh []Delivered
+	take := func(provider string, n int, at func(i int) Delivered) {
+		b.mu.Lock()
+		from := b.seen[provider]
+		b.seen[provider] = n
+		b.mu.Unlock()
+		for i := from; i < n; i++ {
+			d := at(i)
+			d.Provider, d.DeliveredAt = provider, now
+			fresh = append(fresh, d)
+		}
+	}
+	sg := b.sg.Messages()
+	take("sendgrid", len(sg), func(i int) Delivered {
+		m := sg[i]
+		return Delivered{MessageID: m.CustomArgs[sendgrid.MessageIDArg], To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.CustomArgs["trigger"]}
+	})
+	mg := b.mg.Messages()
+	take("mailgun", len(mg), func(i int) Delivered {
+		m := mg[i]
+		return Delivered{MessageID: m.Variables[mailgun.MessageIDVariable], To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.Variables["trigger"]}
+	})
+	se := b.ses.Messages()
+	take("ses", len(se), func(i int) Delivered {
+		m := se[i]
+		return Delivered{MessageID: m.Tags[ses.MessageIDTag], To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.Tags["trigger"]}
+	})
+	sm := b.smtp.Messages()
+	take("smtp", len(sm), func(i int) Delivered {
+		m := sm[i]
+		to := ""
+		if len(m.To) > 0 {
+			to = m.To[0]
+		}
+		return Delivered{MessageID: first(m.Header[smtp.MessageIDHeader]), To: to, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
+			TriggerSource: first(m.Header[smtp.TagHeaderPrefix+"Trigger"])}
+	})
+	if len(fresh) == 0 {
+		return
+	}
+	for i := range fresh {
+		if t := fresh[i].TriggerSource; t != "" && !strings.HasPrefix(t, "CustomEmailSender_") {
+			fresh[i].TriggerSource = "CustomEmailSender_" + t
+		}
+		fresh[i].Failovers = b.obs.failovers(fresh[i].MessageID)
+	}
+	b.mu.Lock()
+	b.delivered = append(b.delivered, fresh...)
+	close(b.changed)
+	b.changed = make(chan struct{})
+	b.mu.Unlock()
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+// list returns the delivered emails, newest first.
+func (b *inbox) list() []Delivered {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := slices.Clone(b.delivered)
+	slices.Reverse(out)
+	return out
+}
+
+// clear forgets every delivered email (the fakes too).
+func (b *inbox) clear() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sg.ClearMessages()
+	b.mg.ClearMessages()
+	b.ses.ClearMessages()
+	b.smtp.ClearMessages()
+	b.delivered, b.seen = nil, map[string]int{}
+}
+
+// wait blocks until a message with each id has been delivered, or ctx ends.
+func (b *inbox) wait(ctx context.Context, ids []string) map[string]Delivered {
+	for {
+		b.mu.Lock()
+		got := map[string]Delivered{}
+		for _, d := range b.delivered {
+			if slices.Contains(ids, d.MessageID) {
+				got[d.MessageID] = d
+			}
+		}
+		ch := b.changed
+		b.mu.Unlock()
+		if len(got) >= len(ids) {
+			return got
+		}
+		select {
+		case <-ctx.Done():
+			return got
+		case <-ch:
+		}
+	}
+}
+
+// failoverObserver is a slog.Handler in front of dispatch's log handler: it
+// notes, per message id, which providers failed (dispatch's "provider
+// failed" records), so the inbox can show the failovers a message took.
+// It reads only names and classes, which carry nothing secret.
+type failoverObserver struct {
+	next  slog.Handler
+	attrs []slog.Attr
+	state *observed
+}
+
+type observed struct {
+	mu     sync.Mutex
+	failed map[string][]string
+}
+
+func newFailoverObserver(next slog.Handler) *failoverObserver {
+	return &failoverObserver{next: next, state: &observed{failed: map[string][]string{}}}
+}
+
+func (o *failoverObserver) failovers(id string) []string {
+	o.state.mu.Lock()
+	defer o.state.mu.Unlock()
+	return slices.Clone(o.state.failed[id])
+}
+
+func (o *failoverObserver) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn || o.next.Enabled(ctx, l)
+}
+
+func (o *failoverObserver) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "provider failed" {
+		vals := map[string]string{}
+		collect := func(a slog.Attr) bool { vals[a.Key] = a.Value.String(); return true }
+		for _, a := range o.attrs {
+			collect(a)
+		}
+		r.Attrs(collect)
+		if id := vals["messageId"]; id != "" {
+			o.state.mu.Lock()
+			o.state.failed[id] = append(o.state.failed[id], vals["provider"]+": "+vals["class"])
+			o.state.mu.Unlock()
+		}
+	}
+	if o.next.Enabled(ctx, r.Level) {
+		return o.next.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (o *failoverObserver) WithAttrs(as []slog.Attr) slog.Handler {
+	return &failoverObserver{next: o.next.WithAttrs(as), attrs: append(slices.Clone(o.attrs), as...), state: o.state}
+}
+
+func (o *failoverObserver) WithGroup(name string) slog.Handler {
+	return &failoverObserver{next: o.next.WithGroup(name), attrs: o.attrs, state: o.state}
+}

@@ -1,0 +1,117 @@
+package localstack
+
+import (
+	"html/template"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// routes adds the inbox, the queues page and their JSON APIs to Mux.
+func (s *Stack) routes() {
+	s.Mux.HandleFunc("GET /api/messages", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.Delivered())
+	})
+	s.Mux.HandleFunc("DELETE /api/messages", func(w http.ResponseWriter, _ *http.Request) {
+		s.inbox.clear()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	s.Mux.HandleFunc("GET /api/queues", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.queueStatus())
+	})
+	s.Mux.HandleFunc("PUT /api/faults", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
+		f, err := ParseFaults(string(b))
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"message": err.Error()})
+			return
+		}
+		s.SetFaults(f)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	s.Mux.HandleFunc("GET /messages/{id}/html", func(w http.ResponseWriter, r *http.Request) {
+		for _, d := range s.Delivered() {
+			if d.MessageID == r.PathValue("id") {
+				// The email is shown as the user's client would, with no script.
+				w.Header().Set("Content-Security-Policy", "script-src 'none'; frame-ancestors 'self'")
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				_, _ = io.WriteString(w, d.HTML)
+				return
+			}
+		}
+		http.NotFound(w, r)
+	})
+	s.Mux.HandleFunc("GET /queues", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = queuesPage.Execute(w, s.queueStatus())
+	})
+	s.Mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		msgs := s.Delivered()
+		sel := r.URL.Query().Get("id")
+		if sel == "" && len(msgs) > 0 {
+			sel = msgs[0].MessageID
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = inboxPage.Execute(w, map[string]any{"Messages": msgs, "Selected": sel, "Now": time.Now()})
+	})
+}
+
+// QueueStatus is one queue's counts, for /queues and /api/queues.
+type QueueStatus struct {
+	Name     string `json:"name"`
+	Visible  int    `json:"visible"`
+	InFlight int    `json:"inFlight"`
+	Delayed  int    `json:"delayed"`
+	DLQ      string `json:"deadLetterQueue,omitempty"`
+	IsDLQ    bool   `json:"isDeadLetterQueue"`
+}
+
+func (s *Stack) queueStatus() []QueueStatus {
+	var out []QueueStatus
+	for _, q := range s.SQS.Stats() {
+		out = append(out, QueueStatus{Name: q.Name, Visible: q.Visible, InFlight: q.InFlight, Delayed: q.Delayed,
+			DLQ: q.DeadLetterQueue, IsDLQ: len(q.DeadLetterSources) > 0})
+	}
+	return out
+}
+
+var funcs = template.FuncMap{
+	"ago":   func(t, now time.Time) string { return now.Sub(t).Round(time.Second).String() + " ago" },
+	"short": func(t string) string { return strings.TrimPrefix(t, "CustomEmailSender_") },
+}
+
+const style = `<style>
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2933;background:#f5f7fa}
+header{background:#243b53;color:#fff;padding:12px 20px;display:flex;gap:20px;align-items:center}
+header a{color:#bcccdc;text-decoration:none}header h1{font-size:18px;margin:0}
+main{display:flex;height:calc(100vh - 48px)}
+.list{width:420px;overflow:auto;border-right:1px solid #d9e2ec;background:#fff}
+.item{display:block;padding:10px 14px;border-bottom:1px solid #f0f4f8;color:inherit;text-decoration:none}
+.item.sel{background:#e6f6ff}.item:hover{background:#f0f4f8}
+.subj{font-weight:600;margin:2px 0}.meta{font-size:12px;color:#627d98}
+.tag{display:inline-block;font-size:11px;padding:1px 6px;border-radius:8px;background:#d9e2ec;margin-right:4px}
+.tag.fail{background:#ffe3e3;color:#8a1c1c}
+.view{flex:1;display:flex;flex-direction:column}.view iframe{flex:1;border:0;background:#fff}
+.empty{padding:40px;color:#627d98}table{border-collapse:collapse;margin:20px;background:#fff}
+td,th{padding:8px 14px;border-bottom:1px solid #d9e2ec;text-align:left}
+</style>`
+
+var inboxPage = template.Must(template.New("inbox").Funcs(funcs).Parse(`<!doctype html><html><head><meta charset="utf-8">
+<title>cogmail local inbox</title>` + style + `</head><body>
+<header><h1>cogmail local inbox</h1><a href="/">Inbox ({{len .Messages}})</a><a href="/queues">Queues</a><a href="/api/messages">JSON</a></header>
+<main><div class="list">
+{{range .Messages}}<a class="item{{if eq .MessageID $.Selected}} sel{{end}}" href="/?id={{.MessageID}}">
+<div class="meta">{{.To}} · {{ago .DeliveredAt $.Now}}</div>
+<div class="subj">{{.Subject}}</div>
+<div><span class="tag">{{short .TriggerSource}}</span><span class="tag">via {{.Provider}}</span>{{range .Failovers}}<span class="tag fail">{{.}}</span>{{end}}</div>
+</a>{{else}}<div class="empty">No email yet. Run <code>cogmail invoke --event FILE</code> or restart <code>cogmail local</code>.</div>{{end}}
+</div><div class="view">{{if .Selected}}<iframe sandbox title="email" src="/messages/{{.Selected}}/html"></iframe>{{end}}</div></main>
+</body></html>`))
+
+var queuesPage = template.Must(template.New("queues").Parse(`<!doctype html><html><head><meta charset="utf-8">
+<title>cogmail local queues</title>` + style + `</head><body>
+<header><h1>cogmail local queues</h1><a href="/">Inbox</a><a href="/queues">Queues</a><a href="/api/queues">JSON</a></header>
+<table><tr><th>queue</th><th>visible</th><th>in flight</th><th>delayed</th><th>dead-letter queue</th></tr>
+{{range .}}<tr><td>{{.Name}}{{if .IsDLQ}} <span class="tag fail">DLQ</span>{{end}}</td><td>{{.Visible}}</td><td>{{.InFlight}}</td><td>{{.Delayed}}</td><td>{{.DLQ}}</td></tr>{{end}}
+</table></body></html>`))
