@@ -31,7 +31,7 @@ type Delivered struct {
 	DeliveredAt   time.Time `json:"deliveredAt"`
 	// Failovers lists the providers that failed this message first, with
 	// the class of their failure ("sendgrid: unavailable").
-	Failovers []string `json:"failovers,omitempty"`
+	Failovers []string `json:"failovers"`
 }
 
 // inbox gathers the fakes' accepted messages. The fakes only keep what they
@@ -114,6 +114,9 @@ func (b *inbox) sync() {
 			fresh[i].TriggerSource = "CustomEmailSender_" + t
 		}
 		fresh[i].Failovers = b.obs.failovers(fresh[i].MessageID)
+		if fresh[i].Failovers == nil {
+			fresh[i].Failovers = []string{}
+		}
 	}
 	b.mu.Lock()
 	b.delivered = append(b.delivered, fresh...)

@@ -1,17 +1,14 @@
 package preview_test
 
 import (
-	"context"
-	"image"
+	"github.com/cogmail/cogmail/internal/browser"
 	"image/color"
 	_ "image/png" // decodes the screenshots
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/preview"
@@ -103,44 +100,8 @@ func TestWriteUnwritableDir(t *testing.T) {
 	}
 }
 
-// chromium finds Debian's chromium. Under CI (CI=true) it must be there
-// (.ci/run installs it); a developer machine without it skips, saying how
-// to install it.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"chromium", "/usr/bin/chromium"} {
-		if bin, err := exec.LookPath(p); err == nil {
-			return bin
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is required under CI (.ci/run installs Debian's chromium)")
-	}
-	t.Skip("chromium not installed: apt-get install -y chromium (Debian) to run the browser test")
-	return ""
-}
-
-// screenshot renders page in headless Chromium at 1200×900 and returns the PNG's path.
-func screenshot(t *testing.T, bin, page string) string {
-	t.Helper()
-	tmp := t.TempDir()
-	out := filepath.Join(tmp, "shot.png")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+filepath.Join(tmp, "profile"), "--screenshot="+out, "--window-size=1200,900",
-		(&url.URL{Scheme: "file", Path: filepath.ToSlash(page)}).String())
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+tmp, "XDG_CACHE_HOME="+tmp)
-	cmd.WaitDelay = 10 * time.Second
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("chromium: %v\n%s", err, b)
-	}
-	return out
-}
-
 func TestGalleryInChromium(t *testing.T) {
-	bin := chromium(t)
+	bin := browser.Chromium(t)
 	dir := t.TempDir()
 	writeGallery(t, dir)
 	cases := []struct {
@@ -153,37 +114,8 @@ func TestGalleryInChromium(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			shot := screenshot(t, bin, filepath.Join(dir, filepath.FromSlash(tc.page)))
-			f, err := os.Open(shot)
-			if err != nil {
-				t.Fatalf("no screenshot: %v", err)
-			}
-			defer f.Close()
-			img, format, err := image.Decode(f)
-			if err != nil || format != "png" {
-				t.Fatalf("screenshot does not decode as PNG: %v (%s)", err, format)
-			}
-			if b := img.Bounds(); b.Dx() != 1200 || b.Dy() != 900 {
-				t.Fatalf("screenshot is %dx%d, want 1200x900", b.Dx(), b.Dy())
-			}
-			counts := map[color.RGBA]int{}
-			b := img.Bounds()
-			for y := b.Min.Y; y < b.Max.Y; y++ {
-				for x := b.Min.X; x < b.Max.X; x++ {
-					counts[color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)]++
-				}
-			}
-			top := 0
-			for _, n := range counts {
-				top = max(top, n)
-			}
-			// Rendered text is anti-aliased: a page with text has many shades.
-			if len(counts) < 32 || top > b.Dx()*b.Dy()*97/100 {
-				t.Errorf("screenshot looks blank: %d distinct colours, the commonest covers %d of %d pixels", len(counts), top, b.Dx()*b.Dy())
-			}
-			if counts[tc.mustHave] == 0 {
-				t.Errorf("screenshot has no %v pixels: the page's CSS did not apply", tc.mustHave)
-			}
+			page := (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(dir, filepath.FromSlash(tc.page)))}).String()
+			browser.CheckRendered(t, browser.Screenshot(t, bin, page), tc.mustHave)
 		})
 	}
 }
