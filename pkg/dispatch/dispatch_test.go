@@ -592,6 +592,41 @@ func TestDLQAttributes(t *testing.T) {
 	assertNoSecrets(t, "DLQ attributes", all.String(), sec)
 }
 
+// TestDLQAttributesReplaceOldOnes: a message replayed from the DLQ carries
+// its old DLQ attributes back; dead-lettering it again replaces them, so an
+// old provider's error cannot pass for a new one.
+func TestDLQAttributesReplaceOldOnes(t *testing.T) {
+	t.Parallel()
+	a := newSender("a")
+	a.final = permanent("a")
+	f := newFixture(t, a)
+	h := f.handler()
+	rec, _ := f.message()
+	old := func(v string) events.SQSMessageAttribute {
+		return events.SQSMessageAttribute{DataType: "String", StringValue: aws.String(v)}
+	}
+	rec.MessageAttributes[dispatch.AttrReason] = old("retries-exhausted")
+	rec.MessageAttributes[dispatch.AttrLastError+"oldprovider"] = old("oldprovider: unavailable")
+	rec.MessageAttributes[dispatch.AttrError] = old("stale")
+	if resp, _ := h.Handle(context.Background(), batch(rec)); len(reported(resp)) != 0 {
+		t.Fatalf("reported %v", reported(resp))
+	}
+	dlq := f.queue.DLQ()
+	if len(dlq) != 1 {
+		t.Fatalf("%d DLQ messages, want 1", len(dlq))
+	}
+	attrs := dlq[0].MessageAttributes
+	if _, ok := attrs[dispatch.AttrLastError+"oldprovider"]; ok {
+		t.Error("an old lastError attribute survived")
+	}
+	if got := aws.ToString(attrs[dispatch.AttrReason].StringValue); got != dispatch.ReasonPermanent {
+		t.Errorf("reason = %q, want %q", got, dispatch.ReasonPermanent)
+	}
+	if got := aws.ToString(attrs[dispatch.AttrError].StringValue); got == "stale" {
+		t.Error("the old error survived")
+	}
+}
+
 func TestDLQUnavailableRetries(t *testing.T) {
 	t.Parallel()
 	a := newSender("a")

@@ -87,7 +87,7 @@ func dlqAttributes(rec *events.SQSMessage, reason, detail string, errs map[strin
 		str(AttrLastError+p, errs[p])
 	}
 	keep := func(name string, v events.SQSMessageAttribute) {
-		if _, taken := out[name]; taken || len(out) >= maxAttributes {
+		if _, taken := out[name]; taken || len(out) >= maxAttributes || dlqOnly(name) {
 			return
 		}
 		av := sqstypes.MessageAttributeValue{DataType: aws.String(v.DataType)}
@@ -110,6 +110,17 @@ func dlqAttributes(rec *events.SQSMessage, reason, detail string, errs map[strin
 		keep(name, rec.MessageAttributes[name])
 	}
 	return out
+}
+
+// dlqOnly reports whether an attribute was written by an earlier dead-
+// lettering (a message replayed from the DLQ carries them back): they are
+// replaced, never kept, so an old provider error cannot pass for a new one.
+func dlqOnly(name string) bool {
+	switch name {
+	case AttrReason, AttrError, AttrAttempts, AttrFirstAttempt, AttrLastAttempt:
+		return true
+	}
+	return strings.HasPrefix(name, AttrLastError)
 }
 
 // clip shortens s for an attribute and drops characters SQS refuses.
