@@ -42,6 +42,9 @@ func commands() []command {
 		invokeCommand(),
 		templatesCommand(),
 		attachCommand(),
+		providersCommand(),
+		configCommand(),
+		dlqCommand(),
 	}
 }
 

@@ -1,0 +1,576 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	cogconfig "github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/ping"
+	"github.com/cogmail/cogmail/pkg/provider"
+	"github.com/cogmail/cogmail/pkg/provider/mailgun"
+	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
+	"github.com/cogmail/cogmail/pkg/provider/ses"
+	"github.com/cogmail/cogmail/pkg/provider/smtp"
+	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/render"
+)
+
+func configCommand() command {
+	return command{name: "config", summary: "check the configuration a function would load; --ping tries each provider without sending", run: runConfig}
+}
+
+const configExamples = `
+Examples:
+  # the settings in this shell (a .env file, say), both functions
+  set -a; . ./.env; set +a
+  cogmail config check
+
+  # the deployed dispatch function's settings, and a sandbox request to each provider
+  eval "$(aws lambda get-function-configuration --function-name cogmail-dispatch \
+    --query Environment.Variables --output json | jq -r 'to_entries[] | "export \(.key)=\(.value|@sh)"')"
+  cogmail config check --function dispatch --ping
+
+  # for scripts
+  cogmail config check --function ingest --json | jq '.functions[].problems'
+
+--ping checks, with nothing delivered: SendGrid with a sandbox_mode request (the key, the
+sender), Mailgun with an o:testmode message (the key, the domain, the region), SES with
+GetAccount (sending enabled, production access, quota), the configuration set and the
+sender's identity, SMTP with a session up to STARTTLS and AUTH, then QUIT. The sandbox
+requests go from COGMAIL_SENDER_EMAIL to itself (--ping-to changes the recipient). Keys in
+Secrets Manager (*_SECRET) are read; SES, Secrets Manager and the routing parameter
+(COGMAIL_PROVIDERS_PARAM) are reached with your AWS credentials and region. No key is printed.
+
+Exit status: 0 everything checked is fine (warnings such as the SES sandbox included),
+1 a problem was found, 2 bad flags.
+`
+
+func configUsage(w io.Writer) {
+	fmt.Fprintln(w, `usage: cogmail config check [--function ingest|dispatch|both] [--ping] [--json]
+
+Subcommands:
+  check   load the configuration a function would load from this environment and report
+          every problem, naming its variable; --ping also tries each provider`)
+	fmt.Fprint(w, configExamples)
+}
+
+func runConfig(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 {
+		configUsage(e.stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		configUsage(e.stdout)
+		return exitOK
+	case "check":
+		return runConfigCheck(ctx, e, args[1:])
+	}
+	fmt.Fprintf(e.stderr, "cogmail config: unknown subcommand %q\n\n", args[0])
+	configUsage(e.stderr)
+	return exitUsage
+}
+
+// problem is one thing wrong with a configuration.
+type problem struct {
+	Variable string `json:"variable,omitempty"`
+	Message  string `json:"message"`
+}
+
+func (p problem) String() string {
+	if p.Variable == "" {
+		return p.Message
+	}
+	return p.Variable + ": " + p.Message
+}
+
+// functionReport is what a function's configuration check found.
+type functionReport struct {
+	Function string    `json:"function"`
+	OK       bool      `json:"ok"`
+	Problems []problem `json:"problems"`
+	Notes    []string  `json:"notes,omitempty"` // what was loaded, for the reader
+}
+
+// pingLine is a provider's ping with what to check next.
+type pingLine struct {
+	ping.Result
+	Hint string `json:"hint,omitempty"`
+}
+
+// skipped is a ping that could not be tried; the problem that stopped it
+// is reported with the configuration.
+const skipped ping.Status = "skipped"
+
+type checkReport struct {
+	OK        bool             `json:"ok"`
+	Functions []functionReport `json:"functions"`
+	Pings     []pingLine       `json:"pings,omitempty"`
+	Routing   *pingLine        `json:"routing,omitempty"` // the COGMAIL_PROVIDERS_PARAM parameter, with --ping
+}
+
+func runConfigCheck(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("cogmail config check", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	if slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }) {
+		fs.SetOutput(e.stdout)
+	}
+	function := fs.String("function", "both", "the configuration to check: ingest, dispatch or both")
+	doPing := fs.Bool("ping", false, "also try each configured provider (sandbox and test-mode requests; nothing is delivered)")
+	pingTo := fs.String("ping-to", "", "recipient of the sandbox requests (default: COGMAIL_SENDER_EMAIL)")
+	timeout := fs.Duration("timeout", 15*time.Second, "time limit of each ping")
+	asJSON := fs.Bool("json", false, "print JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `usage: cogmail config check [--function ingest|dispatch|both] [--ping] [--json]
+
+Loads the configuration each function would load at cold start from this environment (the
+COGMAIL_* variables; docs/configuration.md lists them) and reports every problem with its
+variable. For ingest it also builds every template (so a broken COGMAIL_TEMPLATE_DIR
+override fails here) and checks the KMS key ARN's shape.
+
+Flags:`)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), configExamples)
+	}
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(e.stderr, "cogmail config check: "+format+"\n(cogmail config check --help for usage)\n", a...)
+		return exitUsage
+	}
+	if len(rest) > 0 {
+		return usageErr("unexpected argument %q", rest[0])
+	}
+	if !slices.Contains([]string{"ingest", "dispatch", "both"}, *function) {
+		return usageErr("--function %q is not ingest, dispatch or both", *function)
+	}
+	if *timeout <= 0 {
+		return usageErr("--timeout must be positive")
+	}
+	if *pingTo != "" && !isBareEmail(*pingTo) {
+		return usageErr("--ping-to %q is not a bare email address", *pingTo)
+	}
+
+	var report checkReport
+	if *function != "dispatch" {
+		report.Functions = append(report.Functions, checkIngest(e.getenv))
+	}
+	if *function != "ingest" {
+		fr, dc := checkDispatch(e.getenv)
+		report.Functions = append(report.Functions, fr)
+		if *doPing {
+			p := pinger{e: e, timeout: *timeout, to: *pingTo}
+			report.Pings = p.providers(ctx, dc)
+			if dc.ProvidersParam != "" {
+				r := p.routing(ctx, dc)
+				report.Routing = &r
+			}
+		}
+	}
+	report.OK = true
+	for _, f := range report.Functions {
+		report.OK = report.OK && f.OK
+	}
+	for _, p := range report.Pings {
+		report.OK = report.OK && p.Status != ping.Failed
+	}
+	if report.Routing != nil {
+		report.OK = report.OK && report.Routing.Status != ping.Failed
+	}
+
+	if *asJSON {
+		writeReportJSON(e.stdout, report)
+	} else {
+		writeCheckReport(e.stdout, report, *doPing, *function == "ingest")
+	}
+	if !report.OK {
+		return exitFailed
+	}
+	return exitOK
+}
+
+func writeCheckReport(w io.Writer, r checkReport, pinged, ingestOnly bool) {
+	failures := 0
+	for _, f := range r.Functions {
+		if f.OK {
+			fmt.Fprintf(w, "%s: ok\n", f.Function)
+		} else {
+			fmt.Fprintf(w, "%s: %s\n", f.Function, problemCount(len(f.Problems)))
+		}
+		for _, p := range f.Problems {
+			fmt.Fprintf(w, "  ✗ %s\n", p)
+		}
+		for _, n := range f.Notes {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
+		failures += len(f.Problems)
+	}
+	lines := r.Pings
+	if r.Routing != nil {
+		lines = append(slices.Clip(lines), *r.Routing)
+	}
+	switch {
+	case pinged && ingestOnly:
+		fmt.Fprintln(w, "--ping tries dispatch's providers: use --function dispatch or both")
+	case pinged && len(lines) == 0:
+		fmt.Fprintln(w, "pings: no provider to try (COGMAIL_PROVIDERS names none with its settings)")
+	case len(lines) > 0:
+		fmt.Fprintln(w, "pings (sandbox and test-mode requests; nothing is delivered):")
+	}
+	for _, p := range lines {
+		status := string(p.Status)
+		if p.Status == ping.Failed {
+			status = "FAILED"
+			failures++
+		}
+		fmt.Fprintf(w, "  %-8s %-8s %s\n", status, p.Provider, p.Message)
+		if p.Hint != "" {
+			fmt.Fprintf(w, "  %-8s %-8s → %s\n", "", "", p.Hint)
+		}
+	}
+	if failures == 0 {
+		fmt.Fprintln(w, "config check: ok")
+	} else {
+		fmt.Fprintf(w, "config check: %s\n", problemCount(failures))
+	}
+}
+
+func problemCount(n int) string {
+	if n == 1 {
+		return "1 problem"
+	}
+	return fmt.Sprintf("%d problems", n)
+}
+
+// problemsOf flattens a configuration error into its problems.
+func problemsOf(err error) []problem {
+	var out []problem
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		if ce, ok := err.(*cogconfig.Error); ok {
+			out = append(out, problem{Variable: ce.Var, Message: ce.Reason})
+			return
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		if u := errors.Unwrap(err); u != nil {
+			walk(u)
+			return
+		}
+		out = append(out, problem{Message: err.Error()})
+	}
+	walk(err)
+	return out
+}
+
+// kmsKeyARN is a KMS key ARN: the form Cognito's KMSKeyID and the KMS
+// keyring take (an alias or a bare key id will not do).
+var (
+	kmsKeyARN   = regexp.MustCompile(`^arn:aws(-cn|-us-gov|-iso|-iso-b)?:kms:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:key/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
+	kmsAliasARN = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[^:]*:[^:]*:alias/`)
+)
+
+func checkIngest(getenv func(string) string) functionReport {
+	r := functionReport{Function: "ingest"}
+	c, err := cogconfig.LoadIngest(getenv)
+	r.Problems = problemsOf(err)
+	if c.Keyring == cogconfig.KeyringKMS && strings.HasPrefix(c.KMSKeyARN, "arn:") && !kmsKeyARN.MatchString(c.KMSKeyARN) {
+		msg := "is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID)"
+		if kmsAliasARN.MatchString(c.KMSKeyARN) {
+			msg = "is an alias ARN; Cognito and the KMS keyring need the key's ARN (aws kms describe-key --key-id alias/NAME --query KeyMetadata.Arn)"
+		}
+		r.Problems = append(r.Problems, problem{Variable: "COGMAIL_KMS_KEY_ARN", Message: msg})
+	}
+	// A URL already reported is left out, so that it is not reported twice;
+	// the default locale is checked after, against the locales found, so
+	// that its problem names its variable.
+	flagged := func(v string) bool {
+		return slices.ContainsFunc(r.Problems, func(p problem) bool { return p.Variable == v })
+	}
+	brand := render.Brand{ProductName: c.Brand.ProductName, SenderName: c.Brand.SenderName, SupportURL: c.Brand.SupportURL, LogoURL: c.Brand.LogoURL}
+	if flagged("COGMAIL_SUPPORT_URL") {
+		brand.SupportURL = ""
+	}
+	if flagged("COGMAIL_LOGO_URL") {
+		brand.LogoURL = ""
+	}
+	rnd, err := render.New(render.Options{Brand: brand, OverrideDir: c.TemplateDir, CheckAll: true})
+	templates := "embedded templates"
+	if c.TemplateDir != "" {
+		templates = "templates from " + c.TemplateDir + " over the embedded ones"
+	}
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			r.Problems = append(r.Problems, problem{Message: "templates: " + line})
+		}
+	} else {
+		r.Notes = append(r.Notes, templates+": every trigger and locale renders")
+		supported := rnd.Locales().Supported()
+		if _, err := render.NewLocaleResolver(c.DefaultLocale, supported...); err != nil {
+			r.Problems = append(r.Problems, problem{Variable: "COGMAIL_DEFAULT_LOCALE",
+				Message: fmt.Sprintf("%q is not one of the templates' locales (%s)", c.DefaultLocale, strings.Join(supported, ", "))})
+		}
+	}
+	switch c.Keyring {
+	case cogconfig.KeyringKMS:
+		if c.KMSKeyARN != "" {
+			r.Notes = append(r.Notes, "keyring: kms, key "+c.KMSKeyARN)
+		}
+	case cogconfig.KeyringRawAES:
+		r.Notes = append(r.Notes, "keyring: raw-aes, key "+c.AESNamespace+"/"+c.AESName)
+	}
+	r.OK = len(r.Problems) == 0
+	return r
+}
+
+func checkDispatch(getenv func(string) string) (functionReport, *cogconfig.Dispatch) {
+	r := functionReport{Function: "dispatch"}
+	c, err := cogconfig.LoadDispatch(getenv)
+	r.Problems = problemsOf(err)
+	// The smtp provider refuses to send a password in clear to anything
+	// but localhost: say so now rather than at the first email.
+	if s := c.SMTP; s != nil && s.TLS == cogconfig.SMTPNoTLS && s.Username != "" && !slices.Contains([]string{"localhost", "127.0.0.1", "::1"}, s.Host) {
+		r.Problems = append(r.Problems, problem{Variable: "COGMAIL_SMTP_TLS",
+			Message: "none would send the password in clear to " + s.Host + ", which cogmail refuses for anything but localhost: use starttls or tls"})
+	}
+	if len(c.Routing.Providers) > 0 {
+		r.Notes = append(r.Notes, "routing (COGMAIL_PROVIDERS): "+describeRouting(c.Routing))
+	}
+	if ps := c.Providers(); len(ps) > 0 {
+		r.Notes = append(r.Notes, "providers with settings: "+strings.Join(ps, ", "))
+	}
+	if c.ProvidersParam != "" {
+		r.Notes = append(r.Notes, "live routing: SSM parameter "+c.ProvidersParam+" (read with --ping)")
+	}
+	r.OK = len(r.Problems) == 0
+	return r, c
+}
+
+// pinger tries the providers a dispatch configuration has.
+type pinger struct {
+	e       *env
+	timeout time.Duration
+	to      string
+
+	awsOnce sync.Once
+	aws     aws.Config
+	awsErr  error
+}
+
+func (p *pinger) awsConfig(ctx context.Context) (aws.Config, error) {
+	p.awsOnce.Do(func() { p.aws, p.awsErr = awsConfigFromEnv(ctx, p.e.getenv, "") })
+	return p.aws, p.awsErr
+}
+
+// providers pings, at once, each provider dispatch would build: those with
+// settings, and SES when COGMAIL_PROVIDERS names it or it has settings.
+func (p *pinger) providers(ctx context.Context, c *cogconfig.Dispatch) []pingLine {
+	var checks []func() ping.Result
+	from := provider.Address{Email: c.SenderEmail, Name: c.SenderName}
+	senderOK := isBareEmail(c.SenderEmail) && !strings.ContainsAny(c.SenderName, "\r\n")
+	needSender := func(name string) func() ping.Result {
+		return func() ping.Result {
+			return ping.Result{Provider: name, Status: skipped, Message: "skipped: the sandbox request needs a valid COGMAIL_SENDER_EMAIL"}
+		}
+	}
+	if sg := c.SendGrid; sg != nil {
+		checks = append(checks, func() ping.Result {
+			if !senderOK {
+				return needSender("sendgrid")()
+			}
+			key, r := p.key(ctx, "sendgrid", sg.APIKey, sg.APIKeySecret)
+			if r != nil {
+				return *r
+			}
+			return ping.SendGrid(ctx, sendgrid.Config{APIKey: key, BaseURL: sg.BaseURL, Timeout: p.timeout}, ping.TestMessage(from, p.to))
+		})
+	}
+	if mg := c.Mailgun; mg != nil {
+		checks = append(checks, func() ping.Result {
+			if !senderOK {
+				return needSender("mailgun")()
+			}
+			key, r := p.key(ctx, "mailgun", mg.APIKey, mg.APIKeySecret)
+			if r != nil {
+				return *r
+			}
+			base := mg.BaseURL
+			if base == "" && mg.Region == "eu" {
+				base = mailgun.EUBaseURL
+			}
+			return ping.Mailgun(ctx, mailgun.Config{APIKey: key, Domain: mg.Domain, BaseURL: base, Timeout: p.timeout}, ping.TestMessage(from, p.to))
+		})
+	}
+	if sc := c.SES; sc != nil && (slices.Contains(c.Routing.Providers, providerconfig.SES) || sc.ConfigurationSet != "" || sc.Endpoint != "") {
+		checks = append(checks, func() ping.Result {
+			cfg, err := p.awsConfig(ctx)
+			if err != nil {
+				return ping.Result{Provider: "ses", Status: ping.Failed, Problem: ping.Credentials, Message: "AWS configuration: " + err.Error()}
+			}
+			sender := ""
+			if senderOK {
+				sender = c.SenderEmail
+			}
+			endpoint := firstNonEmpty(sc.Endpoint, serviceEndpoint(p.e.getenv, "SESV2"))
+			return ping.SES(ctx, ses.Config{AWS: cfg, Endpoint: endpoint, ConfigurationSetName: sc.ConfigurationSet, Timeout: p.timeout}, sender)
+		})
+	}
+	if sm := c.SMTP; sm != nil {
+		checks = append(checks, func() ping.Result {
+			pass, r := p.key(ctx, "smtp", sm.Password, sm.PasswordSecret)
+			if r != nil {
+				return *r
+			}
+			policy := map[cogconfig.SMTPTLS]smtp.TLSPolicy{
+				cogconfig.SMTPStartTLS: smtp.StartTLSMandatory, cogconfig.SMTPStartTLSOpportunistic: smtp.StartTLSOpportunistic,
+				cogconfig.SMTPImplicitTLS: smtp.ImplicitTLS, cogconfig.SMTPNoTLS: smtp.NoTLS,
+			}[sm.TLS]
+			return ping.SMTP(ctx, smtp.Config{Host: sm.Host, Port: sm.Port, Username: sm.Username, Password: pass, TLS: policy, Timeout: p.timeout})
+		})
+	}
+	out := make([]pingLine, len(checks))
+	var wg sync.WaitGroup
+	for i, check := range checks {
+		wg.Go(func() {
+			r := check()
+			out[i] = pingLine{Result: r, Hint: hint(r)}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// key is a credential given in clear or as a Secrets Manager reference;
+// a non-nil Result says why it could not be had.
+func (p *pinger) key(ctx context.Context, name string, plain cogconfig.Secret, ref string) (string, *ping.Result) {
+	if ref == "" {
+		return string(plain), nil
+	}
+	fail := func(msg string) (string, *ping.Result) {
+		return "", &ping.Result{Provider: name, Status: ping.Failed, Problem: ping.Credentials, Message: msg}
+	}
+	cfg, err := p.awsConfig(ctx)
+	if err != nil {
+		return fail("cannot read the secret " + ref + ": AWS configuration: " + err.Error())
+	}
+	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+		if u := serviceEndpoint(p.e.getenv, "SECRETS_MANAGER"); u != "" {
+			o.BaseEndpoint = aws.String(u)
+		}
+	})
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref)})
+	if err != nil {
+		return fail("cannot read the secret " + ref + ": " + err.Error())
+	}
+	v := strings.TrimSpace(aws.ToString(out.SecretString))
+	if v == "" {
+		return fail("the secret " + ref + " has no string value (store the key as plain text)")
+	}
+	return v, nil
+}
+
+// routing reads the live routing parameter and checks it against the
+// providers this configuration builds, as dispatch does.
+func (p *pinger) routing(ctx context.Context, c *cogconfig.Dispatch) pingLine {
+	const name = "routing"
+	line := func(s ping.Status, msg, hint string) pingLine {
+		return pingLine{Result: ping.Result{Provider: name, Status: s, Message: "parameter " + c.ProvidersParam + ": " + msg}, Hint: hint}
+	}
+	cfg, err := p.awsConfig(ctx)
+	if err != nil {
+		return line(ping.Failed, "AWS configuration: "+err.Error(), "")
+	}
+	client, err := ssmClient(ctx, p.e, cfg.Region, c.ProvidersParam)
+	if err != nil {
+		return line(ping.Failed, "AWS configuration: "+err.Error(), "")
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	rp, err := readRouting(ctx, client, c.ProvidersParam)
+	switch {
+	case err != nil:
+		return line(ping.Failed, err.Error(), "")
+	case !rp.Exists:
+		return line(ping.Warning, "does not exist: dispatch routes by COGMAIL_PROVIDERS", "cogmail providers set LIST --param "+c.ProvidersParam)
+	case !rp.Valid:
+		return line(ping.Failed, "is not a valid provider configuration ("+rp.Error+"): dispatch ignores it",
+			"cogmail providers set LIST --param "+c.ProvidersParam)
+	}
+	if err := rp.Routing.Validate(c.Providers()); err != nil {
+		return line(ping.Failed, fmt.Sprintf("version %d (%s) is ignored by dispatch: %s", rp.Version, describeRouting(*rp.Routing), joinLines(err.Error())),
+			"give the function those providers' settings, or cogmail providers set LIST --param "+c.ProvidersParam)
+	}
+	return line(ping.OK, fmt.Sprintf("version %d: %s (what dispatch routes by, re-read within %d s)", rp.Version, describeRouting(*rp.Routing), int(providerconfig.MaxRefresh/time.Second)), "")
+}
+
+// hints say where to look for each kind of problem, by provider.
+var hints = map[string]map[ping.Problem]string{
+	"sendgrid": {
+		ping.Credentials: "check COGMAIL_SENDGRID_API_KEY (or the secret COGMAIL_SENDGRID_API_KEY_SECRET names): a restricted key needs Mail Send, and COGMAIL_SENDER_EMAIL must be a verified sender",
+		ping.Rejected:    "check COGMAIL_SENDER_EMAIL and COGMAIL_SENDER_NAME",
+		ping.Unreachable: "check COGMAIL_SENDGRID_BASE_URL and that this machine can reach it",
+		ping.TLS:         "check COGMAIL_SENDGRID_BASE_URL",
+		ping.Unexpected:  "check COGMAIL_SENDGRID_BASE_URL",
+	},
+	"mailgun": {
+		ping.Credentials: "check COGMAIL_MAILGUN_API_KEY (or the secret COGMAIL_MAILGUN_API_KEY_SECRET names) and COGMAIL_MAILGUN_REGION: a key works only in its region",
+		ping.Domain:      "check COGMAIL_MAILGUN_DOMAIN and COGMAIL_MAILGUN_REGION (us or eu)",
+		ping.Rejected:    "check COGMAIL_SENDER_EMAIL and COGMAIL_SENDER_NAME",
+		ping.Unreachable: "check COGMAIL_MAILGUN_BASE_URL or COGMAIL_MAILGUN_REGION, and that this machine can reach it",
+		ping.TLS:         "check COGMAIL_MAILGUN_BASE_URL",
+		ping.Unexpected:  "check COGMAIL_MAILGUN_BASE_URL",
+	},
+	"ses": {
+		ping.Credentials: "this check uses your AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...); the function uses its role",
+		ping.Permission:  "this check uses your AWS credentials; they need ses:GetAccount, ses:GetEmailIdentity and ses:GetConfigurationSet",
+		ping.Sender:      "verify COGMAIL_SENDER_EMAIL or its domain in SES in this region (aws sesv2 create-email-identity --email-identity DOMAIN)",
+		ping.Account:     "aws sesv2 get-account shows the details; the SES console requests production access",
+		ping.Config:      "check COGMAIL_SES_CONFIGURATION_SET (aws sesv2 list-configuration-sets)",
+		ping.Unreachable: "check AWS_REGION, and COGMAIL_SES_ENDPOINT or AWS_ENDPOINT_URL_SESV2 if set",
+		ping.Unexpected:  "check COGMAIL_SES_ENDPOINT or AWS_ENDPOINT_URL_SESV2",
+	},
+	"smtp": {
+		ping.Credentials: "check COGMAIL_SMTP_USERNAME and COGMAIL_SMTP_PASSWORD (or the secret COGMAIL_SMTP_PASSWORD_SECRET names)",
+		ping.TLS:         "check COGMAIL_SMTP_TLS and COGMAIL_SMTP_PORT (starttls on 587, tls on 465)",
+		ping.Unreachable: "check COGMAIL_SMTP_HOST and COGMAIL_SMTP_PORT, and that this machine can reach the relay",
+		ping.Unexpected:  "check COGMAIL_SMTP_HOST and COGMAIL_SMTP_PORT: is it an SMTP relay?",
+	},
+}
+
+func hint(r ping.Result) string {
+	if r.Status == ping.OK || r.Status == skipped {
+		return ""
+	}
+	return hints[r.Provider][r.Problem]
+}
+
+// plainEmail accepts "local@domain" without a display name.
+func isBareEmail(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " <>,;\"\t\r\n")
+}

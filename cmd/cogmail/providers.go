@@ -1,0 +1,395 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/cogmail/cogmail/pkg/providerconfig"
+)
+
+func providersCommand() command {
+	return command{name: "providers", summary: "show or switch the live provider routing (its SSM parameter)", run: runProviders}
+}
+
+// defaultProvidersParam is the parameter when neither --param nor
+// COGMAIL_PROVIDERS_PARAM names one (the local stack's).
+const defaultProvidersParam = "/cogmail/providers"
+
+const providersExamples = `
+Examples:
+  # what dispatch routes by now
+  cogmail providers show --param /cogmail/prod/providers
+
+  # SendGrid first, SES when SendGrid fails
+  cogmail providers set sendgrid,ses --param /cogmail/prod/providers
+
+  # three quarters of the mail to SendGrid, a quarter to Mailgun (each fails over to the other)
+  cogmail providers set sendgrid=3,mailgun=1 --dry-run
+  cogmail providers set sendgrid=3,mailgun=1
+
+  # against the local stack (cogmail local prints the exports)
+  AWS_ENDPOINT_URL_SSM=http://127.0.0.1:8025 cogmail providers show --json
+
+The parameter holds {"providers":[...],"strategy":"failover|weighted","weights":{...}}. The
+deployed stack names it in its ProvidersParameter output and in the dispatch function's
+COGMAIL_PROVIDERS_PARAM; the default is $COGMAIL_PROVIDERS_PARAM, else /cogmail/providers.
+Dispatch re-reads it within 60 s. A parameter naming a provider the function has no
+settings for is ignored (dispatch logs it and keeps its routing): cogmail config check
+--function dispatch --ping, run with the function's environment, checks both together.
+AWS credentials and region come from the usual sources (AWS_PROFILE, AWS_REGION, ...);
+AWS_ENDPOINT_URL_SSM points at another SSM endpoint.
+
+Exit status: 0 done (or a dry run, or nothing to change), 1 failed (the parameter is
+missing, invalid or unreadable, or the write failed), 2 bad flags or LIST.
+`
+
+func providersUsage(w io.Writer) {
+	fmt.Fprintln(w, `usage: cogmail providers show [--param NAME] [--json] [--region R]
+       cogmail providers set LIST [--strategy failover|weighted] [--param NAME] [--dry-run] [--json] [--region R]
+
+Subcommands:
+  show   print the provider routing dispatch reads from its SSM parameter
+  set    validate LIST ("ses,sendgrid" in failover order, or "sendgrid=3,mailgun=1" by
+         weight) and write it to the parameter, printing before and after`)
+	fmt.Fprint(w, providersExamples)
+}
+
+func runProviders(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 {
+		providersUsage(e.stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		providersUsage(e.stdout)
+		return exitOK
+	case "show":
+		return runProvidersShow(ctx, e, args[1:])
+	case "set":
+		return runProvidersSet(ctx, e, args[1:])
+	}
+	fmt.Fprintf(e.stderr, "cogmail providers: unknown subcommand %q\n\n", args[0])
+	providersUsage(e.stderr)
+	return exitUsage
+}
+
+// paramFlags are the flags both subcommands take.
+type paramFlags struct {
+	param, region *string
+	json          *bool
+}
+
+func newProvidersFlags(e *env, name, usage string, args []string) (*flag.FlagSet, paramFlags) {
+	fs := flag.NewFlagSet("cogmail providers "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	if slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }) {
+		fs.SetOutput(e.stdout) // asked for: help is the output
+	}
+	pf := paramFlags{
+		param:  fs.String("param", "", "SSM parameter name or ARN (default $COGMAIL_PROVIDERS_PARAM, else "+defaultProvidersParam+")"),
+		region: fs.String("region", "", "AWS region (default: the parameter ARN's, else AWS_REGION or the profile's)"),
+		json:   fs.Bool("json", false, "print JSON"),
+	}
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), usage+"\n\nFlags:")
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), providersExamples)
+	}
+	return fs, pf
+}
+
+// name is the parameter to use.
+func (pf paramFlags) name(e *env) string {
+	return firstNonEmpty(*pf.param, e.getenv("COGMAIL_PROVIDERS_PARAM"), defaultProvidersParam)
+}
+
+// parameterName is the name in a parameter ARN
+// (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME), or s itself. A name in a
+// hierarchy starts with a slash, which the ARN drops.
+func parameterName(s string) string {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return s
+	}
+	name, ok := strings.CutPrefix(parts[5], "parameter/")
+	if !ok {
+		return s
+	}
+	if strings.Contains(name, "/") {
+		return "/" + name
+	}
+	return name
+}
+
+// parseInterspersed parses flags wherever they are ("set LIST --dry-run"
+// and "set --dry-run LIST" alike) and returns the other arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return rest, nil
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func ssmClient(ctx context.Context, e *env, region, param string) (*ssm.Client, error) {
+	if region == "" {
+		region = arnRegion(param)
+	}
+	cfg, err := awsConfigFromEnv(ctx, e.getenv, region)
+	if err != nil {
+		return nil, err
+	}
+	return ssm.NewFromConfig(cfg, func(o *ssm.Options) {
+		if u := serviceEndpoint(e.getenv, "SSM"); u != "" {
+			o.BaseEndpoint = aws.String(u)
+		}
+	}), nil
+}
+
+// routingParam is the parameter as read: it may not exist, or hold
+// something dispatch rejects.
+type routingParam struct {
+	Parameter    string                 `json:"parameter"`
+	Exists       bool                   `json:"exists"`
+	Version      int64                  `json:"version,omitempty"`
+	LastModified *time.Time             `json:"lastModified,omitempty"`
+	Valid        bool                   `json:"valid"`
+	Error        string                 `json:"error,omitempty"` // why dispatch rejects it
+	Routing      *providerconfig.Config `json:"routing,omitempty"`
+	Value        string                 `json:"value,omitempty"` // as stored
+}
+
+// readRouting reads the parameter; the error is for a read that failed,
+// not for a parameter that is missing or invalid.
+func readRouting(ctx context.Context, c *ssm.Client, name string) (routingParam, error) {
+	p := routingParam{Parameter: name}
+	out, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
+	var nf *ssmtypes.ParameterNotFound
+	switch {
+	case errors.As(err, &nf):
+		return p, nil
+	case err != nil:
+		return p, fmt.Errorf("read SSM parameter %s: %w", name, err)
+	case out.Parameter == nil:
+		return p, fmt.Errorf("read SSM parameter %s: the answer has no parameter", name)
+	}
+	p.Exists = true
+	p.Value = aws.ToString(out.Parameter.Value)
+	p.Version = out.Parameter.Version
+	p.LastModified = out.Parameter.LastModifiedDate
+	if c, err := providerconfig.Parse([]byte(p.Value), nil); err != nil {
+		p.Error = joinLines(strings.TrimPrefix(err.Error(), "providerconfig: "))
+	} else {
+		p.Valid, p.Routing = true, &c
+	}
+	return p, nil
+}
+
+// describeRouting is the routing in one line: "failover: ses, then
+// sendgrid" or "weighted: sendgrid=3 (75%), mailgun=1 (25%)".
+func describeRouting(c providerconfig.Config) string {
+	c = c.Normalize()
+	if c.Strategy != providerconfig.Weighted {
+		return string(c.Strategy) + ": " + strings.Join(c.Providers, ", then ")
+	}
+	total := 0
+	for _, p := range c.Providers {
+		total += max(c.Weights[p], 0)
+	}
+	parts := make([]string, 0, len(c.Providers))
+	for _, p := range c.Providers {
+		w := c.Weights[p]
+		share := "standby"
+		if w > 0 && total > 0 {
+			share = strconv.FormatFloat(float64(w)*100/float64(total), 'f', 0, 64) + "%"
+		}
+		parts = append(parts, fmt.Sprintf("%s=%d (%s)", p, w, share))
+	}
+	return "weighted: " + strings.Join(parts, ", ")
+}
+
+// describeParam is a parameter's state in one line.
+func describeParam(p routingParam) string {
+	switch {
+	case !p.Exists:
+		return "(none: dispatch routes by its COGMAIL_PROVIDERS)"
+	case !p.Valid:
+		return fmt.Sprintf("invalid, version %d: %s (dispatch ignores it: %s)", p.Version, strconv.Quote(p.Value), p.Error)
+	}
+	return fmt.Sprintf("%s (version %d)", describeRouting(*p.Routing), p.Version)
+}
+
+func runProvidersShow(ctx context.Context, e *env, args []string) int {
+	fs, pf := newProvidersFlags(e, "show", "usage: cogmail providers show [--param NAME] [--json] [--region R]\n\nPrints the provider routing in the SSM parameter dispatch reads.", args)
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(e.stderr, "cogmail providers show: unexpected argument %q\n", rest[0])
+		return exitUsage
+	}
+	param := pf.name(e)
+	client, err := ssmClient(ctx, e, *pf.region, param)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cogmail providers show: AWS configuration: %v\n", err)
+		return exitFailed
+	}
+	p, err := readRouting(ctx, client, param)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cogmail providers show: %v\n", err)
+		return exitFailed
+	}
+	if *pf.json {
+		writeReportJSON(e.stdout, p)
+	} else if p.Exists {
+		when := ""
+		if p.LastModified != nil {
+			when = ", modified " + p.LastModified.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(e.stdout, "%s (version %d%s):\n", p.Parameter, p.Version, when)
+		if p.Valid {
+			fmt.Fprintf(e.stdout, "  %s\n", describeRouting(*p.Routing))
+		} else {
+			fmt.Fprintf(e.stdout, "  %s\n", strconv.Quote(p.Value))
+		}
+	}
+	switch {
+	case !p.Exists:
+		fmt.Fprintf(e.stderr, "cogmail providers show: parameter %s does not exist: dispatch routes by its COGMAIL_PROVIDERS.\nCreate it with: cogmail providers set LIST --param %s\n", p.Parameter, p.Parameter)
+		return exitFailed
+	case !p.Valid:
+		fmt.Fprintf(e.stderr, "cogmail providers show: %s is not a valid provider configuration: %s\nDispatch ignores it and keeps its last good routing. Fix it with: cogmail providers set LIST --param %s\n", p.Parameter, p.Error, p.Parameter)
+		return exitFailed
+	}
+	return exitOK
+}
+
+func runProvidersSet(ctx context.Context, e *env, args []string) int {
+	fs, pf := newProvidersFlags(e, "set", `usage: cogmail providers set LIST [--strategy failover|weighted] [--param NAME] [--dry-run] [--json] [--region R]
+
+Validates LIST and writes it to the SSM parameter dispatch reads, printing the routing before
+and after. LIST is the providers in failover order ("ses,sendgrid"), or with weights
+("sendgrid=3,mailgun=1", the weighted strategy; a weight of 0 is a standby). Providers:
+`+strings.Join(providerconfig.Known, ", ")+`.`, args)
+	strategy := fs.String("strategy", "", "failover or weighted (default: weighted when LIST has weights, else failover)")
+	dryRun := fs.Bool("dry-run", false, "print before and after, write nothing")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(e.stderr, "cogmail providers set: "+format+"\n(cogmail providers set --help for usage)\n", a...)
+		return exitUsage
+	}
+	switch {
+	case len(rest) == 0:
+		return usageErr("LIST is required, e.g. ses,sendgrid or sendgrid=3,mailgun=1")
+	case len(rest) > 1:
+		return usageErr("one LIST, without spaces: got %q", strings.Join(rest, " "))
+	}
+	s := providerconfig.Strategy(strings.ToLower(*strategy))
+	if s != "" && s != providerconfig.Failover && s != providerconfig.Weighted {
+		return usageErr("--strategy %q is not failover or weighted", *strategy)
+	}
+	want, err := providerconfig.ParseList(rest[0], s)
+	if err == nil {
+		err = want.Validate(nil)
+	}
+	if err != nil {
+		return usageErr("LIST %q: %s", rest[0], strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	want = want.Normalize()
+
+	param := pf.name(e)
+	client, err := ssmClient(ctx, e, *pf.region, param)
+	// PutParameter takes a name, never an ARN (the ARN gave the region).
+	param = parameterName(param)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cogmail providers set: AWS configuration: %v\n", err)
+		return exitFailed
+	}
+	before, err := readRouting(ctx, client, param)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cogmail providers set: %v\n", err)
+		return exitFailed
+	}
+	result := struct {
+		Parameter string                `json:"parameter"`
+		Before    routingParam          `json:"before"`
+		After     providerconfig.Config `json:"after"`
+		Version   int64                 `json:"version,omitempty"` // the new version; the current one when nothing was written
+		Changed   bool                  `json:"changed"`
+		DryRun    bool                  `json:"dryRun"`
+	}{Parameter: param, Before: before, After: want, DryRun: *dryRun, Version: before.Version}
+	result.Changed = !before.Valid || !reflect.DeepEqual(*before.Routing, want)
+
+	if result.Changed && !*dryRun {
+		value, err := json.Marshal(want)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "cogmail providers set: %v\n", err)
+			return exitFailed
+		}
+		in := &ssm.PutParameterInput{Name: aws.String(param), Value: aws.String(string(value)), Overwrite: aws.Bool(true)}
+		if !before.Exists {
+			// An existing parameter keeps its type (it may be a SecureString).
+			in.Type = ssmtypes.ParameterTypeString
+			in.Description = aws.String("cogmail provider routing: cogmail providers set")
+		}
+		out, err := client.PutParameter(ctx, in)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "cogmail providers set: write SSM parameter %s: %v\n", param, err)
+			return exitFailed
+		}
+		result.Version = out.Version
+	}
+
+	if *pf.json {
+		writeReportJSON(e.stdout, result)
+		return exitOK
+	}
+	fmt.Fprintf(e.stdout, "%s\n  before: %s\n", result.Parameter, describeParam(before))
+	switch {
+	case !result.Changed:
+		fmt.Fprintln(e.stdout, "  after:  unchanged; nothing written")
+	case *dryRun:
+		fmt.Fprintf(e.stdout, "  after:  %s\nDry run: nothing was written.\n", describeRouting(want))
+	default:
+		fmt.Fprintf(e.stdout, "  after:  %s (version %d)\n", describeRouting(want), result.Version)
+		fmt.Fprintf(e.stdout, "Dispatch picks this up within %d s. A provider the function has no settings for makes it keep\nits current routing: cogmail config check --function dispatch --ping, with the function's\nenvironment, shows which providers it has.\n", int(providerconfig.MaxRefresh/time.Second))
+	}
+	return exitOK
+}
+
+func writeReportJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func joinLines(s string) string { return strings.ReplaceAll(s, "\n", "; ") }

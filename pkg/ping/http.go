@@ -1,0 +1,50 @@
+package ping
+
+import (
+	"context"
+
+	"github.com/cogmail/cogmail/pkg/provider"
+	"github.com/cogmail/cogmail/pkg/provider/mailgun"
+	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
+)
+
+// SendGrid sends m through SendGrid with sandbox mode forced on: SendGrid
+// authenticates the key and validates the request, then delivers nothing.
+// Build m with TestMessage.
+func SendGrid(ctx context.Context, cfg sendgrid.Config, m provider.Message) Result {
+	cfg.Sandbox = true
+	name := "sendgrid"
+	p, err := sendgrid.New(cfg)
+	if err != nil {
+		return failed(name, Config, scrub(err.Error(), []string{cfg.APIKey}))
+	}
+	base := cfg.BaseURL
+	if base == "" {
+		base = sendgrid.GlobalBaseURL
+	}
+	if _, err := p.Deliver(ctx, m); err != nil {
+		return httpFailure(name, base, err, "", cfg.APIKey)
+	}
+	return ok(name, "the API key works: sandbox request accepted, nothing was sent")
+}
+
+// Mailgun sends m through Mailgun with test mode (o:testmode) forced on:
+// Mailgun authenticates the key, checks the domain and accepts the message
+// without delivering it. Build m with TestMessage.
+func Mailgun(ctx context.Context, cfg mailgun.Config, m provider.Message) Result {
+	cfg.TestMode = true
+	name := "mailgun"
+	p, err := mailgun.New(cfg)
+	if err != nil {
+		return failed(name, Config, scrub(err.Error(), []string{cfg.APIKey}))
+	}
+	base := cfg.BaseURL
+	if base == "" {
+		base = mailgun.USBaseURL
+	}
+	notFound := "the domain " + cfg.Domain + " is not in this Mailgun account, or not in this region"
+	if _, err := p.Deliver(ctx, m); err != nil {
+		return httpFailure(name, base, err, notFound, cfg.APIKey)
+	}
+	return ok(name, "the API key and the domain "+cfg.Domain+" work: test-mode message accepted, nothing is delivered")
+}
