@@ -50,11 +50,14 @@ func SMTP(ctx context.Context, cfg smtp.Config) Result {
 	// when the relay answered, otherwise by the error's type.
 	fail := func(stage string, err error) Result {
 		var (
-			reply *textproto.Error
-			proto textproto.ProtocolError
+			reply  *textproto.Error
+			proto  textproto.ProtocolError
+			netErr net.Error
 		)
 		switch {
-		case ctx.Err() != nil:
+		// The connection's deadline is the context's, and may fire a moment
+		// before the context reports it: either way the relay did not answer.
+		case ctx.Err() != nil, errors.As(err, &netErr) && netErr.Timeout():
 			return failed(name, Unreachable, addr+": no answer within "+timeout.String()+" ("+stage+")")
 		case errors.Is(err, gosmtp.ErrUnencrypted):
 			return failed(name, TLS, "AUTH refused by cogmail: the password would go unencrypted to "+cfg.Host+" (only localhost may be used without TLS)")
