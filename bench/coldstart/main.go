@@ -62,11 +62,7 @@ func run(runs int) error {
 		return err
 	}
 	defer stack.Close()
-	var event []byte
-	for _, c := range ev.ByKeyring("kms") {
-		event = c.Event // kms-SignUp
-		break
-	}
+	event := ev.ByKeyring("kms")[0].Event // kms-SignUp
 	common := []string{
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
@@ -85,16 +81,15 @@ func run(runs int) error {
 		name string
 		cmd  []string
 		env  []string
-		dir  string
 	}{
-		{"Go ingest bootstrap", []string{bin}, goEnv, ""},
-		{"Node " + string(trim(nodeVersion)) + " reference handler", []string{nodeBin, filepath.Join(nodeDir, "bootstrap.js")}, nodeEnv, nodeDir},
+		{"Go ingest bootstrap", []string{bin}, goEnv},
+		{"Node " + string(trim(nodeVersion)) + " reference handler", []string{nodeBin, filepath.Join(nodeDir, "bootstrap.js")}, nodeEnv},
 	}
 	results := make([][]time.Duration, len(impls))
 	// Interleave the runs so machine load affects both alike.
 	for i := 0; i < runs+1; i++ {
 		for j, im := range impls {
-			d, err := coldStart(ctx, im.cmd, im.env, im.dir, event)
+			d, err := coldStart(ctx, im.cmd, im.env, event)
 			if err != nil {
 				return fmt.Errorf("%s: %w", im.name, err)
 			}
@@ -141,27 +136,23 @@ func run(runs int) error {
 }
 
 // coldStart execs one process and times exec → first invocation answered.
-func coldStart(ctx context.Context, argv, env []string, dir string, event []byte) (time.Duration, error) {
+func coldStart(ctx context.Context, argv, env []string, event []byte) (time.Duration, error) {
 	rt, err := lambdaruntime.Start()
 	if err != nil {
 		return 0, err
 	}
 	defer rt.Close()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(slices.Clone(env), "AWS_LAMBDA_RUNTIME_API="+rt.Addr())
-	cmd.Dir = dir
-	var stderr lockedWriter
-	cmd.Stderr = &stderr
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	p, err := rt.Exec(argv[0], env, argv[1:]...)
+	if err != nil {
 		return 0, err
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	defer p.Stop()
 	ictx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	res, err := rt.Invoke(ictx, event)
 	if err != nil {
-		return 0, fmt.Errorf("%w (stderr: %s)", err, stderr.String())
+		return 0, fmt.Errorf("%w (stderr: %s)", err, p.Stderr())
 	}
 	if res.Err != nil {
 		return 0, fmt.Errorf("function error: %v", res.Err)

@@ -103,8 +103,11 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 			failed++
 			outcome, provider = "FAILED: "+s.Err.Error(), "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Trigger.Short(), s.Email, s.Result.Locale,
-			time.Until(s.Result.ExpiresAt).Round(time.Minute), provider, outcome)
+		expires := "-" // not enqueued
+		if !s.Result.ExpiresAt.IsZero() {
+			expires = time.Until(s.Result.ExpiresAt).Round(time.Minute).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Trigger.Short(), s.Email, s.Result.Locale, expires, provider, outcome)
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(e.stdout, "\n%d of %d sample emails delivered (ingest -> sealed in SQS -> dispatch -> provider)\n",

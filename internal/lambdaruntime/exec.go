@@ -30,11 +30,11 @@ type Process struct {
 	stderr lockedBuffer
 }
 
-// Exec starts the binary with env (and AWS_LAMBDA_RUNTIME_API set to s) and
-// nothing else from this process's environment, so a test sees exactly the
-// configuration it gave.
-func (s *Server) Exec(bin string, env []string) (*Process, error) {
-	p := &Process{Cmd: exec.Command(bin)}
+// Exec starts bin with args and env (and AWS_LAMBDA_RUNTIME_API set to s)
+// and nothing else from this process's environment, so a test sees exactly
+// the configuration it gave.
+func (s *Server) Exec(bin string, env []string, args ...string) (*Process, error) {
+	p := &Process{Cmd: exec.Command(bin, args...)}
 	p.Cmd.Env = append(append([]string{}, env...), "AWS_LAMBDA_RUNTIME_API="+s.Addr())
 	p.Cmd.Stdout, p.Cmd.Stderr = &p.stdout, &p.stderr
 	if err := p.Cmd.Start(); err != nil {
