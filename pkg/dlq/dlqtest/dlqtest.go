@@ -229,9 +229,16 @@ func (f *Fixture) Drain(t testing.TB, url string) []Received {
 	ctx := context.Background()
 	var out []Received
 	// sqslocal and moto count exactly: no long poll needed to know the
-	// queue is empty.
+	// queue is empty. Messages a replay has just released may still count
+	// as in flight for a moment on a loaded emulator: wait for them, briefly.
+	settle := time.Now().Add(3 * time.Second)
 	for {
-		if v, _ := f.Count(t, url); v == 0 {
+		v, inFlight := f.Count(t, url)
+		if v == 0 && inFlight > 0 && time.Now().Before(settle) {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if v == 0 {
 			return out
 		}
 		r, err := f.Client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
