@@ -51,10 +51,10 @@ bench-coldstart: ## cold start of the ingest bootstrap vs the reference Node han
 FUZZTIME ?= 30s
 # package:target pairs: every parser of outside input.
 FUZZ_TARGETS := pkg/cognito:FuzzParse pkg/envelope:FuzzParse pkg/codecrypt:FuzzDecrypt \
-  pkg/sqslocal:FuzzHandler pkg/recipient:FuzzValidateAddress pkg/render:FuzzNormalizeLocale \
+  internal/local/sqslocal:FuzzHandler pkg/recipient:FuzzValidateAddress pkg/render:FuzzNormalizeLocale \
   pkg/render:FuzzOneLine pkg/provider/internal/classify:FuzzRetryAfter \
   pkg/provider/internal/redact:FuzzReason pkg/provider/smtp/smtpfake:FuzzParse \
-  pkg/ssmlocal:FuzzServeHTTP
+  internal/local/ssmlocal:FuzzServeHTTP
 
 fuzz: ## each fuzz target for FUZZTIME (30s); the seed corpora also run in `make test`
 	@for t in $(FUZZ_TARGETS); do \

@@ -18,12 +18,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/cogmail/cogmail/internal/fixtures"
+	"github.com/cogmail/cogmail/internal/local/eventsource"
+	"github.com/cogmail/cogmail/internal/local/kmslocal"
+	"github.com/cogmail/cogmail/internal/local/sqslocal"
+	"github.com/cogmail/cogmail/internal/testkit/fixtures"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/ingest"
-	"github.com/cogmail/cogmail/pkg/kmslocal"
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun/mailgunfake"
@@ -33,7 +35,6 @@ import (
 	"github.com/cogmail/cogmail/pkg/provider/ses/sesfake"
 	"github.com/cogmail/cogmail/pkg/provider/smtp"
 	"github.com/cogmail/cogmail/pkg/provider/smtp/smtpfake"
-	"github.com/cogmail/cogmail/pkg/sqslocal"
 )
 
 // Credentials of the fakes.
@@ -235,7 +236,7 @@ func (s *stack) drainUntil(done func() bool, handlers ...*dispatch.Handler) {
 	ctx, stop := context.WithCancel(guard)
 	var wg sync.WaitGroup
 	for _, h := range handlers {
-		p, err := dispatch.NewPoller(s.sqs, h.Handle, dispatch.PollerOptions{QueueURL: s.queueURL, BatchSize: 10, WaitTime: time.Second})
+		p, err := eventsource.NewPoller(s.sqs, h.Handle, eventsource.PollerOptions{QueueURL: s.queueURL, BatchSize: 10, WaitTime: time.Second})
 		if err != nil {
 			s.t.Fatal(err)
 		}
@@ -337,9 +338,9 @@ func deadLetter(m sqstypes.Message) dead {
 	return d
 }
 
-func newPoller(t testing.TB, s *stack, h *dispatch.Handler) *dispatch.Poller {
+func newPoller(t testing.TB, s *stack, h *dispatch.Handler) *eventsource.Poller {
 	t.Helper()
-	p, err := dispatch.NewPoller(s.sqs, h.Handle, dispatch.PollerOptions{QueueURL: s.queueURL, BatchSize: 10, WaitTime: time.Second})
+	p, err := eventsource.NewPoller(s.sqs, h.Handle, eventsource.PollerOptions{QueueURL: s.queueURL, BatchSize: 10, WaitTime: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

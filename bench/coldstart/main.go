@@ -19,9 +19,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/cogmail/cogmail/internal/fixtures"
-	"github.com/cogmail/cogmail/internal/lambdaruntime"
-	"github.com/cogmail/cogmail/pkg/localstack"
+	"github.com/cogmail/cogmail/internal/local/localstack"
+	"github.com/cogmail/cogmail/internal/testkit/fixtures"
+	"github.com/cogmail/cogmail/internal/testkit/lambdaruntime"
 )
 
 func main() {

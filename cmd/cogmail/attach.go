@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
-	"github.com/cogmail/cogmail/pkg/attach"
+	"github.com/cogmail/cogmail/internal/ops/attach"
 )
 
 func attachCommand() command {

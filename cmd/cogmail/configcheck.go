@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/cogmail/cogmail/internal/ops/ping"
 	cogconfig "github.com/cogmail/cogmail/pkg/config"
-	"github.com/cogmail/cogmail/pkg/ping"
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun"
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid"

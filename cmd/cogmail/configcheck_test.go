@@ -18,11 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/cogmail/cogmail/internal/motoserver"
+	"github.com/cogmail/cogmail/internal/local/ssmlocal"
+	"github.com/cogmail/cogmail/internal/testkit/motoserver"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun/mailgunfake"
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid/sendgridfake"
 	"github.com/cogmail/cogmail/pkg/provider/smtp/smtpfake"
-	"github.com/cogmail/cogmail/pkg/ssmlocal"
 )
 
 const (

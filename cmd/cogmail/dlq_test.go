@@ -11,9 +11,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/cogmail/cogmail/internal/ops/dlq"
+	"github.com/cogmail/cogmail/internal/testkit/dlqtest"
 	"github.com/cogmail/cogmail/pkg/cognito"
-	"github.com/cogmail/cogmail/pkg/dlq"
-	"github.com/cogmail/cogmail/pkg/dlq/dlqtest"
 )
 
 // dlqRun runs `cogmail dlq ARGS` in-process with the given environment.

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cogmail/cogmail/internal/local/kmslocal"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
 	"github.com/cogmail/cogmail/pkg/cognito"
-	"github.com/cogmail/cogmail/pkg/kmslocal"
 )
 
 // runCmdGetenv is runCmd with an environment and stdin: commands read the

@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/cogmail/cogmail/internal/local/localstack"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
-	"github.com/cogmail/cogmail/pkg/localstack"
 )
 
 // fakeLambda speaks the Lambda Invoke API shape: "ok" answers, "broken"

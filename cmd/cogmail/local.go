@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cogmail/cogmail/internal/local/localstack"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
-	"github.com/cogmail/cogmail/pkg/localstack"
 )
 
 func localCommand() command {

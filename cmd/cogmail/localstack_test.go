@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cogmail/cogmail/internal/fixtures"
+	"github.com/cogmail/cogmail/internal/local/localstack"
+	"github.com/cogmail/cogmail/internal/testkit/fixtures"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
 	"github.com/cogmail/cogmail/pkg/cognito"
-	"github.com/cogmail/cogmail/pkg/localstack"
 )
 
 // localEnv points the commands' AWS clients at a running local stack.

@@ -17,9 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/cogmail/cogmail/internal/motoserver"
+	"github.com/cogmail/cogmail/internal/local/ssmlocal"
+	"github.com/cogmail/cogmail/internal/testkit/motoserver"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
-	"github.com/cogmail/cogmail/pkg/ssmlocal"
 )
 
 // ssmEnv is the environment that points the command at an SSM endpoint.

@@ -9,7 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 
-	"github.com/cogmail/cogmail/pkg/preview"
+	"github.com/cogmail/cogmail/internal/ops/preview"
 	"github.com/cogmail/cogmail/pkg/render"
 )
 

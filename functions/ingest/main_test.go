@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cogmail/cogmail/internal/fixtures"
-	"github.com/cogmail/cogmail/internal/lambdaruntime"
+	"github.com/cogmail/cogmail/internal/local/localstack"
+	"github.com/cogmail/cogmail/internal/testkit/fixtures"
+	"github.com/cogmail/cogmail/internal/testkit/lambdaruntime"
 	"github.com/cogmail/cogmail/pkg/cognito"
-	"github.com/cogmail/cogmail/pkg/localstack"
 )
 
 var (

@@ -16,8 +16,8 @@ import (
 
 	"github.com/aws/smithy-go"
 
+	"github.com/cogmail/cogmail/internal/local/kmslocal"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
-	"github.com/cogmail/cogmail/pkg/kmslocal"
 )
 
 // rejectKinds says how each rejected shared case must fail, by name suffix.

@@ -20,7 +20,7 @@ func TestLambdaDependencies(t *testing.T) {
 	if len(deps) < 50 {
 		t.Fatalf("go list -deps listed only %d packages", len(deps))
 	}
-	forbidden := []string{"github.com/nsmithuk/local-kms", "github.com/aws/aws-sdk-go/", "github.com/cogmail/cogmail/pkg/kmslocal"}
+	forbidden := []string{"github.com/nsmithuk/local-kms", "github.com/aws/aws-sdk-go/", "github.com/cogmail/cogmail/internal/local/kmslocal"}
 	for _, d := range deps {
 		for _, f := range forbidden {
 			if strings.HasPrefix(d, f) {

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cogmail/cogmail/internal/fixtures"
+	"github.com/cogmail/cogmail/internal/local/kmslocal"
+	"github.com/cogmail/cogmail/internal/testkit/fixtures"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
 	"github.com/cogmail/cogmail/pkg/cognito"
-	"github.com/cogmail/cogmail/pkg/kmslocal"
 )
 
 func ExampleNewRawAES() {

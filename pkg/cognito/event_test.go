@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cogmail/cogmail/internal/fixtures"
+	"github.com/cogmail/cogmail/internal/testkit/fixtures"
 	"github.com/cogmail/cogmail/pkg/cognito"
 )
 

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/cogmail/cogmail/internal/fixtures"
+	"github.com/cogmail/cogmail/internal/testkit/fixtures"
 	"github.com/cogmail/cogmail/pkg/cognito"
 )
 

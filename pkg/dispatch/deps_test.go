@@ -24,7 +24,7 @@ func TestLambdaDependencies(t *testing.T) {
 				t.Fatalf("go list -deps listed only %d packages", len(deps))
 			}
 			forbidden := []string{"github.com/nsmithuk/local-kms", "github.com/aws/aws-sdk-go/",
-				"github.com/cogmail/cogmail/pkg/kmslocal", "github.com/cogmail/cogmail/internal/fakekms", "github.com/cogmail/cogmail/pkg/sqslocal"}
+				"github.com/cogmail/cogmail/internal/local/kmslocal", "github.com/cogmail/cogmail/internal/testkit/fakekms", "github.com/cogmail/cogmail/internal/local/sqslocal"}
 			for _, d := range deps {
 				for _, f := range forbidden {
 					if strings.HasPrefix(d, f) {

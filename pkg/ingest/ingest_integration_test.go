@@ -15,15 +15,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/cogmail/cogmail/internal/fixtures"
+	"github.com/cogmail/cogmail/internal/local/kmslocal"
+	"github.com/cogmail/cogmail/internal/local/sqslocal"
+	"github.com/cogmail/cogmail/internal/testkit/fixtures"
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/ingest"
-	"github.com/cogmail/cogmail/pkg/kmslocal"
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/seal"
-	"github.com/cogmail/cogmail/pkg/sqslocal"
 )
 
 // stack is the ingest handler wired, through the real AWS SDK clients, to

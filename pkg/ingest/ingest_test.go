@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cogmail/cogmail/internal/fakekms"
+	"github.com/cogmail/cogmail/internal/testkit/fakekms"
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/ingest"

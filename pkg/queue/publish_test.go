@@ -10,12 +10,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/cogmail/cogmail/internal/motoserver"
+	"github.com/cogmail/cogmail/internal/local/sqslocal"
+	"github.com/cogmail/cogmail/internal/testkit/motoserver"
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/queue"
 	"github.com/cogmail/cogmail/pkg/seal"
-	"github.com/cogmail/cogmail/pkg/sqslocal"
 )
 
 func sampleEnvelope() *envelope.Envelope {

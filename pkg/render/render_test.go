@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cogmail/cogmail/internal/fixtures"
+	"github.com/cogmail/cogmail/internal/testkit/fixtures"
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/render"
 	"github.com/cogmail/cogmail/pkg/secret"

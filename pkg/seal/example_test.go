@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/cogmail/cogmail/internal/fakekms"
+	"github.com/cogmail/cogmail/internal/testkit/fakekms"
 	"github.com/cogmail/cogmail/pkg/seal"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cogmail/cogmail/internal/fakekms"
+	"github.com/cogmail/cogmail/internal/testkit/fakekms"
 	"github.com/cogmail/cogmail/pkg/seal"
 )
 

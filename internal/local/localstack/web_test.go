@@ -1,0 +1,81 @@
+package localstack_test
+
+import (
+	"context"
+	"encoding/json"
+	"image/color"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cogmail/cogmail/internal/local/localstack"
+	"github.com/cogmail/cogmail/internal/testkit/browser"
+)
+
+// TestInboxAPIAndPages: the JSON API lists what was delivered, newest first,
+// with the fields the docs promise; DELETE clears it; the inbox and queues
+// pages render in headless Chromium.
+func TestInboxAPIAndPages(t *testing.T) {
+	ctx := context.Background()
+	s, err := localstack.Start(ctx, localstack.Options{Faults: map[string]localstack.Fault{"ses": {Status: 503}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, smp := range s.RunSamples(ctx, 30*time.Second) {
+		if smp.Err != nil {
+			t.Fatalf("%s: %v", smp.Trigger.Short(), smp.Err)
+		}
+	}
+	var msgs []map[string]any
+	getJSON(t, s.URL+"/api/messages", &msgs)
+	if len(msgs) != 8 {
+		t.Fatalf("/api/messages lists %d, want 8", len(msgs))
+	}
+	for _, k := range []string{"to", "subject", "text", "html", "provider", "triggerSource", "deliveredAt", "failovers"} {
+		if _, ok := msgs[0][k]; !ok {
+			t.Errorf("/api/messages entries lack %q", k)
+		}
+	}
+	var queues []localstack.QueueStatus
+	getJSON(t, s.URL+"/api/queues", &queues)
+	if len(queues) != 2 {
+		t.Errorf("/api/queues = %+v", queues)
+	}
+
+	bin := browser.Chromium(t)
+	inbox := browser.Screenshot(t, bin, s.URL+"/")
+	browser.CheckRendered(t, inbox, color.RGBA{0x24, 0x3b, 0x53, 0xff})  // the header bar
+	if browser.Colours(inbox)[color.RGBA{0xff, 0xe3, 0xe3, 0xff}] == 0 { // a failover tag
+		t.Error("the inbox shows no failover tag though SES was down")
+	}
+	browser.CheckRendered(t, browser.Screenshot(t, bin, s.URL+"/queues"), color.RGBA{0x24, 0x3b, 0x53, 0xff})
+
+	req, _ := http.NewRequest(http.MethodDelete, s.URL+"/api/messages", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE /api/messages: %v %v", err, resp)
+	}
+	getJSON(t, s.URL+"/api/messages", &msgs)
+	if len(msgs) != 0 {
+		t.Errorf("after DELETE, %d messages remain", len(msgs))
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,350 @@
+package ping_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/cogmail/cogmail/internal/ops/ping"
+	"github.com/cogmail/cogmail/pkg/provider"
+	"github.com/cogmail/cogmail/pkg/provider/mailgun"
+	"github.com/cogmail/cogmail/pkg/provider/mailgun/mailgunfake"
+	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
+	"github.com/cogmail/cogmail/pkg/provider/sendgrid/sendgridfake"
+	"github.com/cogmail/cogmail/pkg/provider/ses"
+	"github.com/cogmail/cogmail/pkg/provider/smtp"
+	"github.com/cogmail/cogmail/pkg/provider/smtp/smtpfake"
+)
+
+const (
+	sgKey    = "SG.test-key-0123456789abcdef"
+	mgKey    = "key-mailgun-0123456789abcdef"
+	smtpUser = "relay-user"
+	smtpPass = "relay-password-0123456789"
+)
+
+var testMsg = ping.TestMessage(provider.Address{Email: "no-reply@example.com", Name: "Acme"}, "")
+
+// check asserts a result's status and problem, that its message has want,
+// and that it holds no secret.
+func check(t *testing.T, r ping.Result, status ping.Status, problem ping.Problem, want string) {
+	t.Helper()
+	if r.Status != status || r.Problem != problem {
+		t.Errorf("got %s/%q, want %s/%q: %s", r.Status, r.Problem, status, problem, r.Message)
+	}
+	if !strings.Contains(r.Message, want) {
+		t.Errorf("message %q lacks %q", r.Message, want)
+	}
+	for _, s := range []string{sgKey, mgKey, smtpPass, "wrong-key", "wrong-password"} {
+		if strings.Contains(r.Message, s) {
+			t.Errorf("message leaks a secret: %q", r.Message)
+		}
+	}
+}
+
+// closedURL is an address where nothing listens.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
+}
+
+func TestTestMessageIsValid(t *testing.T) {
+	t.Parallel()
+	if err := testMsg.Validate(); err != nil || testMsg.To != "no-reply@example.com" {
+		t.Fatalf("TestMessage = %+v, %v", testMsg, err)
+	}
+}
+
+func TestSendGrid(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		key     string
+		fault   sendgridfake.Fault
+		closed  bool
+		status  ping.Status
+		problem ping.Problem
+		want    string
+	}{
+		{"the key works", sgKey, sendgridfake.Fault{}, false, ping.OK, "", "sandbox request accepted"},
+		{"401 bad key", "SG.wrong-key", sendgridfake.Fault{}, false, ping.Failed, ping.Credentials, "the API key is rejected (401"},
+		{"403 forbidden", sgKey, sendgridfake.Fault{Status: 403, Message: "The from address does not match a verified Sender Identity"}, false,
+			ping.Failed, ping.Credentials, "verified Sender Identity"},
+		{"503", sgKey, sendgridfake.Fault{Status: 503}, false, ping.Failed, ping.Unavailable, "the provider is failing (503"},
+		{"429", sgKey, sendgridfake.Fault{Status: 429}, false, ping.Failed, ping.Throttled, "throttling"},
+		{"400", sgKey, sendgridfake.Fault{Status: 400, Message: "bad from", Field: "from.email"}, false, ping.Failed, ping.Rejected, "from.email: bad from"},
+		{"not SendGrid", sgKey, sendgridfake.Fault{Garbage: true}, false, ping.Failed, ping.Unexpected, "not SendGrid's"},
+		{"reset", sgKey, sendgridfake.Fault{Reset: true}, false, ping.Failed, ping.Unreachable, "cannot reach"},
+		{"nothing listens", sgKey, sendgridfake.Fault{}, true, ping.Failed, ping.Unreachable, "connection refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fake := sendgridfake.New(sendgridfake.Options{APIKey: sgKey})
+			t.Cleanup(fake.Close)
+			fake.SetFault(tt.fault)
+			base := fake.URL()
+			if tt.closed {
+				base = closedURL(t)
+			}
+			r := ping.SendGrid(context.Background(), sendgrid.Config{APIKey: tt.key, BaseURL: base}, testMsg)
+			check(t, r, tt.status, tt.problem, tt.want)
+			for _, m := range fake.Messages() {
+				if !m.Sandbox {
+					t.Error("the fake got a request without sandbox_mode: it would be delivered")
+				}
+			}
+			if tt.status == ping.OK && len(fake.Messages()) != 1 {
+				t.Errorf("the fake got %d requests, want 1", len(fake.Messages()))
+			}
+		})
+	}
+}
+
+func TestMailgun(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		key     string
+		domain  string
+		fault   mailgunfake.Fault
+		status  ping.Status
+		problem ping.Problem
+		want    string
+	}{
+		{"the key works", mgKey, "mg.example.com", mailgunfake.Fault{}, ping.OK, "", "the domain mg.example.com work"},
+		{"401 bad key", "wrong-key", "mg.example.com", mailgunfake.Fault{}, ping.Failed, ping.Credentials, "the API key is rejected (401"},
+		{"404 domain", mgKey, "other.example.com", mailgunfake.Fault{}, ping.Failed, ping.Domain, "other.example.com is not in this Mailgun account"},
+		{"500", mgKey, "mg.example.com", mailgunfake.Fault{Status: 500}, ping.Failed, ping.Unavailable, "(500"},
+		{"hang up", mgKey, "mg.example.com", mailgunfake.Fault{Reset: true}, ping.Failed, ping.Unreachable, "cannot reach"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fake := mailgunfake.New(mailgunfake.Options{APIKey: mgKey, Domain: "mg.example.com"})
+			t.Cleanup(fake.Close)
+			fake.SetFault(tt.fault)
+			r := ping.Mailgun(context.Background(), mailgun.Config{APIKey: tt.key, Domain: tt.domain, BaseURL: fake.URL()}, testMsg)
+			check(t, r, tt.status, tt.problem, tt.want)
+			for _, m := range fake.Messages() {
+				if !m.TestMode {
+					t.Error("the fake got a message without o:testmode: it would be delivered")
+				}
+			}
+		})
+	}
+}
+
+func TestSMTP(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		fake      smtpfake.Options
+		fault     smtpfake.Fault
+		cfg       smtp.Config // Host and Port are the fake's
+		trustFake bool
+		status    ping.Status
+		problem   ping.Problem
+		want      string
+	}{
+		{"open relay without TLS", smtpfake.Options{}, smtpfake.Fault{}, smtp.Config{TLS: smtp.NoTLS}, false,
+			ping.OK, "", "no TLS (policy none), no AUTH (no username); quit without sending"},
+		{"STARTTLS and AUTH", smtpfake.Options{Username: smtpUser, Password: smtpPass, TLS: smtpfake.StartTLS}, smtpfake.Fault{},
+			smtp.Config{Username: smtpUser, Password: smtpPass}, true, ping.OK, "", "STARTTLS (TLS 1.3), AUTH accepted"},
+		{"AUTH LOGIN", smtpfake.Options{Username: smtpUser, Password: smtpPass, TLS: smtpfake.StartTLS}, smtpfake.Fault{},
+			smtp.Config{Username: smtpUser, Password: smtpPass, Auth: "LOGIN"}, true, ping.OK, "", "AUTH accepted"},
+		{"implicit TLS", smtpfake.Options{TLS: smtpfake.ImplicitTLS}, smtpfake.Fault{}, smtp.Config{TLS: smtp.ImplicitTLS}, true,
+			ping.OK, "", "TLS (TLS 1.3)"},
+		{"wrong password", smtpfake.Options{Username: smtpUser, Password: smtpPass, TLS: smtpfake.StartTLS}, smtpfake.Fault{},
+			smtp.Config{Username: smtpUser, Password: "wrong-password-123"}, true, ping.Failed, ping.Credentials, "rejected the username or password (535"},
+		{"AUTH temporarily refused", smtpfake.Options{Username: smtpUser, Password: smtpPass}, smtpfake.Fault{Stage: smtpfake.Auth, Code: 454, Enhanced: "4.7.0"},
+			smtp.Config{Username: smtpUser, Password: smtpPass, TLS: smtp.NoTLS}, false, ping.Failed, ping.Throttled, "454 4.7.0"},
+		{"no AUTH offered", smtpfake.Options{}, smtpfake.Fault{},
+			smtp.Config{Username: smtpUser, Password: smtpPass, TLS: smtp.NoTLS}, false, ping.Failed, ping.Credentials, "does not offer AUTH"},
+		{"STARTTLS required, not offered", smtpfake.Options{}, smtpfake.Fault{}, smtp.Config{}, false,
+			ping.Failed, ping.TLS, "does not offer STARTTLS, which the TLS policy requires"},
+		{"STARTTLS opportunistic, not offered", smtpfake.Options{}, smtpfake.Fault{}, smtp.Config{TLS: smtp.StartTLSOpportunistic}, false,
+			ping.Warning, ping.TLS, "mail would go unencrypted"},
+		{"untrusted certificate", smtpfake.Options{TLS: smtpfake.StartTLS}, smtpfake.Fault{}, smtp.Config{}, false,
+			ping.Failed, ping.TLS, "certificate is not trusted"},
+		{"refused at the greeting", smtpfake.Options{}, smtpfake.Fault{Stage: smtpfake.Greeting, Code: 554, Message: "No SMTP service here"},
+			smtp.Config{TLS: smtp.NoTLS}, false, ping.Failed, ping.Unavailable, "refused greeting (554 5.0.0 No SMTP service here)"},
+		{"not SMTP", smtpfake.Options{}, smtpfake.Fault{Garbage: true}, smtp.Config{TLS: smtp.NoTLS}, false,
+			ping.Failed, ping.Unexpected, "does not speak SMTP"},
+		{"reset", smtpfake.Options{}, smtpfake.Fault{Reset: true}, smtp.Config{TLS: smtp.NoTLS}, false,
+			ping.Failed, ping.Unreachable, "connection reset"},
+		{"no answer", smtpfake.Options{}, smtpfake.Fault{Hang: true}, smtp.Config{TLS: smtp.NoTLS, Timeout: 200 * time.Millisecond}, false,
+			ping.Failed, ping.Unreachable, "no answer within 200ms (greeting)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fake := smtpfake.New(tt.fake)
+			t.Cleanup(fake.Close)
+			fake.SetFault(tt.fault)
+			cfg := tt.cfg
+			cfg.Host, cfg.Port = fake.Host(), fake.Port()
+			if tt.trustFake {
+				cfg.TLSConfig = &tls.Config{RootCAs: fake.CertPool()}
+			}
+			check(t, ping.SMTP(context.Background(), cfg), tt.status, tt.problem, tt.want)
+			if n := len(fake.Messages()); n != 0 {
+				t.Errorf("the relay got %d messages; the ping must not send", n)
+			}
+		})
+	}
+}
+
+func TestSMTPUnreachable(t *testing.T) {
+	t.Parallel()
+	addr := strings.TrimPrefix(closedURL(t), "http://")
+	host, port, _ := net.SplitHostPort(addr)
+	var p int
+	for _, c := range port {
+		p = p*10 + int(c-'0')
+	}
+	r := ping.SMTP(context.Background(), smtp.Config{Host: host, Port: p, TLS: smtp.NoTLS})
+	check(t, r, ping.Failed, ping.Unreachable, "cannot connect to "+addr+": connection refused")
+}
+
+// sesAccount is a fake of the SES v2 account and identity API (GetAccount,
+// GetEmailIdentity, GetConfigurationSet): REST-JSON answers with errors in
+// the x-amzn-ErrorType header, as SES sends them. It is not changed once
+// serving, so concurrent requests only read it.
+type sesAccount struct {
+	account    map[string]any
+	identities map[string]bool // identity → verified
+	sets       []string
+	errCode    string // answer every call with this error
+	errStatus  int
+}
+
+func (f *sesAccount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+		f.fail(w, 403, "MissingAuthenticationTokenException")
+		return
+	}
+	if f.errCode != "" {
+		f.fail(w, f.errStatus, f.errCode)
+		return
+	}
+	path := r.URL.EscapedPath()
+	switch {
+	case r.Method == http.MethodGet && path == "/v2/email/account":
+		f.json(w, f.account)
+	case r.Method == http.MethodGet && strings.HasPrefix(path, "/v2/email/identities/"):
+		id := strings.TrimPrefix(r.URL.Path, "/v2/email/identities/")
+		verified, found := f.identities[id]
+		if !found {
+			f.fail(w, 404, "NotFoundException")
+			return
+		}
+		status := map[bool]string{true: "SUCCESS", false: "PENDING"}[verified]
+		f.json(w, map[string]any{"IdentityType": "DOMAIN", "VerifiedForSendingStatus": verified, "VerificationStatus": status})
+	case r.Method == http.MethodGet && strings.HasPrefix(path, "/v2/email/configuration-sets/"):
+		name := strings.TrimPrefix(r.URL.Path, "/v2/email/configuration-sets/")
+		for _, s := range f.sets {
+			if s == name {
+				f.json(w, map[string]any{"ConfigurationSetName": name})
+				return
+			}
+		}
+		f.fail(w, 404, "NotFoundException")
+	default:
+		f.fail(w, 404, "UnknownOperationException")
+	}
+}
+
+func (f *sesAccount) json(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (f *sesAccount) fail(w http.ResponseWriter, status int, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-Errortype", code)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": code + " from the fake"})
+}
+
+func productionAccount() map[string]any {
+	return map[string]any{
+		"SendingEnabled": true, "ProductionAccessEnabled": true, "EnforcementStatus": "HEALTHY",
+		"SendQuota": map[string]any{"Max24HourSend": 50000, "MaxSendRate": 14, "SentLast24Hours": 3},
+	}
+}
+
+func TestSES(t *testing.T) {
+	t.Parallel()
+	sandbox := productionAccount()
+	sandbox["ProductionAccessEnabled"] = false
+	disabled := productionAccount()
+	disabled["SendingEnabled"] = false
+	disabled["EnforcementStatus"] = "SHUTDOWN"
+	probation := productionAccount()
+	probation["EnforcementStatus"] = "PROBATION"
+	tests := []struct {
+		name      string
+		fake      sesAccount
+		sender    string
+		configSet string
+		status    ping.Status
+		problem   ping.Problem
+		want      string
+	}{
+		{"production, domain verified", sesAccount{account: productionAccount(), identities: map[string]bool{"example.com": true}},
+			"no-reply@example.com", "", ping.OK, "", "sending enabled in eu-west-1 with production access (quota 50000 per 24 h, 14 per second; 3 sent in the last 24 h); sender identity example.com verified"},
+		{"address verified", sesAccount{account: productionAccount(), identities: map[string]bool{"no-reply@example.com": true}},
+			"no-reply@example.com", "", ping.OK, "", "sender identity no-reply@example.com verified"},
+		{"sandbox", sesAccount{account: sandbox, identities: map[string]bool{"example.com": true}},
+			"no-reply@example.com", "", ping.Warning, ping.Account, "SES sandbox"},
+		{"probation", sesAccount{account: probation, identities: map[string]bool{"example.com": true}},
+			"no-reply@example.com", "", ping.Warning, ping.Account, "probation"},
+		{"sending disabled", sesAccount{account: disabled}, "", "", ping.Failed, ping.Account, "sending is disabled for this account in eu-west-1 (enforcement status SHUTDOWN)"},
+		{"sender not an identity", sesAccount{account: productionAccount()}, "no-reply@example.com", "",
+			ping.Failed, ping.Sender, "not a verified identity in SES eu-west-1: verify the address or the domain example.com"},
+		{"domain pending", sesAccount{account: productionAccount(), identities: map[string]bool{"example.com": false}}, "no-reply@example.com", "",
+			ping.Failed, ping.Sender, "example.com (pending)"},
+		{"configuration set exists", sesAccount{account: productionAccount(), sets: []string{"cogmail"}}, "", "cogmail", ping.OK, "", "configuration set cogmail exists"},
+		{"configuration set missing", sesAccount{account: productionAccount()}, "", "cogmail", ping.Failed, ping.Config, "configuration set cogmail does not exist"},
+		{"credentials rejected", sesAccount{errCode: "UnrecognizedClientException", errStatus: 403}, "", "",
+			ping.Failed, ping.Credentials, "the AWS credentials are rejected (UnrecognizedClientException"},
+		{"access denied", sesAccount{errCode: "AccessDeniedException", errStatus: 403}, "", "",
+			ping.Failed, ping.Permission, "not allowed to call ses:GetAccount"},
+		{"throttled", sesAccount{errCode: "TooManyRequestsException", errStatus: 429}, "", "", ping.Failed, ping.Throttled, "throttling"},
+		{"failing", sesAccount{errCode: "InternalFailure", errStatus: 500}, "", "", ping.Failed, ping.Unavailable, "SES is failing (500"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(&tt.fake)
+			t.Cleanup(srv.Close)
+			cfg := ses.Config{AWS: testAWS(), Endpoint: srv.URL, ConfigurationSetName: tt.configSet}
+			check(t, ping.SES(context.Background(), cfg, tt.sender), tt.status, tt.problem, tt.want)
+		})
+	}
+	t.Run("unreachable", func(t *testing.T) {
+		t.Parallel()
+		r := ping.SES(context.Background(), ses.Config{AWS: testAWS(), Endpoint: closedURL(t)}, "")
+		check(t, r, ping.Failed, ping.Unreachable, "cannot reach SES in eu-west-1: connection refused")
+	})
+}
+
+func testAWS() aws.Config {
+	return aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")}
+}
