@@ -29,6 +29,11 @@
 // element content and attribute values, but not inside <style> or in place of
 // an attribute name; New reports either as an error naming the file.
 //
+// The layout's colours are written var(--cogmail-accent, #2563eb) (also
+// background and text); New replaces each with the Brand's colour, or its
+// default, before inlining, so emails carry plain colours. An override
+// layout may use the same variables.
+//
 // Templates see a *Data. The HTML body is escaped by html/template, so a name
 // like "José <b>&" shows as text; the text body and the subject print values
 // verbatim. The subject is folded onto one line and stripped of control

@@ -145,7 +145,12 @@ func checkBrand(b Brand) (Brand, error) {
 	if b.SenderName == "" {
 		b.SenderName = b.ProductName
 	}
-	for field, v := range map[string]string{"SupportURL": b.SupportURL, "LogoURL": b.LogoURL} {
+	for field, v := range map[string]string{"Colors.Accent": b.Colors.Accent, "Colors.Background": b.Colors.Background, "Colors.Text": b.Colors.Text} {
+		if v != "" && !hexColor.MatchString(v) {
+			errs = append(errs, fmt.Errorf("render: Brand.%s must be a hex colour (#rgb or #rrggbb)", field))
+		}
+	}
+	for field, v := range map[string]string{"SupportURL": b.SupportURL, "LogoURL": b.LogoURL, "ProductURL": b.ProductURL} {
 		if v == "" {
 			continue
 		}
@@ -264,7 +269,7 @@ func readLimited(name string) (string, error) {
 // build parses one trigger's templates for one locale. The HTML body is the
 // layout with the locale's content and footer spliced in as source, so that
 // the layout's CSS can be inlined into them before parsing.
-func build(files map[string]file, loc, name string) (*set, error) {
+func build(files map[string]file, loc, name string, colors Colors) (*set, error) {
 	get := func(p string) file { return files[p] }
 	subj := get(path.Join(loc, subjectFile(name)))
 	layH, contH, footH := get(layoutHTML), get(path.Join(loc, htmlFile(name))), get(path.Join(loc, footerHTML))
@@ -291,6 +296,7 @@ func build(files map[string]file, loc, name string) (*set, error) {
 	if err != nil {
 		return nil, err
 	}
+	src = themed(src, colors)
 	inlined, err := inlineCSS(label, src)
 	if err != nil {
 		return nil, err
@@ -299,6 +305,26 @@ func build(files map[string]file, loc, name string) (*set, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+var (
+	hexColor = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+	// colorVar matches var(--cogmail-NAME, DEFAULT) in the layout's CSS.
+	colorVar = regexp.MustCompile(`var\(\s*--cogmail-(accent|background|text)\s*,\s*(#[0-9a-fA-F]{3,6})\s*\)`)
+)
+
+// themed replaces the layout's colour variables with the brand's colours
+// (validated hex, so nothing can escape the CSS value) or their defaults.
+// Mail clients do not all support CSS variables; inlined plain colours they do.
+func themed(src string, c Colors) string {
+	return colorVar.ReplaceAllStringFunc(src, func(m string) string {
+		sub := colorVar.FindStringSubmatch(m)
+		v := map[string]string{"accent": c.Accent, "background": c.Background, "text": c.Text}[sub[1]]
+		if v == "" {
+			v = sub[2]
+		}
+		return v
+	})
 }
 
 // includeAction matches {{template "content" .}} and {{template "footer" .}}

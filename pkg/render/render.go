@@ -30,6 +30,19 @@ type Brand struct {
 	SenderName  string // signs the footer; defaults to ProductName
 	SupportURL  string // optional http(s) link in the footer
 	LogoURL     string // optional http(s) image in the header; the product name is shown without it
+	ProductURL  string // optional http(s) link on the header's logo or product name
+	Colors      Colors // optional; the layout's own colours otherwise
+}
+
+// Colors are a brand's colours, CSS hex (#rgb or #rrggbb). They replace the
+// layout's var(--cogmail-accent, DEFAULT), var(--cogmail-background, DEFAULT)
+// and var(--cogmail-text, DEFAULT) when the templates are built, so the
+// inlined style attributes carry plain colours that every mail client shows;
+// an empty one keeps the DEFAULT.
+type Colors struct {
+	Accent     string // buttons
+	Background string // the page around the card
+	Text       string // body text and headings
 }
 
 // Options configures New.
@@ -96,7 +109,7 @@ func (r *Renderer) set(k setKey) (*set, error) {
 	if l == nil {
 		return nil, fmt.Errorf("render: no %s template for locale %s", k.name, k.locale)
 	}
-	l.once.Do(func() { l.set, l.err = build(r.files, k.locale, k.name) })
+	l.once.Do(func() { l.set, l.err = build(r.files, k.locale, k.name, r.brand.Colors) })
 	return l.set, l.err
 }
 

@@ -457,7 +457,8 @@ func TestNewErrors(t *testing.T) {
 		want []string
 	}{
 		{"no product name", render.Options{}, []string{"ProductName"}},
-		{"bad URLs", render.Options{Brand: render.Brand{ProductName: "A", SupportURL: "javascript:x", LogoURL: "/logo.png"}}, []string{"SupportURL", "LogoURL"}},
+		{"bad URLs", render.Options{Brand: render.Brand{ProductName: "A", SupportURL: "javascript:x", LogoURL: "/logo.png", ProductURL: "acme.example"}}, []string{"SupportURL", "LogoURL", "ProductURL"}},
+		{"bad colours", render.Options{Brand: render.Brand{ProductName: "A", Colors: render.Colors{Accent: "red;}", Text: "#12"}}}, []string{"Colors.Accent", "Colors.Text"}},
 		{"unsupported default locale", render.Options{Brand: brand, DefaultLocale: "it"}, []string{`"it"`, "de, en, es, fr, pt"}},
 		{"missing override dir", render.Options{Brand: brand, OverrideDir: filepath.Join(t.TempDir(), "nope")}, []string{"nope", "not a readable directory"}},
 	}

@@ -1,0 +1,265 @@
+// Package brand is the configuration of the brands one user pool sends as:
+// each app client (Cognito's callerContext.clientId) may have its own sender,
+// look, templates and provider order, and a default brand serves every other
+// client. The same document, YAML or JSON, is read from a file
+// (`cogmail local --brands`), from COGMAIL_BRANDS, or from the "brands" key
+// of the SSM routing parameter; docs/brands.md describes it.
+package brand
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/cogmail/cogmail/pkg/recipient"
+)
+
+// Providers dispatch knows; kept here so that a misspelt provider order is a
+// start-up error in ingest too (providerconfig.Known holds the same names and
+// a test keeps them equal).
+var knownProviders = []string{"sendgrid", "mailgun", "ses", "smtp"}
+
+// maxDocument bounds a brand document (an SSM advanced parameter holds 8 KiB;
+// a file may be larger, but never megabytes).
+const maxDocument = 1 << 20
+
+// Address is an email address with an optional display name.
+type Address struct {
+	Address string `json:"address" yaml:"address"`
+	Name    string `json:"name,omitempty" yaml:"name,omitempty"`
+}
+
+// Colors are the brand's colours, CSS hex (#rgb or #rrggbb). Empty ones keep
+// the built-in layout's colours.
+type Colors struct {
+	Accent     string `json:"accent,omitempty" yaml:"accent,omitempty"`         // buttons and links
+	Background string `json:"background,omitempty" yaml:"background,omitempty"` // the page around the card
+	Text       string `json:"text,omitempty" yaml:"text,omitempty"`             // body text and headings
+}
+
+// Brand is how one group of app clients' emails look and who sends them.
+type Brand struct {
+	// Name is the product name the templates show, and the brand's key in
+	// the queue message, the inbox and the logs. Unique.
+	Name      string   `json:"name" yaml:"name"`
+	ClientIDs []string `json:"clientIds,omitempty" yaml:"clientIds,omitempty"`
+	From      Address  `json:"from" yaml:"from"`
+	ReplyTo   Address  `json:"replyTo,omitzero" yaml:"replyTo,omitempty"`
+	LogoURL   string   `json:"logoUrl,omitempty" yaml:"logoUrl,omitempty"`
+	// ProductURL is where the logo or product name in the header links to.
+	ProductURL string `json:"productUrl,omitempty" yaml:"productUrl,omitempty"`
+	SupportURL string `json:"supportUrl,omitempty" yaml:"supportUrl,omitempty"`
+	Colors     Colors `json:"colors,omitzero" yaml:"colors,omitempty"`
+	// Locale is the brand's default locale (default: COGMAIL_DEFAULT_LOCALE).
+	Locale string `json:"locale,omitempty" yaml:"locale,omitempty"`
+	// Templates is a directory of template files that replace the built-in
+	// ones file for file (en/SignUp.html, layout.html, ...); any file it
+	// lacks falls back to the built-in one. Relative paths are relative to
+	// the brand file's directory.
+	Templates string `json:"templates,omitempty" yaml:"templates,omitempty"`
+	// Providers, when set, is the order dispatch tries providers in for this
+	// brand's messages (failover), instead of the routing's.
+	Providers []string `json:"providers,omitempty" yaml:"providers,omitempty"`
+}
+
+// Document is the configuration's serialized form.
+type Document struct {
+	// Default names the brand for unknown or absent client ids; it may be
+	// omitted when there is exactly one brand.
+	Default string  `json:"default,omitempty" yaml:"default,omitempty"`
+	Brands  []Brand `json:"brands" yaml:"brands"`
+}
+
+// Set is a validated Document, ready for lookups. It is read-only and safe
+// for concurrent use.
+type Set struct {
+	doc      Document
+	def      int
+	byClient map[string]int
+	byName   map[string]int
+}
+
+// Parse reads a YAML or JSON document (JSON is YAML) and validates it,
+// reporting every problem at once, each with its path
+// ("brands[1].from.address: ..."). Unknown keys are errors: a misspelt key
+// would otherwise be ignored without a word.
+func Parse(b []byte) (*Set, error) {
+	if len(b) > maxDocument {
+		return nil, fmt.Errorf("brand: document of %d bytes is over the %d byte limit", len(b), maxDocument)
+	}
+	var d Document
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&d); err != nil {
+		return nil, fmt.Errorf("brand: not a brand document (want {default: NAME, brands: [...]}): %w", err)
+	}
+	return New(d)
+}
+
+// ReadFile parses the document in a file; a relative Templates directory is
+// taken relative to the file's directory.
+func ReadFile(name string) (*Set, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("brand: %w", err)
+	}
+	s, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	dir := filepath.Dir(name)
+	for i := range s.doc.Brands {
+		if t := s.doc.Brands[i].Templates; t != "" && !filepath.IsAbs(t) {
+			s.doc.Brands[i].Templates = filepath.Join(dir, t)
+		}
+	}
+	return s, nil
+}
+
+// New validates d and returns its Set.
+func New(d Document) (*Set, error) {
+	var errs []error
+	fail := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	s := &Set{doc: d, def: -1, byClient: map[string]int{}, byName: map[string]int{}}
+	if len(d.Brands) == 0 {
+		fail("brands", "names no brand")
+	}
+	for i, b := range d.Brands {
+		p := fmt.Sprintf("brands[%d]", i)
+		switch {
+		case strings.TrimSpace(b.Name) == "":
+			fail(p+".name", "is required")
+		case strings.ContainsAny(b.Name, "\r\n\t") || len(b.Name) > 80:
+			fail(p+".name", "must be one line of at most 80 bytes")
+		default:
+			if j, dup := s.byName[b.Name]; dup {
+				fail(p+".name", "%q is also the name of brands[%d]", b.Name, j)
+			}
+			s.byName[b.Name] = i
+		}
+		for k, id := range b.ClientIDs {
+			switch j, dup := s.byClient[id]; {
+			case strings.TrimSpace(id) == "" || strings.ContainsAny(id, " \r\n\t") || len(id) > 128:
+				fail(fmt.Sprintf("%s.clientIds[%d]", p, k), "is not an app client id")
+			case dup:
+				fail(fmt.Sprintf("%s.clientIds[%d]", p, k), "%q is also a client of brands[%d]", id, j)
+			default:
+				s.byClient[id] = i
+			}
+		}
+		if err := recipient.ValidateAddress(b.From.Address); err != nil {
+			fail(p+".from.address", "%v", err)
+		}
+		if strings.ContainsAny(b.From.Name, "\r\n") {
+			fail(p+".from.name", "contains a line break")
+		}
+		if b.ReplyTo != (Address{}) {
+			if err := recipient.ValidateAddress(b.ReplyTo.Address); err != nil {
+				fail(p+".replyTo.address", "%v", err)
+			}
+			if strings.ContainsAny(b.ReplyTo.Name, "\r\n") {
+				fail(p+".replyTo.name", "contains a line break")
+			}
+		}
+		for field, v := range map[string]string{"logoUrl": b.LogoURL, "productUrl": b.ProductURL, "supportUrl": b.SupportURL} {
+			if v == "" {
+				continue
+			}
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				fail(p+"."+field, "must be an absolute http(s) URL")
+			}
+		}
+		for field, v := range map[string]string{"accent": b.Colors.Accent, "background": b.Colors.Background, "text": b.Colors.Text} {
+			if v != "" && !hexColor.MatchString(v) {
+				fail(p+".colors."+field, "%q is not a hex colour (#rgb or #rrggbb)", v)
+			}
+		}
+		if b.Locale != "" && !localeTag.MatchString(b.Locale) {
+			fail(p+".locale", "%q is not a locale (en, de, pt-BR)", b.Locale)
+		}
+		seen := map[string]bool{}
+		for k, name := range b.Providers {
+			switch {
+			case !slices.Contains(knownProviders, name):
+				fail(fmt.Sprintf("%s.providers[%d]", p, k), "%q is not a provider (want %s)", name, strings.Join(knownProviders, ", "))
+			case seen[name]:
+				fail(fmt.Sprintf("%s.providers[%d]", p, k), "%q is listed twice", name)
+			}
+			seen[name] = true
+		}
+	}
+	switch i, ok := s.byName[d.Default]; {
+	case d.Default == "" && len(d.Brands) == 1:
+		s.def = 0
+	case d.Default == "" && len(d.Brands) > 1:
+		fail("default", "is required with more than one brand (name the brand for unknown client ids)")
+	case !ok:
+		fail("default", "%q is not the name of a brand", d.Default)
+	default:
+		s.def = i
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("brand: %w", errors.Join(errs...))
+	}
+	return s, nil
+}
+
+var (
+	hexColor  = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+	localeTag = regexp.MustCompile(`^[a-zA-Z]{2,3}(?:[-_][a-zA-Z0-9]{2,8})*$`)
+)
+
+// For returns the brand of an app client id: its own, or the default.
+func (s *Set) For(clientID string) Brand {
+	if i, ok := s.byClient[clientID]; ok {
+		return s.doc.Brands[i]
+	}
+	return s.doc.Brands[s.def]
+}
+
+// Named returns the brand with that name.
+func (s *Set) Named(name string) (Brand, bool) {
+	i, ok := s.byName[name]
+	if !ok {
+		return Brand{}, false
+	}
+	return s.doc.Brands[i], true
+}
+
+// Default returns the default brand.
+func (s *Set) Default() Brand { return s.doc.Brands[s.def] }
+
+// Brands returns every brand, in the document's order.
+func (s *Set) Brands() []Brand { return slices.Clone(s.doc.Brands) }
+
+// Document returns the set's document (with Default filled in).
+func (s *Set) Document() Document {
+	d := s.doc
+	d.Brands = slices.Clone(d.Brands)
+	d.Default = d.Brands[s.def].Name
+	return d
+}
+
+// MarshalJSON writes the document, so a Set can sit in a JSON configuration.
+func (s *Set) MarshalJSON() ([]byte, error) { return json.Marshal(s.Document()) }
+
+// UnmarshalJSON reads and validates a document.
+func (s *Set) UnmarshalJSON(b []byte) error {
+	n, err := Parse(b)
+	if err != nil {
+		return err
+	}
+	*s = *n
+	return nil
+}
