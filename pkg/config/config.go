@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cogmail/cogmail/pkg/brand"
 	"github.com/cogmail/cogmail/pkg/cognito"
 )
 
@@ -66,6 +67,10 @@ type Ingest struct {
 	TemplateDir   string // COGMAIL_TEMPLATE_DIR
 	DefaultLocale string // COGMAIL_DEFAULT_LOCALE (default "en")
 	Brand         Brand
+	// Brands, when set, gives each app client its own brand (COGMAIL_BRANDS,
+	// a JSON or YAML brand document, or COGMAIL_BRANDS_FILE, a path to one);
+	// Brand and TemplateDir are then unused.
+	Brands *brand.Set
 
 	Expiry map[cognito.Trigger]time.Duration // defaults + COGMAIL_EXPIRY
 }
@@ -114,6 +119,7 @@ func LoadIngest(getenv Getenv) (*Ingest, error) {
 	c.Brand.SenderName = r.str("COGMAIL_SENDER_NAME", c.Brand.ProductName)
 	c.SealKeyID = r.str("COGMAIL_SEAL_KEY_ID", c.KMSKeyARN)
 	c.Expiry = r.expiry("COGMAIL_EXPIRY")
+	c.Brands = r.brands("COGMAIL_BRANDS", "COGMAIL_BRANDS_FILE")
 	if h := r.str("COGMAIL_RECIPIENT_LOOKUP_HEADER", ""); h != "" {
 		name, value, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(h, "\r\n") {
@@ -257,6 +263,31 @@ func (r *reader) regexp(name string) *regexp.Regexp {
 		r.fail(name, "is not a valid regular expression: "+err.Error())
 	}
 	return re
+}
+
+// brands reads the brand document inline (name) or from a file (fileName).
+func (r *reader) brands(name, fileName string) *brand.Set {
+	inline, file := r.str(name, ""), r.str(fileName, "")
+	var (
+		s   *brand.Set
+		err error
+	)
+	switch {
+	case inline != "" && file != "":
+		r.fail(name, "set either "+name+" or "+fileName+", not both")
+		return nil
+	case inline != "":
+		s, err = brand.Parse([]byte(inline))
+	case file != "":
+		name = fileName
+		s, err = brand.ReadFile(file)
+	default:
+		return nil
+	}
+	if err != nil {
+		r.fail(name, err.Error())
+	}
+	return s
 }
 
 // expiry parses "ForgotPassword=1h,Authentication=3m" over the defaults.

@@ -27,16 +27,19 @@ const MaxBytes = 256 << 10
 
 // Envelope is the queue message body.
 type Envelope struct {
-	Version   int             `json:"v"`
-	ID        string          `json:"id"`
-	DedupKey  string          `json:"dedupKey"`
-	Trigger   cognito.Trigger `json:"trigger"`
-	Pool      string          `json:"pool"`
-	UserName  string          `json:"userName"`
-	Locale    string          `json:"locale"`
-	CreatedAt time.Time       `json:"createdAt"`
-	ExpiresAt time.Time       `json:"expiresAt"`
-	Sealed    seal.Sealed     `json:"sealed"`
+	Version  int             `json:"v"`
+	ID       string          `json:"id"`
+	DedupKey string          `json:"dedupKey"`
+	Trigger  cognito.Trigger `json:"trigger"`
+	Pool     string          `json:"pool"`
+	UserName string          `json:"userName"`
+	Locale   string          `json:"locale"`
+	// Brand names the brand the message was rendered for (pkg/brand); dispatch
+	// uses its provider order. Empty in envelopes from before brands.
+	Brand     string      `json:"brand,omitempty"`
+	CreatedAt time.Time   `json:"createdAt"`
+	ExpiresAt time.Time   `json:"expiresAt"`
+	Sealed    seal.Sealed `json:"sealed"`
 }
 
 // Payload is what the envelope seals.
@@ -44,9 +47,12 @@ type Payload struct {
 	To       string `json:"to"`
 	From     string `json:"from,omitempty"`     // optional: dispatch's configured sender is used when empty
 	FromName string `json:"fromName,omitempty"` // optional display name
-	Subject  string `json:"subject"`
-	HTML     string `json:"html"`
-	Text     string `json:"text"`
+	// ReplyTo and ReplyToName are the brand's optional Reply-To.
+	ReplyTo     string `json:"replyTo,omitempty"`
+	ReplyToName string `json:"replyToName,omitempty"`
+	Subject     string `json:"subject"`
+	HTML        string `json:"html"`
+	Text        string `json:"text"`
 }
 
 // NewID returns a random message id (32 hex characters).
@@ -91,11 +97,12 @@ const (
 	AttrDedupKey  = "cogmail.dedupKey"
 	AttrPool      = "cogmail.pool"
 	AttrMessageID = "cogmail.messageId"
+	AttrBrand     = "cogmail.brand" // set only when the envelope names a brand
 )
 
 // Attributes returns the clear metadata as string attributes.
 func (e *Envelope) Attributes() map[string]string {
-	return map[string]string{
+	m := map[string]string{
 		AttrTrigger:   string(e.Trigger),
 		AttrSchema:    fmt.Sprint(e.Version),
 		AttrExpiresAt: e.ExpiresAt.UTC().Format(time.RFC3339),
@@ -103,6 +110,10 @@ func (e *Envelope) Attributes() map[string]string {
 		AttrPool:      e.Pool,
 		AttrMessageID: e.ID,
 	}
+	if e.Brand != "" {
+		m[AttrBrand] = e.Brand
+	}
+	return m
 }
 
 // Marshal encodes the envelope.

@@ -79,8 +79,12 @@ func Build(ctx context.Context, c *config.Ingest, cl Clients, log *slog.Logger, 
 	if c.Brand.SenderEmail != "" {
 		fromName = c.Brand.SenderName
 	}
-	return New(
-		Deps{Decrypter: dec, Recipient: rcpt, Renderer: rnd, Sealer: sl, Publisher: pub, Logger: log, Metrics: m},
-		Options{Expiry: c.ExpiryFor, DefaultLocale: c.DefaultLocale, From: c.Brand.SenderEmail, FromName: fromName},
-	)
+	d := Deps{Decrypter: dec, Recipient: rcpt, Renderer: rnd, Sealer: sl, Publisher: pub, Logger: log, Metrics: m}
+	if c.Brands != nil {
+		if d.Brands, err = NewBrandSet(c.Brands, c.DefaultLocale); err != nil {
+			return nil, err
+		}
+	}
+	return New(d, Options{Expiry: c.ExpiryFor, DefaultLocale: c.DefaultLocale, From: c.Brand.SenderEmail, FromName: fromName,
+		BrandName: c.Brand.ProductName})
 }

@@ -50,7 +50,10 @@ type Publisher interface {
 type Deps struct {
 	Decrypter Decrypter
 	Recipient Resolver
-	Renderer  Renderer
+	Renderer  Renderer // the single brand's templates when Brands is nil
+	// Brands, when set, picks each event's brand (templates and sender) by
+	// its app client id; Renderer, From and FromName are then unused.
+	Brands    Brands
 	Sealer    Sealer
 	Publisher Publisher
 	Logger    *slog.Logger
@@ -63,8 +66,10 @@ type Options struct {
 	Expiry func(cognito.Trigger) time.Duration
 	// DefaultLocale is used when neither the client metadata nor the user names one.
 	DefaultLocale string
-	// From and FromName, when set, are sealed into the payload as the sender.
+	// From and FromName, when set, are sealed into the payload as the
+	// sender of the single brand (Deps.Brands nil), named BrandName.
 	From, FromName string
+	BrandName      string
 	Now            func() time.Time
 	NewID          func() string
 }
@@ -82,7 +87,7 @@ func New(d Deps, o Options) (*Handler, error) {
 		name string
 		ok   bool
 	}{
-		{"Decrypter", d.Decrypter != nil}, {"Recipient", d.Recipient != nil}, {"Renderer", d.Renderer != nil},
+		{"Decrypter", d.Decrypter != nil}, {"Recipient", d.Recipient != nil}, {"Renderer or Brands", d.Renderer != nil || d.Brands != nil},
 		{"Sealer", d.Sealer != nil}, {"Publisher", d.Publisher != nil}, {"Expiry", o.Expiry != nil},
 	} {
 		if !dep.ok {
@@ -104,6 +109,9 @@ func New(d Deps, o Options) (*Handler, error) {
 	if o.DefaultLocale == "" {
 		o.DefaultLocale = "en"
 	}
+	if d.Brands == nil {
+		d.Brands = single{Name: o.BrandName, Renderer: d.Renderer, From: o.From, FromName: o.FromName}
+	}
 	return &Handler{d: d, o: o}, nil
 }
 
@@ -115,6 +123,7 @@ type Result struct {
 	Trigger      cognito.Trigger `json:"trigger"`
 	Locale       string          `json:"locale"`
 	Template     string          `json:"template"`
+	Brand        string          `json:"brand"`
 	ExpiresAt    time.Time       `json:"expiresAt"`
 	SealedBytes  int             `json:"sealedBytes"`
 }
@@ -188,6 +197,11 @@ func (h *Handler) Handle(ctx context.Context, raw []byte) (Result, error) {
 		log.WarnContext(ctx, "unknown trigger source; delivering its code with the generic template")
 	}
 
+	b := h.d.Brands.Brand(ev.CallerContext.ClientID)
+	if b.DefaultLocale == "" {
+		b.DefaultLocale = h.o.DefaultLocale
+	}
+	log = log.With("brand", b.Name)
 	var code secret.Code
 	if ev.TriggerSource.RequiresCode() {
 		code, err = h.d.Decrypter.Decrypt(ctx, ev.Ciphertext(), ev.UserPoolID)
@@ -199,6 +213,7 @@ func (h *Handler) Handle(ctx context.Context, raw []byte) (Result, error) {
 			code = secret.New(html.UnescapeString(code.Reveal()))
 		}
 	}
+	decrypted := h.o.Now()
 
 	to, err := h.d.Recipient.Resolve(ctx, ev)
 	if err != nil {
@@ -206,9 +221,9 @@ func (h *Handler) Handle(ctx context.Context, raw []byte) (Result, error) {
 	}
 
 	validFor := h.o.Expiry(ev.TriggerSource)
-	email, err := h.d.Renderer.Render(render.Input{
+	email, err := b.Renderer.Render(render.Input{
 		Trigger:    ev.TriggerSource,
-		Locale:     render.ResolveLocale(ev, h.o.DefaultLocale),
+		Locale:     render.ResolveLocale(ev, b.DefaultLocale),
 		Code:       code,
 		UserName:   ev.UserName,
 		Attributes: ev.Request.UserAttributes,
@@ -218,7 +233,9 @@ func (h *Handler) Handle(ctx context.Context, raw []byte) (Result, error) {
 		return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageRender, Err: err})
 	}
 
-	payload, err := json.Marshal(envelope.Payload{To: to, From: h.o.From, FromName: h.o.FromName, Subject: email.Subject, HTML: email.HTML, Text: email.Text})
+	rendered := h.o.Now()
+	payload, err := json.Marshal(envelope.Payload{To: to, From: b.From, FromName: b.FromName, ReplyTo: b.ReplyTo, ReplyToName: b.ReplyToName,
+		Subject: email.Subject, HTML: email.HTML, Text: email.Text})
 	if err != nil {
 		return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageSeal, Err: err})
 	}
@@ -228,6 +245,7 @@ func (h *Handler) Handle(ctx context.Context, raw []byte) (Result, error) {
 	if err != nil {
 		return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageSeal, Retryable: isRetryable(err), Err: err})
 	}
+	sealedAt := h.o.Now()
 	env := &envelope.Envelope{
 		Version:   envelope.SchemaVersion,
 		ID:        id,
@@ -236,6 +254,7 @@ func (h *Handler) Handle(ctx context.Context, raw []byte) (Result, error) {
 		Pool:      ev.UserPoolID,
 		UserName:  ev.UserName,
 		Locale:    email.Locale,
+		Brand:     b.Name,
 		CreatedAt: start.UTC(),
 		ExpiresAt: start.Add(validFor).UTC(),
 		Sealed:    sealed,
@@ -246,11 +265,17 @@ func (h *Handler) Handle(ctx context.Context, raw []byte) (Result, error) {
 	}
 	res := Result{
 		MessageID: id, SQSMessageID: sqsID, DedupKey: env.DedupKey, Trigger: ev.TriggerSource,
-		Locale: email.Locale, Template: email.Template, ExpiresAt: env.ExpiresAt, SealedBytes: len(sealed.Ciphertext),
+		Locale: email.Locale, Template: email.Template, Brand: b.Name, ExpiresAt: env.ExpiresAt, SealedBytes: len(sealed.Ciphertext),
 	}
-	elapsed := h.o.Now().Sub(start)
+	end := h.o.Now()
+	elapsed := end.Sub(start)
+	// The stage offsets (milliseconds since the event arrived) are the
+	// ingest half of the message's timeline: received at the line's time
+	// minus enqueuedMs, then decrypted, rendered, sealed and enqueued.
 	log.InfoContext(ctx, "enqueued", "messageId", id, "sqsMessageId", sqsID, "dedupKey", env.DedupKey,
-		"locale", email.Locale, "template", email.Template, "expiresAt", env.ExpiresAt, "ms", elapsed.Milliseconds())
+		"locale", email.Locale, "template", email.Template, "expiresAt", env.ExpiresAt, "ms", elapsed.Milliseconds(),
+		"decryptedMs", msSince(start, decrypted), "renderedMs", msSince(start, rendered),
+		"sealedMs", msSince(start, sealedAt), "enqueuedMs", msSince(start, end))
 	dims := map[string]string{"Trigger": ev.TriggerSource.Short()}
 	h.d.Metrics.Count("Enqueued", 1, dims)
 	h.d.Metrics.Duration("IngestLatency", elapsed, dims)
@@ -269,4 +294,9 @@ func (h *Handler) fail(ctx context.Context, log *slog.Logger, t cognito.Trigger,
 	}
 	h.d.Metrics.Count("IngestFailed", 1, map[string]string{"Trigger": trigger, "Stage": string(err.Stage)})
 	return err
+}
+
+// msSince is t-start in milliseconds, to the microsecond.
+func msSince(start, t time.Time) float64 {
+	return float64(t.Sub(start).Microseconds()) / 1000
 }

@@ -1,0 +1,83 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cogmail/cogmail/pkg/brand"
+	"github.com/cogmail/cogmail/pkg/render"
+)
+
+// Brand is how one app client's emails look and who sends them.
+type Brand struct {
+	Name     string   // the brand's name, carried in the envelope for dispatch and the logs
+	Renderer Renderer // the brand's templates
+	// From, FromName, ReplyTo and ReplyToName are sealed with the message;
+	// an empty From leaves dispatch's configured sender in place.
+	From, FromName       string
+	ReplyTo, ReplyToName string
+	// DefaultLocale is used when neither the client metadata nor the user
+	// names a locale; empty means Options.DefaultLocale.
+	DefaultLocale string
+}
+
+// Brands picks the brand of an app client id (callerContext.clientId); an
+// unknown or empty id gets the default brand.
+type Brands interface {
+	Brand(clientID string) Brand
+}
+
+// BrandSet is the Brands of a brand document, each with its own renderer.
+type BrandSet struct {
+	set    *brand.Set
+	byName map[string]Brand
+}
+
+// Brand returns the client's brand, or the default one.
+func (s *BrandSet) Brand(clientID string) Brand { return s.byName[s.set.For(clientID).Name] }
+
+// NewBrandSet builds one renderer per brand, at cold start. A brand with a
+// template directory has every template parsed, inlined and trial-rendered
+// here, so a broken one is a start-up error naming the brand and the file;
+// the built-in templates are built on first use as usual. defaultLocale
+// stands in for a brand without a locale.
+func NewBrandSet(set *brand.Set, defaultLocale string) (*BrandSet, error) {
+	s := &BrandSet{set: set, byName: map[string]Brand{}}
+	var errs []error
+	for _, b := range set.Brands() {
+		loc := b.Locale
+		if loc == "" {
+			loc = defaultLocale
+		}
+		sender := b.From.Name
+		if sender == "" {
+			sender = b.Name
+		}
+		r, err := render.New(render.Options{
+			Brand: render.Brand{
+				ProductName: b.Name, SenderName: sender, SupportURL: b.SupportURL, LogoURL: b.LogoURL,
+				ProductURL: b.ProductURL,
+				Colors:     render.Colors{Accent: b.Colors.Accent, Background: b.Colors.Background, Text: b.Colors.Text},
+			},
+			DefaultLocale: loc,
+			OverrideDir:   b.Templates,
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("brand %q: %w", b.Name, err))
+			continue
+		}
+		s.byName[b.Name] = Brand{
+			Name: b.Name, Renderer: r, From: b.From.Address, FromName: b.From.Name,
+			ReplyTo: b.ReplyTo.Address, ReplyToName: b.ReplyTo.Name, DefaultLocale: loc,
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("ingest: brands: %w", errors.Join(errs...))
+	}
+	return s, nil
+}
+
+// single is the one brand of a pool without a brand document.
+type single Brand
+
+func (s single) Brand(string) Brand { return Brand(s) }
