@@ -49,15 +49,46 @@ func (p *Publisher) Publish(ctx context.Context, e *envelope.Envelope) (string, 
 	if err != nil {
 		return "", &Error{MessageID: e.ID, Err: err}
 	}
-	out, err := p.sqs.SendMessage(ctx, &sqs.SendMessageInput{
+	in := &sqs.SendMessageInput{
 		QueueUrl:          aws.String(p.url),
 		MessageBody:       aws.String(string(body)),
 		MessageAttributes: Attributes(e.Attributes()),
-	})
+	}
+	if h := TraceHeader(ctx); h != "" {
+		// SQS hands it to dispatch as the AWSTraceHeader system attribute,
+		// which Lambda's event source mapping and X-Ray follow.
+		in.MessageSystemAttributes = map[string]sqstypes.MessageSystemAttributeValue{
+			AWSTraceHeader: {DataType: aws.String("String"), StringValue: aws.String(h)},
+		}
+	}
+	out, err := p.sqs.SendMessage(ctx, in)
 	if err != nil {
 		return "", &Error{MessageID: e.ID, Err: err}
 	}
 	return aws.ToString(out.MessageId), nil
+}
+
+// AWSTraceHeader is the SQS message system attribute that carries an X-Ray
+// trace header from the sender to the consumer.
+const AWSTraceHeader = "AWSTraceHeader"
+
+// lambdaTraceKey is the context key under which aws-lambda-go puts the
+// invocation's X-Ray trace header ("Root=1-...;Parent=...;Sampled=1"); it is
+// a plain string in that library, so it is one here.
+const lambdaTraceKey = "x-amzn-trace-id"
+
+// TraceHeader returns the invocation's X-Ray trace header from ctx, or "".
+// No tracing SDK is needed: the Lambda runtime client puts the header there
+// (and in _X_AMZN_TRACE_ID) for every invocation, traced or not.
+func TraceHeader(ctx context.Context) string {
+	h, _ := ctx.Value(lambdaTraceKey).(string)
+	return h
+}
+
+// WithTraceHeader returns ctx carrying a trace header as aws-lambda-go
+// carries it, for callers that invoke a handler outside Lambda (the local stack).
+func WithTraceHeader(ctx context.Context, h string) context.Context {
+	return context.WithValue(ctx, lambdaTraceKey, h) //nolint:staticcheck // the key aws-lambda-go uses
 }
 
 // Attributes converts string metadata to SQS message attributes.

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/cogmail/cogmail/internal/local/sqslocal"
 	"github.com/cogmail/cogmail/internal/testkit/motoserver"
@@ -56,17 +57,22 @@ func TestPublish(t *testing.T) {
 				t.Fatal(err)
 			}
 			e := sampleEnvelope()
-			id, err := p.Publish(ctx, e)
+			const trace = "Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1"
+			id, err := p.Publish(queue.WithTraceHeader(ctx, trace), e)
 			if err != nil || id == "" {
 				t.Fatalf("Publish = %q, %v", id, err)
 			}
-			r, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1})
+			r, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1,
+				MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAWSTraceHeader}})
 			if err != nil || len(r.Messages) != 1 {
 				t.Fatalf("receive: %v, %d messages", err, len(r.Messages))
 			}
 			got, err := envelope.Parse([]byte(aws.ToString(r.Messages[0].Body)))
 			if err != nil || got.ID != e.ID {
 				t.Fatalf("body: %v", err)
+			}
+			if got := r.Messages[0].Attributes[queue.AWSTraceHeader]; got != trace {
+				t.Errorf("AWSTraceHeader = %q, want the invocation's trace header", got)
 			}
 			for k, v := range e.Attributes() {
 				if a := r.Messages[0].MessageAttributes[k]; aws.ToString(a.StringValue) != v {
