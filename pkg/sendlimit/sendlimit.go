@@ -2,8 +2,9 @@
 // so that nobody can bomb an address by typing it into a sign-up or "resend
 // code" form again and again. A Counter counts per address and message id:
 // taking the same message again (an SQS redelivery) does not count twice.
-// Memory counts in one process (the local stack, tests); Table counts in
-// DynamoDB with atomic conditional updates, shared by every container. Both
+// Memory counts in one process (the local stack, tests);
+// pkg/reputationtable counts in DynamoDB with atomic conditional updates,
+// shared by every container. Both
 // pass sendlimittest.Run.
 //
 // Windows are fixed (aligned to the epoch), not sliding: an address can get

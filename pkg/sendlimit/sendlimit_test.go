@@ -1,49 +1,15 @@
 package sendlimit_test
 
 import (
-	"context"
-	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/cogmail/cogmail/internal/testkit/motoserver"
 	"github.com/cogmail/cogmail/pkg/sendlimit"
 	"github.com/cogmail/cogmail/pkg/sendlimit/sendlimittest"
 )
 
 func TestMemory(t *testing.T) {
 	sendlimittest.Run(t, func(t *testing.T, now func() time.Time) sendlimit.Counter { return sendlimit.NewMemory(now) }, sendlimittest.Options{})
-}
-
-var tables atomic.Int64
-
-func TestTable(t *testing.T) {
-	sendlimittest.Run(t, func(t *testing.T, now func() time.Time) sendlimit.Counter {
-		url := motoserver.Shared(t)
-		db := dynamodb.NewFromConfig(motoserver.Config(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(url) })
-		name := fmt.Sprintf("sendlimit-%d-%d", time.Now().UnixNano(), tables.Add(1))
-		if _, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-			TableName:            aws.String(name),
-			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(sendlimit.AttrKey), AttributeType: types.ScalarAttributeTypeS}},
-			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(sendlimit.AttrKey), KeyType: types.KeyTypeHash}},
-			BillingMode:          types.BillingModePayPerRequest,
-		}); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-		})
-		c, err := sendlimit.NewTable(db, name, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}, sendlimittest.Options{NotAtomic: "moto_server does not apply conditional updates atomically under concurrency (DynamoDB does)"})
 }
 
 func TestParse(t *testing.T) {

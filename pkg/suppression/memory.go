@@ -25,7 +25,7 @@ func NewMemory(now func() time.Time) *Memory {
 
 // Add implements Store.
 func (s *Memory) Add(_ context.Context, e Entry) error {
-	e, err := check(e)
+	e, err := Check(e)
 	if err != nil {
 		return err
 	}
@@ -82,6 +82,6 @@ func (s *Memory) List(context.Context) ([]Entry, error) {
 		}
 	}
 	s.mu.RUnlock()
-	sortEntries(out)
+	Sort(out)
 	return out, nil
 }

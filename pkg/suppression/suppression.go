@@ -2,8 +2,8 @@
 // hard bounces and complaints that came back from the providers, and
 // addresses ops added by hand. An Entry says why, from which provider and
 // until when; a Policy says, per reason, which triggers still go through.
-// A Store keeps the list: Memory for the local stack and tests, Table in
-// DynamoDB. Both pass suppressiontest.Run.
+// A Store keeps the list: Memory for the local stack and tests;
+// pkg/reputationtable in DynamoDB. Both pass suppressiontest.Run.
 package suppression
 
 import (
@@ -69,7 +69,9 @@ type Store interface {
 // an address at all.
 func Canonical(address string) string { return recipient.Canonical(address) }
 
-func check(e Entry) (Entry, error) {
+// Check validates e and puts its address and times in canonical form;
+// every Store calls it in Add.
+func Check(e Entry) (Entry, error) {
 	a := Canonical(e.Address)
 	if a == "" {
 		return e, fmt.Errorf("suppression: not an address")
@@ -88,7 +90,8 @@ func check(e Entry) (Entry, error) {
 	return e, nil
 }
 
-func sortEntries(es []Entry) {
+// Sort orders entries by address, then reason, as List returns them.
+func Sort(es []Entry) {
 	slices.SortFunc(es, func(a, b Entry) int {
 		if c := strings.Compare(a.Address, b.Address); c != 0 {
 			return c

@@ -1,58 +1,16 @@
 package suppression_test
 
 import (
-	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/cogmail/cogmail/internal/testkit/motoserver"
 	"github.com/cogmail/cogmail/pkg/suppression"
 	"github.com/cogmail/cogmail/pkg/suppression/suppressiontest"
 )
 
 func TestMemory(t *testing.T) {
 	suppressiontest.Run(t, func(t *testing.T, now func() time.Time) suppression.Store { return suppression.NewMemory(now) })
-}
-
-var tables atomic.Int64
-
-// NewTestTable creates a table laid out as the package documents, in the
-// shared moto_server.
-func newTestTable(t *testing.T) (*dynamodb.Client, string) {
-	t.Helper()
-	url := motoserver.Shared(t)
-	db := dynamodb.NewFromConfig(motoserver.Config(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(url) })
-	name := fmt.Sprintf("reputation-%d-%d", time.Now().UnixNano(), tables.Add(1))
-	ctx := context.Background()
-	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(suppression.AttrKey), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(suppression.AttrKey), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatalf("CreateTable: %v", err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-	})
-	return db, name
-}
-
-func TestTable(t *testing.T) {
-	suppressiontest.Run(t, func(t *testing.T, now func() time.Time) suppression.Store {
-		db, name := newTestTable(t)
-		s, err := suppression.NewTable(db, name, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	})
 }
 
 func TestPolicyDefault(t *testing.T) {

@@ -1,4 +1,10 @@
-package suppression
+// Package reputationtable keeps cogmail's reputation state in one DynamoDB
+// table: the suppression list (a suppression.Store), the per-address send
+// counters (a sendlimit.Counter) and the Mailgun webhook tokens already used
+// (a mailevent.Tokens). The table has one string partition key, AttrKey,
+// and TTL on the number attribute AttrExpiration; each kind of item has its
+// own key prefix. infra/template.yaml creates it.
+package reputationtable
 
 import (
 	"context"
@@ -10,58 +16,65 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/cogmail/cogmail/pkg/suppression"
 )
 
-// Attribute names of an entry in the table. The table (shared with
-// pkg/sendlimit) has the string partition key AttrKey and TTL on
-// AttrExpiration; an entry's key is KeyPrefix + address + "#" + reason.
+// The table's key and TTL attributes.
 const (
 	AttrKey        = "id"         // S, partition key
 	AttrExpiration = "expiration" // N, epoch seconds; the table's TTL attribute; absent: never
-	AttrAddress    = "address"    // S
-	AttrReason     = "reason"     // S
-	AttrProvider   = "provider"   // S
+)
+
+// Attribute names of a suppression entry, whose key is
+// SuppressionPrefix + address + "#" + reason.
+const (
+	AttrAddress    = "address"  // S
+	AttrReason     = "reason"   // S
+	AttrProvider   = "provider" // S
 	AttrProviderID = "providerMessageId"
 	AttrAt         = "at" // S, RFC 3339
 
-	KeyPrefix = "suppression#"
+	SuppressionPrefix = "suppression#"
 )
 
-// Client is the part of the DynamoDB client a Table needs;
+// Client is the part of the DynamoDB client the package uses;
 // *dynamodb.Client satisfies it.
 type Client interface {
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
-// Table is a Store in a DynamoDB table. It is safe for concurrent use.
-type Table struct {
+// Suppressions is a suppression.Store in the table. It is safe for
+// concurrent use.
+type Suppressions struct {
 	db    Client
 	table string
 	now   func() time.Time
 }
 
-// NewTable returns a Table; now defaults to time.Now. It does not call
-// DynamoDB.
-func NewTable(db Client, table string, now func() time.Time) (*Table, error) {
+// NewSuppressions returns the suppression list in table; now defaults to
+// time.Now. It does not call DynamoDB.
+func NewSuppressions(db Client, table string, now func() time.Time) (*Suppressions, error) {
 	if db == nil || table == "" {
-		return nil, errors.New("suppression: a DynamoDB client and a table name are required")
+		return nil, errors.New("reputationtable: a DynamoDB client and a table name are required")
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Table{db: db, table: table, now: now}, nil
+	return &Suppressions{db: db, table: table, now: now}, nil
 }
 
-func key(address string, r Reason) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{AttrKey: &types.AttributeValueMemberS{Value: KeyPrefix + address + "#" + string(r)}}
+func key(address string, r suppression.Reason) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{AttrKey: &types.AttributeValueMemberS{Value: SuppressionPrefix + address + "#" + string(r)}}
 }
 
-// Add implements Store.
-func (t *Table) Add(ctx context.Context, e Entry) error {
-	e, err := check(e)
+// Add implements suppression.Store.
+func (t *Suppressions) Add(ctx context.Context, e suppression.Entry) error {
+	e, err := suppression.Check(e)
 	if err != nil {
 		return err
 	}
@@ -80,28 +93,28 @@ func (t *Table) Add(ctx context.Context, e Entry) error {
 		item[AttrExpiration] = &types.AttributeValueMemberN{Value: strconv.FormatInt(e.ExpiresAt.Add(time.Second-1).Unix(), 10)}
 	}
 	if _, err := t.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.table), Item: item}); err != nil {
-		return fmt.Errorf("suppression: add: %w", err)
+		return fmt.Errorf("reputationtable: add suppression: %w", err)
 	}
 	return nil
 }
 
-// Lookup implements Store: one BatchGetItem for every reason's key.
-func (t *Table) Lookup(ctx context.Context, address string) ([]Entry, error) {
-	a := Canonical(address)
+// Lookup implements suppression.Store: one BatchGetItem for every reason's key.
+func (t *Suppressions) Lookup(ctx context.Context, address string) ([]suppression.Entry, error) {
+	a := suppression.Canonical(address)
 	if a == "" {
 		return nil, errors.New("suppression: not an address")
 	}
-	keys := make([]map[string]types.AttributeValue, 0, len(Reasons))
-	for _, r := range Reasons {
+	keys := make([]map[string]types.AttributeValue, 0, len(suppression.Reasons))
+	for _, r := range suppression.Reasons {
 		keys = append(keys, key(a, r))
 	}
 	req := map[string]types.KeysAndAttributes{t.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-	var out []Entry
+	var out []suppression.Entry
 	now := t.now()
 	for range 5 {
 		res, err := t.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 		if err != nil {
-			return nil, fmt.Errorf("suppression: lookup: %w", err)
+			return nil, fmt.Errorf("reputationtable: lookup suppression: %w", err)
 		}
 		for _, item := range res.Responses[t.table] {
 			if e, ok := decode(item); ok && e.Live(now) {
@@ -109,25 +122,25 @@ func (t *Table) Lookup(ctx context.Context, address string) ([]Entry, error) {
 			}
 		}
 		if len(res.UnprocessedKeys) == 0 {
-			sortEntries(out)
+			suppression.Sort(out)
 			return out, nil
 		}
 		req = res.UnprocessedKeys
 	}
-	return nil, errors.New("suppression: lookup: keys left unprocessed")
+	return nil, errors.New("reputationtable: lookup suppression: keys left unprocessed")
 }
 
-// Remove implements Store.
-func (t *Table) Remove(ctx context.Context, address string) (int, error) {
-	a := Canonical(address)
+// Remove implements suppression.Store.
+func (t *Suppressions) Remove(ctx context.Context, address string) (int, error) {
+	a := suppression.Canonical(address)
 	if a == "" {
 		return 0, errors.New("suppression: not an address")
 	}
 	n := 0
-	for _, r := range Reasons {
+	for _, r := range suppression.Reasons {
 		out, err := t.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(t.table), Key: key(a, r), ReturnValues: types.ReturnValueAllOld})
 		if err != nil {
-			return n, fmt.Errorf("suppression: remove: %w", err)
+			return n, fmt.Errorf("reputationtable: remove suppression: %w", err)
 		}
 		if len(out.Attributes) > 0 {
 			n++
@@ -136,21 +149,21 @@ func (t *Table) Remove(ctx context.Context, address string) (int, error) {
 	return n, nil
 }
 
-// List implements Store: a Scan of the entries (the table is small: one
+// List implements suppression.Store: a Scan of the entries (the table is small: one
 // item per suppressed address and reason).
-func (t *Table) List(ctx context.Context) ([]Entry, error) {
-	var out []Entry
+func (t *Suppressions) List(ctx context.Context) ([]suppression.Entry, error) {
+	var out []suppression.Entry
 	now := t.now()
 	in := &dynamodb.ScanInput{
 		TableName:                 aws.String(t.table),
 		FilterExpression:          aws.String("begins_with(#id, :prefix)"),
 		ExpressionAttributeNames:  map[string]string{"#id": AttrKey},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":prefix": &types.AttributeValueMemberS{Value: KeyPrefix}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":prefix": &types.AttributeValueMemberS{Value: SuppressionPrefix}},
 	}
 	for {
 		res, err := t.db.Scan(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("suppression: list: %w", err)
+			return nil, fmt.Errorf("reputationtable: list suppressions: %w", err)
 		}
 		for _, item := range res.Items {
 			if e, ok := decode(item); ok && e.Live(now) {
@@ -162,21 +175,21 @@ func (t *Table) List(ctx context.Context) ([]Entry, error) {
 		}
 		in.ExclusiveStartKey = res.LastEvaluatedKey
 	}
-	sortEntries(out)
+	suppression.Sort(out)
 	return out, nil
 }
 
-func decode(item map[string]types.AttributeValue) (Entry, bool) {
+func decode(item map[string]types.AttributeValue) (suppression.Entry, bool) {
 	s := func(k string) string {
 		if v, ok := item[k].(*types.AttributeValueMemberS); ok {
 			return v.Value
 		}
 		return ""
 	}
-	e := Entry{Address: s(AttrAddress), Reason: Reason(s(AttrReason)), Provider: s(AttrProvider), ProviderMessageID: s(AttrProviderID)}
+	e := suppression.Entry{Address: s(AttrAddress), Reason: suppression.Reason(s(AttrReason)), Provider: s(AttrProvider), ProviderMessageID: s(AttrProviderID)}
 	at, err := time.Parse(time.RFC3339Nano, s(AttrAt))
 	if err != nil || e.Address == "" {
-		return Entry{}, false
+		return suppression.Entry{}, false
 	}
 	e.At = at
 	if v, ok := item[AttrExpiration].(*types.AttributeValueMemberN); ok {
