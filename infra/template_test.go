@@ -48,6 +48,7 @@ func TestTemplateParses(t *testing.T) {
 		"DispatchErrorsAlarm":             "AWS::CloudWatch::Alarm",
 		"IngestLogGroup":                  "AWS::Logs::LogGroup",
 		"DispatchLogGroup":                "AWS::Logs::LogGroup",
+		"Dashboard":                       "AWS::CloudWatch::Dashboard",
 	}
 	for id, typ := range want {
 		if r, ok := s.tpl.Resources[id]; !ok {
@@ -205,6 +206,11 @@ var allowedWildcardResources = map[string]string{
 	"CodeKey (key policy)": `a key policy's Resource can only be "*", meaning the key itself`,
 }
 
+// actionsWithoutResources have no resource type in the IAM service
+// authorization reference, so "*" is the only Resource they accept; a
+// statement of these actions alone may name "*".
+var actionsWithoutResources = []string{"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+
 func TestLeastPrivilege(t *testing.T) {
 	s := loadStack(t, templatePath)
 	sts := s.allStatements(t)
@@ -235,6 +241,10 @@ func TestLeastPrivilege(t *testing.T) {
 		}
 		for _, r := range st.resources {
 			if !strings.Contains(r, "*") {
+				continue
+			}
+			onlyUnscoped := !slices.ContainsFunc(st.actions, func(a string) bool { return !slices.Contains(actionsWithoutResources, a) })
+			if onlyUnscoped && r == "*" {
 				continue
 			}
 			if _, ok := allowedWildcardResources[st.where]; !ok || r != "*" {
@@ -324,6 +334,8 @@ func TestRolePermissions(t *testing.T) {
 			"logs:PutLogEvents on GetAtt(IngestLogGroup.Arn)",
 			"sqs:SendMessage on GetAtt(IngestFailureQueue.Arn)",
 			"sqs:SendMessage on GetAtt(Queue.Arn)",
+			"xray:PutTelemetryRecords on *",
+			"xray:PutTraceSegments on *",
 		}},
 		{"DispatchRole", []string{
 			"dynamodb:DeleteItem on GetAtt(IdempotencyTable.Arn)",
@@ -344,6 +356,8 @@ func TestRolePermissions(t *testing.T) {
 			"sqs:ReceiveMessage on GetAtt(Queue.Arn)",
 			"sqs:SendMessage on GetAtt(DeadLetterQueue.Arn)",
 			"ssm:GetParameter on Sub(arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/cogmail/${AWS::StackName}/providers)",
+			"xray:PutTelemetryRecords on *",
+			"xray:PutTraceSegments on *",
 		}},
 	}
 	for _, tt := range tests {
@@ -426,6 +440,14 @@ func TestFunctions(t *testing.T) {
 			}
 			if f.Policies != nil {
 				t.Error("SAM Policies would add a generated role's grants; the role is explicit")
+			}
+			// Active tracing; SAM adds no X-Ray grant to an explicit role, so
+			// the role's own (TestRolePermissions) is what lets it upload.
+			if f.Tracing == nil || *f.Tracing != "Active" {
+				t.Errorf("Tracing = %v, want Active", f.Tracing)
+			}
+			if !slices.Contains(grants(s.roleStatements(t, tt.role)), "xray:PutTraceSegments on *") {
+				t.Errorf("%s may not upload traces: Lambda refuses active tracing without xray:PutTraceSegments", tt.role)
 			}
 			if f.Timeout == nil || *f.Timeout <= 0 || f.MemorySize == nil {
 				t.Errorf("Timeout %v, MemorySize %v", f.Timeout, f.MemorySize)
