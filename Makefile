@@ -1,7 +1,7 @@
 # cogmail — see README.md. Every target works on a fresh machine with Go 1.26.
 GO        ?= go
 GOARCH_LAMBDA ?= arm64
-FUNCTIONS := ingest dispatch
+FUNCTIONS := ingest dispatch events
 DIST      := dist
 LDFLAGS   := -s -w
 
@@ -54,7 +54,8 @@ FUZZ_TARGETS := pkg/cognito:FuzzParse pkg/envelope:FuzzParse pkg/codecrypt:FuzzD
   internal/local/sqslocal:FuzzHandler pkg/recipient:FuzzValidateAddress pkg/render:FuzzNormalizeLocale \
   pkg/render:FuzzOneLine pkg/provider/internal/classify:FuzzRetryAfter \
   pkg/provider/internal/redact:FuzzReason pkg/provider/smtp/smtpfake:FuzzParse \
-  internal/local/ssmlocal:FuzzServeHTTP
+  internal/local/ssmlocal:FuzzServeHTTP pkg/mailevent:FuzzParseSendGrid pkg/mailevent:FuzzParseMailgun \
+  pkg/mailevent:FuzzParseSES
 
 fuzz: ## each fuzz target for FUZZTIME (30s); the seed corpora also run in `make test`
 	@for t in $(FUZZ_TARGETS); do \

@@ -40,25 +40,25 @@ func TestParseFixtures(t *testing.T) {
 		}},
 		{"mailgun permanent failure", mailevent.ParseMailgun, "mailgun_failed_permanent.json", []mailevent.Event{
 			{Kind: mailevent.Bounce, Bounce: mailevent.Permanent, Provider: "mailgun", Address: "nobody@example.org",
-				ProviderMessageID: "20261129120000.1.ABCDEF@mg.example.com", MessageID: "m-2", Time: time.Unix(1764403200, 123456000).UTC()},
+				ProviderMessageID: "20251129120000.1.ABCDEF@mg.example.com", MessageID: "m-2", Time: time.Unix(1764403200, 123456000).UTC()},
 		}},
 		{"mailgun complaint", mailevent.ParseMailgun, "mailgun_complained.json", []mailevent.Event{
 			{Kind: mailevent.Complaint, Provider: "mailgun", Address: "angry@example.com",
-				ProviderMessageID: "20261129120100.2.ABCDEF@mg.example.com", MessageID: "m-5", Time: time.Unix(1764403300, 500000000).UTC()},
+				ProviderMessageID: "20251129120100.2.ABCDEF@mg.example.com", MessageID: "m-5", Time: time.Unix(1764403300, 500000000).UTC()},
 		}},
 		{"ses bounce through sns", mailevent.ParseSES, "ses_bounce_sns.json", []mailevent.Event{
 			{Kind: mailevent.Bounce, Bounce: mailevent.Permanent, Provider: "ses", Address: "bounce@simulator.amazonses.com",
-				ProviderMessageID: "0100017c1ee0b8ac-0b6d8a8f-1e8c-4b8b-9d9f-4c3b1a2e3f4a-000000", MessageID: "m-2", Time: time.Date(2026, 11, 29, 12, 0, 1, 0, time.UTC)},
+				ProviderMessageID: "0100017c1ee0b8ac-0b6d8a8f-1e8c-4b8b-9d9f-4c3b1a2e3f4a-000000", MessageID: "m-2", Time: time.Date(2025, 11, 29, 12, 0, 1, 0, time.UTC)},
 		}},
 		{"ses complaint, raw, two recipients", mailevent.ParseSES, "ses_complaint.json", []mailevent.Event{
 			{Kind: mailevent.Complaint, Provider: "ses", Address: "complaint@simulator.amazonses.com",
-				ProviderMessageID: "000001378603177f-7a5433e7-8edb-42ae-af10-f0181f34d6ee-000000", Time: time.Date(2026, 11, 29, 12, 5, 1, 0, time.UTC)},
+				ProviderMessageID: "000001378603177f-7a5433e7-8edb-42ae-af10-f0181f34d6ee-000000", Time: time.Date(2025, 11, 29, 12, 5, 1, 0, time.UTC)},
 			{Kind: mailevent.Complaint, Provider: "ses", Address: "angry@example.com",
-				ProviderMessageID: "000001378603177f-7a5433e7-8edb-42ae-af10-f0181f34d6ee-000000", Time: time.Date(2026, 11, 29, 12, 5, 1, 0, time.UTC)},
+				ProviderMessageID: "000001378603177f-7a5433e7-8edb-42ae-af10-f0181f34d6ee-000000", Time: time.Date(2025, 11, 29, 12, 5, 1, 0, time.UTC)},
 		}},
 		{"ses delivery", mailevent.ParseSES, "ses_delivery.json", []mailevent.Event{
 			{Kind: mailevent.Delivered, Provider: "ses", Address: "success@simulator.amazonses.com",
-				ProviderMessageID: "0100017c1ee0b8ac-delivery-000000", MessageID: "m-9", Time: time.Date(2026, 11, 29, 12, 10, 1, 250e6, time.UTC)},
+				ProviderMessageID: "0100017c1ee0b8ac-delivery-000000", MessageID: "m-9", Time: time.Date(2025, 11, 29, 12, 10, 1, 250e6, time.UTC)},
 		}},
 	}
 	for _, tt := range tests {

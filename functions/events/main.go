@@ -1,0 +1,45 @@
+// Command events takes delivery events back from the email providers (a
+// provided.al2023 bootstrap): SendGrid and Mailgun webhooks through its
+// function URL (/sendgrid, /mailgun), SES notifications from the events
+// queue. Hard bounces and complaints go on the suppression list in the
+// reputation table; see docs/reputation.md.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/feedback"
+	"github.com/cogmail/cogmail/pkg/metrics"
+)
+
+func main() {
+	ctx := context.Background()
+	log := lambdacontext.NewLogger()
+	cfg, err := config.LoadEvents(os.Getenv)
+	if err != nil {
+		log.Error("configuration rejected", "error", err.Error())
+		os.Exit(1)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Error("AWS configuration rejected", "error", err.Error())
+		os.Exit(1)
+	}
+	h, err := feedback.Build(ctx, cfg, feedback.Clients{
+		DynamoDB:       dynamodb.NewFromConfig(awsCfg),
+		SecretsManager: secretsmanager.NewFromConfig(awsCfg),
+	}, log, metrics.New(os.Stdout, "events", nil))
+	if err != nil {
+		log.Error("cold start failed", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h.Invoke)
+}

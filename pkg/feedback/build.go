@@ -1,0 +1,75 @@
+package feedback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/mailevent"
+	"github.com/cogmail/cogmail/pkg/metrics"
+	"github.com/cogmail/cogmail/pkg/reputationtable"
+)
+
+// SecretReader is the part of the Secrets Manager client Build uses.
+type SecretReader interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// Clients are the AWS clients the events function uses.
+type Clients struct {
+	DynamoDB       reputationtable.Client // required
+	SecretsManager SecretReader           // required with COGMAIL_MAILGUN_WEBHOOK_SIGNING_KEY_SECRET
+}
+
+// Build makes the events Handler from configuration at cold start: the
+// suppression list and the Mailgun tokens in the reputation table, and a
+// verifier per configured webhook. Every problem is returned at once; no
+// error quotes a key.
+func Build(ctx context.Context, c *config.Events, cl Clients, log *slog.Logger, m *metrics.Emitter) (*Handler, error) {
+	var errs []error
+	d := Deps{Policy: c.Policy, Logger: log, Metrics: m}
+	s, err := reputationtable.NewSuppressions(cl.DynamoDB, c.Table, nil)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	d.Suppressions = s
+	vo := mailevent.VerifyOptions{MaxAge: c.WebhookMaxAge}
+	if c.SendGridPublicKey != "" {
+		v, err := mailevent.NewSendGridVerifier(c.SendGridPublicKey, vo)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("COGMAIL_SENDGRID_WEBHOOK_PUBLIC_KEY: %w", err))
+		} else {
+			d.SendGrid = v
+		}
+	}
+	key := string(c.MailgunSigningKey)
+	if ref := c.MailgunSigningKeySecret; ref != "" {
+		if cl.SecretsManager == nil {
+			errs = append(errs, errors.New("COGMAIL_MAILGUN_WEBHOOK_SIGNING_KEY_SECRET: a Secrets Manager client is required"))
+		} else if out, err := cl.SecretsManager.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref)}); err != nil {
+			errs = append(errs, fmt.Errorf("COGMAIL_MAILGUN_WEBHOOK_SIGNING_KEY_SECRET: read secret %s: %w", ref, err))
+		} else {
+			key = strings.TrimSpace(aws.ToString(out.SecretString))
+		}
+	}
+	if key != "" {
+		tokens, err := reputationtable.NewTokens(cl.DynamoDB, c.Table, nil)
+		if err != nil {
+			errs = append(errs, err)
+		} else if v, err := mailevent.NewMailgunVerifier(key, tokens, vo); err != nil {
+			errs = append(errs, fmt.Errorf("COGMAIL_MAILGUN_WEBHOOK_SIGNING_KEY: %w", err))
+		} else {
+			d.Mailgun = v
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("events: %w", errors.Join(errs...))
+	}
+	return New(d)
+}
