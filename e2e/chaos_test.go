@@ -48,7 +48,7 @@ type chaos struct {
 	calls, injected atomic.Int64
 }
 
-func (c *chaos) Send(ctx context.Context, m provider.Message) error {
+func (c *chaos) Send(ctx context.Context, m provider.Message) (provider.Receipt, error) {
 	c.calls.Add(1)
 	c.rmu.Lock()
 	hit := c.rnd.Float64() < c.rate
@@ -225,12 +225,12 @@ func TestChaos(t *testing.T) {
 		t.Errorf("%d of %d messages lost: neither delivered nor dead-lettered", lost, messages)
 	}
 	for reason := range deadByReason {
-		if !slices.Contains([]string{dispatch.ReasonPermanent, dispatch.ReasonRetriesExhausted}, reason) {
+		if !slices.Contains([]dispatch.Reason{dispatch.ReasonPermanent, dispatch.ReasonRetriesExhausted}, dispatch.Reason(reason)) {
 			t.Errorf("unexpected DLQ reason %q", reason)
 		}
 	}
 	m := countMetrics(s.dispatchEMF.String())
-	if m["Failover"] == 0 || deadByReason[dispatch.ReasonPermanent] == 0 {
+	if m["Failover"] == 0 || deadByReason[string(dispatch.ReasonPermanent)] == 0 {
 		t.Errorf("no failover (%v) or no permanent rejection (%v): the chaos did not bite", m["Failover"], deadByReason)
 	}
 	if sg := chaotic[0]; sg.calls.Load() < messages/2 {

@@ -15,30 +15,31 @@ import (
 // the clock does; the budget normally ends them long before.
 const maxRounds = 32
 
-// delivery is the result of trying to send one message.
-type delivery struct {
-	sent      bool
-	permanent bool
-	provider  string            // who took it, when sent
-	primary   string            // the first provider in this message's order
-	reason    string            // why not, when neither sent nor permanent
-	attempts  int               // provider calls made
-	errs      map[string]string // each provider's last error, secret-free
-}
-
-// deliver sends m through the providers in order, failing over on
+// deliver sends m through the providers in order and says how it ended:
+// ReasonSent, or the reason the failures give (reasonFor). It fails over on
 // unavailable and rate-limited answers, in rounds separated by exponential
-// backoff with full jitter, until it is sent, permanently rejected, or the
-// deadline comes. A provider whose breaker is open is skipped; when every
-// breaker is open it fails fast.
+// backoff with full jitter, until the message is sent, permanently
+// rejected, or the deadline comes. A provider whose breaker is open is
+// skipped; when every breaker is open it fails fast. By provider.Class:
 //
 //	Permanent     stop: no other provider would take it (the breaker counts a success: the provider works)
 //	Unavailable   next provider; counts toward the breaker
 //	RateLimited   wait Retry-After and try the same provider again when the wait fits before the
 //	              deadline (once per round), else next provider; counts toward the breaker
-func (h *Handler) deliver(ctx context.Context, m provider.Message, order []string, deadline time.Time, a *attempt) delivery {
-	d := delivery{primary: order[0], errs: map[string]string{}}
+//
+// When no provider is left to try, the last failure's class gives the
+// reason (ReasonUnavailable, ReasonRateLimited); with none, the deadline or
+// the open breakers do.
+func (h *Handler) deliver(ctx context.Context, m provider.Message, order []string, deadline time.Time, a *attempt) outcome {
+	o := outcome{errs: map[string]string{}}
 	var last provider.Class
+	stop := func(otherwise Reason) outcome {
+		o.reason = otherwise
+		if last != 0 {
+			o.reason = reasonFor(last)
+		}
+		return o
+	}
 	waited := map[string]bool{}
 	for round := 0; round < maxRounds; round++ {
 		tried := false
@@ -46,30 +47,31 @@ func (h *Handler) deliver(ctx context.Context, m provider.Message, order []strin
 		for i := 0; i < len(order); i++ {
 			name := order[i]
 			if ctx.Err() != nil || !h.o.Now().Before(deadline) {
-				d.reason = retryReason(last, ReasonDeadline)
-				return d
+				return stop(ReasonDeadline)
 			}
 			br := h.breakers[name]
 			if !br.Allow() {
 				continue
 			}
 			tried = true
-			d.attempts++
-			err, cut := h.call(ctx, h.senders[name], m, deadline)
+			o.attempts++
+			r, cut, err := h.call(ctx, h.senders[name], m, deadline)
 			if err == nil {
 				br.Success()
-				d.sent, d.provider = true, name
-				return d
+				if r.Provider == "" {
+					r.Provider = name
+				}
+				o.reason, o.sent = ReasonSent, sentBy{receipt: r, primary: order[0]}
+				return o
 			}
 			last = provider.ClassOf(err)
-			d.errs[name] = err.Error()
+			o.errs[name] = err.Error()
 			h.d.Metrics.Count("ProviderError", 1, map[string]string{"Provider": name, "Class": last.String()})
-			a.log.WarnContext(ctx, "provider failed", "provider", name, "attempt", d.attempts, "class", last.String(), "error", err.Error())
+			a.log.WarnContext(ctx, "provider failed", "provider", name, "attempt", o.attempts, "class", last.String(), "error", err.Error())
 			switch {
 			case last == provider.Permanent:
 				br.Success()
-				d.permanent = true
-				return d
+				return stop(ReasonPermanent)
 			case cut:
 				br.Abandon()
 			default:
@@ -80,8 +82,8 @@ func (h *Handler) deliver(ctx context.Context, m provider.Message, order []strin
 				if wait > 0 && h.o.Now().Add(wait).Before(deadline) {
 					waited[name] = true
 					if h.o.Sleep(ctx, wait) != nil {
-						d.reason = ReasonDeadline
-						return d
+						o.reason = ReasonDeadline
+						return o
 					}
 					i-- // the same provider again
 				}
@@ -90,40 +92,23 @@ func (h *Handler) deliver(ctx context.Context, m provider.Message, order []strin
 		if !tried {
 			// Every breaker is open: fail fast and let SQS bring the message
 			// back after its visibility backoff.
-			d.reason = retryReason(last, ReasonBreakersOpen)
-			if d.attempts == 0 {
-				d.reason = ReasonBreakersOpen
+			if o.attempts == 0 {
+				return end(ReasonBreakersOpen)
 			}
-			return d
+			return stop(ReasonBreakersOpen)
 		}
 		wait := h.jitter(round)
-		if !h.o.Now().Add(wait).Before(deadline) {
-			d.reason = retryReason(last, ReasonDeadline)
-			return d
-		}
-		if h.o.Sleep(ctx, wait) != nil {
-			d.reason = retryReason(last, ReasonDeadline)
-			return d
+		if !h.o.Now().Add(wait).Before(deadline) || h.o.Sleep(ctx, wait) != nil {
+			return stop(ReasonDeadline)
 		}
 	}
-	d.reason = retryReason(last, ReasonDeadline)
-	return d
-}
-
-func retryReason(last provider.Class, otherwise string) string {
-	switch last {
-	case provider.RateLimited:
-		return ReasonRateLimited
-	case provider.Unavailable:
-		return ReasonUnavailable
-	}
-	return otherwise
+	return stop(ReasonDeadline)
 }
 
 // call makes one provider call within the send timeout and the message's
 // deadline. cut reports a failure caused by our own time running out rather
 // than by the provider: it does not count against the provider's breaker.
-func (h *Handler) call(ctx context.Context, s Sender, m provider.Message, deadline time.Time) (err error, cut bool) {
+func (h *Handler) call(ctx context.Context, s Sender, m provider.Message, deadline time.Time) (r provider.Receipt, cut bool, err error) {
 	start := h.o.Now()
 	timeout := h.o.SendTimeout
 	budgetCut := false
@@ -131,13 +116,13 @@ func (h *Handler) call(ctx context.Context, s Sender, m provider.Message, deadli
 		timeout, budgetCut = left, true
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
-	err = s.Send(cctx, m)
+	r, err = s.Send(cctx, m)
 	cancel()
 	h.d.Metrics.Duration("ProviderLatency", h.o.Now().Sub(start), map[string]string{"Provider": s.Name()})
 	if err != nil && (ctx.Err() != nil || budgetCut && errors.Is(err, context.DeadlineExceeded)) {
 		cut = true
 	}
-	return err, cut
+	return r, cut, err
 }
 
 // order is the sequence of providers for one message: the listed order for

@@ -29,9 +29,11 @@ import (
 )
 
 // Sender is an email provider (the pkg/provider subpackages provide them).
+// Send returns the provider's receipt, whose message id the "sent" log line
+// carries as providerMessageId.
 type Sender interface {
 	Name() string
-	Send(ctx context.Context, m provider.Message) error
+	Send(ctx context.Context, m provider.Message) (provider.Receipt, error)
 }
 
 // Opener decrypts a sealed payload (*seal.Opener).
@@ -247,10 +249,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 					retry[i] = true
 					h.d.Logger.ErrorContext(ctx, "panic while handling a message; it will be retried",
 						"sqsMessageId", ev.Records[i].MessageId, "panic", fmt.Sprintf("%T", r))
-					h.d.Metrics.Count("Failed", 1, map[string]string{"Reason": "panic"})
+					h.d.Metrics.Count("Failed", 1, map[string]string{"Reason": string(ReasonPanic)})
 				}
 			}()
-			retry[i] = h.process(ctx, &ev.Records[i], routing) == outcomeRetry
+			retry[i] = h.process(ctx, &ev.Records[i], routing) == RetryLater
 		})
 	}
 	wg.Wait()

@@ -44,9 +44,9 @@ func TestClassification(t *testing.T) {
 		a, b         []error // successive answers of the primary and the secondary; nil is success
 		aFinal       error   // answer after the script
 		bFinal       error
-		wantSentBy   string // "" when not sent
-		wantDLQ      string // DLQ reason, "" when none
-		wantRetry    string // Failed{Reason} of a message reported for retry
+		wantSentBy   string          // "" when not sent
+		wantDLQ      dispatch.Reason // DLQ reason, "" when none
+		wantRetry    dispatch.Reason // Failed{Reason} of a message reported for retry
 		wantCalls    [2]int
 		wantFailover bool
 		wantSleep    time.Duration // a wait that must have happened (0: none asserted)
@@ -108,7 +108,7 @@ func TestClassification(t *testing.T) {
 				if aws.ToString(dlq[0].MessageBody) != rec.Body {
 					t.Error("the DLQ body is not the original, sealed body")
 				}
-				if got["DLQ{Reason="+tt.wantDLQ+"}"] != 1 || got["Failed{Reason="+tt.wantDLQ+"}"] != 1 {
+				if got["DLQ{Reason="+string(tt.wantDLQ)+"}"] != 1 || got["Failed{Reason="+string(tt.wantDLQ)+"}"] != 1 {
 					t.Errorf("DLQ metrics: %v", got)
 				}
 			default:
@@ -118,7 +118,7 @@ func TestClassification(t *testing.T) {
 				if len(f.queue.Visibility()) != 1 {
 					t.Fatalf("visibility changed %d times, want once", len(f.queue.Visibility()))
 				}
-				if got["Failed{Reason="+tt.wantRetry+"}"] != 1 {
+				if got["Failed{Reason="+string(tt.wantRetry)+"}"] != 1 {
 					t.Errorf("want Failed{Reason=%s}: %v", tt.wantRetry, got)
 				}
 				var slept time.Duration
@@ -158,7 +158,7 @@ func TestMessagesThatCannotBeSent(t *testing.T) {
 		name       string
 		make       func(f *fixture) events.SQSMessage
 		adjust     func(*dispatch.Deps, *dispatch.Options)
-		wantDLQ    string // reason; "" for none
+		wantDLQ    dispatch.Reason // reason; "" for none
 		wantRetry  bool
 		wantMetric string
 	}{
@@ -447,9 +447,9 @@ type failing struct {
 	to map[string]bool
 }
 
-func (f failing) Send(ctx context.Context, m provider.Message) error {
+func (f failing) Send(ctx context.Context, m provider.Message) (provider.Receipt, error) {
 	if f.to[m.To] {
-		return unavailable(f.Name())
+		return provider.Receipt{}, unavailable(f.Name())
 	}
 	return f.Sender.Send(ctx, m)
 }
@@ -568,7 +568,7 @@ func TestDLQAttributes(t *testing.T) {
 	tests := []struct {
 		attr, want string
 	}{
-		{dispatch.AttrReason, dispatch.ReasonRetriesExhausted},
+		{dispatch.AttrReason, string(dispatch.ReasonRetriesExhausted)},
 		{dispatch.AttrAttempts, "3"},
 		{dispatch.AttrFirstAttempt, first.UTC().Format(time.RFC3339Nano)},
 		{dispatch.AttrLastAttempt, f.clock.Now().UTC().Format(time.RFC3339Nano)},
@@ -619,7 +619,7 @@ func TestDLQAttributesReplaceOldOnes(t *testing.T) {
 	if _, ok := attrs[dispatch.AttrLastError+"oldprovider"]; ok {
 		t.Error("an old lastError attribute survived")
 	}
-	if got := aws.ToString(attrs[dispatch.AttrReason].StringValue); got != dispatch.ReasonPermanent {
+	if got := aws.ToString(attrs[dispatch.AttrReason].StringValue); got != string(dispatch.ReasonPermanent) {
 		t.Errorf("reason = %q, want %q", got, dispatch.ReasonPermanent)
 	}
 	if got := aws.ToString(attrs[dispatch.AttrError].StringValue); got == "stale" {

@@ -40,31 +40,33 @@ var originalOrder = []string{envelope.AttrMessageID, envelope.AttrTrigger, envel
 	envelope.AttrPool, envelope.AttrDedupKey, envelope.AttrSchema}
 
 // deadLetter sends the message, unchanged, to the DLQ with the reason and
-// the errors as attributes; the message is then done. If the DLQ cannot
+// the errors as attributes; the message is then deleted. If the DLQ cannot
 // take it, the message is retried instead, so it is never lost.
-func (h *Handler) deadLetter(ctx context.Context, a *attempt, reason, detail string, errs map[string]string, attempts int) outcome {
+func (h *Handler) deadLetter(ctx context.Context, a *attempt, o outcome) Action {
 	now := h.o.Now()
 	in := &sqs.SendMessageInput{
 		QueueUrl:          aws.String(h.o.DLQURL),
 		MessageBody:       aws.String(a.rec.Body),
-		MessageAttributes: dlqAttributes(a.rec, reason, detail, errs, a.receives, now),
+		MessageAttributes: dlqAttributes(a.rec, string(o.reason), o.detail, o.errs, a.receives, now),
 	}
 	bctx, cancel := h.bookkeeping(ctx)
 	defer cancel()
 	if _, err := h.d.DLQ.SendMessage(bctx, in); err != nil {
-		a.log.ErrorContext(ctx, "dead-letter queue refused the message; it will be retried", "reason", reason, "error", err.Error())
-		return h.retryVisibility(ctx, a, ReasonDLQFailed, attempts)
+		a.log.ErrorContext(ctx, "dead-letter queue refused the message; it will be retried", "reason", string(o.reason), "error", err.Error())
+		// Not retryLater: a message that cannot be dead-lettered on its
+		// last delivery must not be dead-lettered again.
+		return h.retryVisibility(ctx, a, outcome{reason: ReasonDLQFailed, attempts: o.attempts})
 	}
-	h.d.Metrics.Emit(map[string]string{"Reason": reason}, metricOne("DLQ"), metricOne("Failed"))
-	args := []any{"reason", reason, "attempt", attempts, "receives", a.receives}
-	if detail != "" {
-		args = append(args, "detail", detail)
+	h.d.Metrics.Emit(map[string]string{"Reason": string(o.reason)}, metricOne("DLQ"), metricOne("Failed"))
+	args := []any{"reason", string(o.reason), "attempt", o.attempts, "receives", a.receives}
+	if o.detail != "" {
+		args = append(args, "detail", o.detail)
 	}
-	for _, p := range slices.Sorted(maps.Keys(errs)) {
-		args = append(args, "lastError."+p, errs[p])
+	for _, p := range slices.Sorted(maps.Keys(o.errs)) {
+		args = append(args, "lastError."+p, o.errs[p])
 	}
 	a.log.ErrorContext(ctx, "dead-lettered", args...)
-	return outcomeDone
+	return Delete
 }
 
 func dlqAttributes(rec *events.SQSMessage, reason, detail string, errs map[string]string, receives int, now time.Time) map[string]sqstypes.MessageAttributeValue {

@@ -23,9 +23,9 @@ type console struct{ name string }
 
 func (c console) Name() string { return c.name }
 
-func (c console) Send(_ context.Context, m provider.Message) error {
+func (c console) Send(_ context.Context, m provider.Message) (provider.Receipt, error) {
 	fmt.Printf("%s sends %s's email from %s\n", c.name, m.Tags["trigger"], m.From.Email)
-	return nil
+	return provider.Receipt{Provider: c.name, ID: "console-1"}, nil
 }
 
 // down is a provider that is unavailable.
@@ -33,8 +33,8 @@ type down struct{ name string }
 
 func (d down) Name() string { return d.name }
 
-func (d down) Send(context.Context, provider.Message) error {
-	return &provider.Error{Provider: d.name, Class: provider.Unavailable, Status: 503}
+func (d down) Send(context.Context, provider.Message) (provider.Receipt, error) {
+	return provider.Receipt{}, &provider.Error{Provider: d.name, Class: provider.Unavailable, Status: 503}
 }
 
 // sealedRecord makes the SQS record ingest would have enqueued.

@@ -79,7 +79,7 @@ func newSender(name string, script ...error) *sender { return &sender{name: name
 
 func (s *sender) Name() string { return s.name }
 
-func (s *sender) Send(ctx context.Context, m provider.Message) error {
+func (s *sender) Send(ctx context.Context, m provider.Message) (provider.Receipt, error) {
 	if s.hook != nil {
 		s.hook(ctx)
 	}
@@ -91,10 +91,11 @@ func (s *sender) Send(ctx context.Context, m provider.Message) error {
 		err = s.script[0]
 		s.script = s.script[1:]
 	}
-	if err == nil {
-		s.sent = append(s.sent, m)
+	if err != nil {
+		return provider.Receipt{}, err
 	}
-	return err
+	s.sent = append(s.sent, m)
+	return provider.Receipt{Provider: s.name, ID: fmt.Sprintf("%s-id-%d", s.name, len(s.sent))}, nil
 }
 
 func (s *sender) Calls() int { s.mu.Lock(); defer s.mu.Unlock(); return s.calls }
@@ -150,8 +151,8 @@ func (q *queue) Visibility() []*sqs.ChangeMessageVisibilityInput {
 }
 
 // reason returns the cogmail.reason of a DLQ message.
-func reason(in *sqs.SendMessageInput) string {
-	return aws.ToString(in.MessageAttributes[dispatch.AttrReason].StringValue)
+func reason(in *sqs.SendMessageInput) dispatch.Reason {
+	return dispatch.Reason(aws.ToString(in.MessageAttributes[dispatch.AttrReason].StringValue))
 }
 
 // idem is an in-memory Idempotency store with a forced answer.

@@ -12,37 +12,9 @@ import (
 
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/envelope"
-	"github.com/cogmail/cogmail/pkg/idempotency"
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
 	"github.com/cogmail/cogmail/pkg/seal"
-)
-
-// Reasons a message is dead-lettered (the cogmail.reason attribute) or
-// retried later (the Reason dimension of the Failed metric).
-const (
-	ReasonMalformed        = "malformed"         // DLQ: not an envelope, or a payload that is not one
-	ReasonExpired          = "expired"           // DLQ or dropped: past expiresAt, the code is useless
-	ReasonPermanent        = "permanent"         // DLQ: a provider rejected the message itself
-	ReasonUnsealable       = "unsealable"        // DLQ: the payload cannot be opened (tampered, key gone)
-	ReasonRetriesExhausted = "retries-exhausted" // DLQ: still unsent on the MaxReceives-th delivery
-
-	ReasonUnavailable  = "unavailable"   // retry: every provider tried failed
-	ReasonRateLimited  = "rate-limited"  // retry: the last provider tried throttled us
-	ReasonBreakersOpen = "breakers-open" // retry: every provider's breaker is open (failed fast)
-	ReasonDeadline     = "deadline"      // retry: no time left in the budget or the invocation
-	ReasonKMS          = "kms"           // retry: KMS could not open the data key now
-	ReasonIdempotency  = "idempotency"   // retry: the idempotency table could not be reached
-	ReasonInProgress   = "in-progress"   // retry: another container is sending this message now
-	ReasonDLQFailed    = "dlq-failed"    // retry: the DLQ could not take the message
-	ReasonNoProvider   = "no-provider"   // retry: the routing names no provider this container has
-)
-
-type outcome int
-
-const (
-	outcomeDone  outcome = iota // delete from the source queue
-	outcomeRetry                // report in batchItemFailures
 )
 
 // attempt is what is known about one message while it is handled.
@@ -54,111 +26,63 @@ type attempt struct {
 	receives int
 }
 
-func (h *Handler) process(ctx context.Context, rec *events.SQSMessage, routing providerconfig.Config) outcome {
+// process handles one message: it decides the outcome, then settles it
+// (sends it to the DLQ, delays it, or reports it) and returns the Action
+// taken.
+func (h *Handler) process(ctx context.Context, rec *events.SQSMessage, routing providerconfig.Config) Action {
 	a := &attempt{rec: rec, start: h.o.Now(), receives: receiveCount(rec), trigger: "unknown"}
 	a.log = h.d.Logger.With("sqsMessageId", rec.MessageId)
 	if v := attr(rec, envelope.AttrTrigger); v != "" {
 		a.trigger = shortTrigger(v)
 	}
+	return h.settle(ctx, a, h.decide(ctx, a, routing))
+}
 
-	env, err := envelope.Parse([]byte(rec.Body))
+// decide opens the message and tries to send it. Every path out of it is
+// an outcome; the claim on the dedup key settles itself from that outcome.
+func (h *Handler) decide(ctx context.Context, a *attempt, routing providerconfig.Config) (o outcome) {
+	env, err := envelope.Parse([]byte(a.rec.Body))
 	if err != nil {
-		return h.deadLetter(ctx, a, ReasonMalformed, err.Error(), nil, 0)
+		return outcome{reason: ReasonMalformed, detail: err.Error()}
 	}
 	a.trigger = shortTrigger(string(env.Trigger))
 	a.log = a.log.With("trigger", a.trigger, "pool", env.Pool, "messageId", env.ID)
 
 	if env.Expired(a.start) {
 		h.d.Metrics.Count("Expired", 1, map[string]string{"Trigger": a.trigger})
-		if h.o.DropExpired {
-			a.log.WarnContext(ctx, "message expired; dropped", "expiresAt", env.ExpiresAt, "receives", a.receives)
-			h.d.Metrics.Count("Failed", 1, map[string]string{"Reason": ReasonExpired})
-			return outcomeDone
-		}
-		return h.deadLetter(ctx, a, ReasonExpired, "expired at "+env.ExpiresAt.UTC().Format(time.RFC3339), nil, 0)
+		return outcome{reason: ReasonExpired, detail: "expired at " + env.ExpiresAt.UTC().Format(time.RFC3339)}
 	}
-
 	deadline := h.deadline(ctx, a.start)
 	if !a.start.Before(deadline) {
-		return h.retryLater(ctx, a, ReasonDeadline, nil, 0)
+		return end(ReasonDeadline)
 	}
 
-	switch h.seen.begin(env.DedupKey) {
-	case seenSent:
-		return h.duplicate(ctx, a, "container")
-	case seenBusy:
-		return h.retryLater(ctx, a, ReasonInProgress, nil, 0)
+	c, refused := h.claim(ctx, a, env.DedupKey, deadline)
+	if c == nil {
+		return refused
 	}
-	sent := false
-	defer func() { h.seen.end(env.DedupKey, sent) }()
-
-	claimed := false
-	if h.d.Idempotency != nil {
-		st, err := h.d.Idempotency.Claim(ctx, env.DedupKey, deadline)
-		switch {
-		case err != nil:
-			a.log.WarnContext(ctx, "idempotency claim failed", "error", err.Error())
-			return h.retryLater(ctx, a, ReasonIdempotency, nil, 0)
-		case st == idempotency.Completed:
-			sent = true // remember it here too
-			return h.duplicate(ctx, a, "table")
-		case st == idempotency.InProgress:
-			return h.retryLater(ctx, a, ReasonInProgress, nil, 0)
-		}
-		claimed = true
-	}
-	release := func() {
-		if !claimed {
-			return
-		}
-		bctx, cancel := h.bookkeeping(ctx)
-		defer cancel()
-		if err := h.d.Idempotency.Release(bctx, env.DedupKey); err != nil {
-			a.log.WarnContext(ctx, "idempotency release failed; the claim expires by itself", "error", err.Error())
-		}
-	}
+	defer func() { c.settle(ctx, a, o.reason == ReasonSent) }()
 
 	msg, reason, err := h.open(ctx, env)
 	if err != nil {
-		release()
 		if reason == ReasonKMS {
 			a.log.WarnContext(ctx, "payload not opened now", "error", err.Error())
-			return h.retryLater(ctx, a, reason, nil, 0)
+			return end(reason)
 		}
-		return h.deadLetter(ctx, a, reason, err.Error(), nil, 0)
+		return outcome{reason: reason, detail: err.Error()}
 	}
-
 	order := h.order(routing)
 	if len(order) == 0 {
-		release()
 		a.log.ErrorContext(ctx, "routing names no provider this function has", "providers", routing.Providers)
-		return h.retryLater(ctx, a, ReasonNoProvider, nil, 0)
+		return end(ReasonNoProvider)
 	}
-	d := h.deliver(ctx, msg, order, deadline, a)
+	o = h.deliver(ctx, msg, order, deadline, a)
 	clearMessage(&msg)
-	switch {
-	case d.sent:
-		sent = true
-		if claimed {
-			bctx, cancel := h.bookkeeping(ctx)
-			if err := h.d.Idempotency.Complete(bctx, env.DedupKey); err != nil {
-				a.log.WarnContext(ctx, "idempotency record not completed; a redelivery elsewhere could send again", "error", err.Error())
-			}
-			cancel()
-		}
-		h.sentOK(ctx, a, d)
-		return outcomeDone
-	case d.permanent:
-		release()
-		return h.deadLetter(ctx, a, ReasonPermanent, "", d.errs, d.attempts)
-	default:
-		release()
-		return h.retryLater(ctx, a, d.reason, d.errs, d.attempts)
-	}
+	return o
 }
 
 // open unseals the payload and builds the provider message.
-func (h *Handler) open(ctx context.Context, env *envelope.Envelope) (provider.Message, string, error) {
+func (h *Handler) open(ctx context.Context, env *envelope.Envelope) (provider.Message, Reason, error) {
 	pt, err := h.d.Opener.Open(ctx, env.ID, env.Sealed)
 	if err != nil {
 		var se *seal.Error
@@ -193,40 +117,75 @@ func (h *Handler) open(ctx context.Context, env *envelope.Envelope) (provider.Me
 // message is sent.
 func clearMessage(m *provider.Message) { m.To, m.Subject, m.Text, m.HTML = "", "", "", "" }
 
-func (h *Handler) sentOK(ctx context.Context, a *attempt, d delivery) {
-	elapsed := h.o.Now().Sub(a.start)
-	a.log.InfoContext(ctx, "sent", "provider", d.provider, "attempt", d.attempts, "receives", a.receives, "ms", elapsed.Milliseconds())
-	h.d.Metrics.Count("Sent", 1, map[string]string{"Provider": d.provider, "Trigger": a.trigger})
-	if d.provider != d.primary {
-		why := "circuit breaker open"
-		if e, ok := d.errs[d.primary]; ok {
-			why = e
+// settle carries out o's Action and reports it; it returns the Action
+// taken, which is RetryLater when a dead letter could not be written.
+func (h *Handler) settle(ctx context.Context, a *attempt, o outcome) Action {
+	switch act := h.action(o); act {
+	case DeadLetter:
+		return h.deadLetter(ctx, a, o)
+	case RetryLater:
+		return h.retryLater(ctx, a, o)
+	default:
+		if o.reason == ReasonSent {
+			h.sentOK(ctx, a, o)
+		} else {
+			h.skipped(ctx, a, o)
 		}
-		a.log.WarnContext(ctx, "delivered by a fallback provider", "provider", d.provider, "primary", d.primary,
-			"attempt", d.attempts, "reason", why)
-		h.d.Metrics.Count("Failover", 1, map[string]string{"Primary": d.primary, "Provider": d.provider})
+		return Delete
 	}
 }
 
-func (h *Handler) duplicate(ctx context.Context, a *attempt, where string) outcome {
-	a.log.InfoContext(ctx, "duplicate skipped: already sent", "seenIn", where, "receives", a.receives)
-	h.d.Metrics.Count("Duplicate", 1, map[string]string{"Trigger": a.trigger})
-	return outcomeDone
+func (h *Handler) sentOK(ctx context.Context, a *attempt, o outcome) {
+	elapsed := h.o.Now().Sub(a.start)
+	by := o.sent.receipt.Provider
+	a.log.InfoContext(ctx, "sent", "provider", by, "providerMessageId", o.sent.receipt.ID,
+		"attempt", o.attempts, "receives", a.receives, "ms", elapsed.Milliseconds())
+	h.d.Metrics.Count("Sent", 1, map[string]string{"Provider": by, "Trigger": a.trigger})
+	if primary := o.sent.primary; by != primary {
+		why := "circuit breaker open"
+		if e, ok := o.errs[primary]; ok {
+			why = e
+		}
+		a.log.WarnContext(ctx, "delivered by a fallback provider", "provider", by, "primary", primary,
+			"attempt", o.attempts, "reason", why)
+		h.d.Metrics.Count("Failover", 1, map[string]string{"Primary": primary, "Provider": by})
+	}
+}
+
+// skipped reports a message deleted without being sent: a duplicate, an
+// expired message with DropExpired, and any new Delete row of policy.
+func (h *Handler) skipped(ctx context.Context, a *attempt, o outcome) {
+	args := []any{"reason", string(o.reason), "receives", a.receives}
+	if o.seenIn != "" {
+		args = append(args, "seenIn", o.seenIn)
+	}
+	if o.detail != "" {
+		args = append(args, "detail", o.detail)
+	}
+	a.log.InfoContext(ctx, "not sent; deleted from the queue", args...)
+	h.d.Metrics.Count("Skipped", 1, map[string]string{"Reason": string(o.reason)})
+	if o.reason == ReasonDuplicate {
+		h.d.Metrics.Count("Duplicate", 1, map[string]string{"Trigger": a.trigger})
+	}
 }
 
 // retryLater delays the message's next delivery by its receive count and
 // reports it, or dead-letters it when it has had MaxReceives deliveries.
-func (h *Handler) retryLater(ctx context.Context, a *attempt, reason string, errs map[string]string, attempts int) outcome {
+func (h *Handler) retryLater(ctx context.Context, a *attempt, o outcome) Action {
 	if h.o.MaxReceives > 0 && a.receives >= h.o.MaxReceives {
-		return h.deadLetter(ctx, a, ReasonRetriesExhausted, "last failure: "+reason, errs, attempts)
+		last := o.reason
+		o.reason, o.detail = ReasonRetriesExhausted, "last failure: "+string(last)
+		return h.deadLetter(ctx, a, o)
 	}
-	return h.retryVisibility(ctx, a, reason, attempts)
+	return h.retryVisibility(ctx, a, o)
 }
 
-func (h *Handler) retryVisibility(ctx context.Context, a *attempt, reason string, attempts int) outcome {
+// retryVisibility hides the message for its backoff and reports it for
+// redelivery.
+func (h *Handler) retryVisibility(ctx context.Context, a *attempt, o outcome) Action {
 	vis := h.visibility(a.receives)
-	h.d.Metrics.Count("Failed", 1, map[string]string{"Reason": reason})
-	a.log.WarnContext(ctx, "not sent; SQS will deliver it again", "reason", reason, "attempt", attempts,
+	h.d.Metrics.Count("Failed", 1, map[string]string{"Reason": string(o.reason)})
+	a.log.WarnContext(ctx, "not sent; SQS will deliver it again", "reason", string(o.reason), "attempt", o.attempts,
 		"receives", a.receives, "retryIn", vis.String())
 	if url := h.queueURL(a.rec); url != "" && a.rec.ReceiptHandle != "" {
 		bctx, cancel := h.bookkeeping(ctx)
@@ -235,7 +194,7 @@ func (h *Handler) retryVisibility(ctx context.Context, a *attempt, reason string
 			a.log.WarnContext(ctx, "visibility not changed; the queue's own timeout applies", "error", err.Error())
 		}
 	}
-	return outcomeRetry
+	return RetryLater
 }
 
 // deadline is when the attempts on one message must stop: its budget, or

@@ -7,10 +7,10 @@
 // Every provider has the two methods the dispatcher needs,
 //
 //	Name() string
-//	Send(ctx context.Context, m provider.Message) error
+//	Send(ctx context.Context, m provider.Message) (provider.Receipt, error)
 //
-// and a third, Deliver, which returns the provider's message id in a Receipt
-// for logs. Send is Deliver without the receipt.
+// Send's Receipt carries the provider's own message id, which dispatch logs
+// on its "sent" line so a message can be traced in the provider's console.
 package provider
 
 import (

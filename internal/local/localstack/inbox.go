@@ -21,14 +21,17 @@ import (
 // Delivered is one email a provider fake accepted: what `GET /api/messages`
 // lists and the web inbox shows.
 type Delivered struct {
-	MessageID     string    `json:"messageId"`
-	To            string    `json:"to"`
-	Subject       string    `json:"subject"`
-	Text          string    `json:"text"`
-	HTML          string    `json:"html"`
-	Provider      string    `json:"provider"`
-	TriggerSource string    `json:"triggerSource"`
-	DeliveredAt   time.Time `json:"deliveredAt"`
+	MessageID string `json:"messageId"`
+	To        string `json:"to"`
+	Subject   string `json:"subject"`
+	Text      string `json:"text"`
+	HTML      string `json:"html"`
+	Provider  string `json:"provider"`
+	// ProviderMessageID is the provider's own id for the email: the
+	// receipt its Send returned, which dispatch logs as providerMessageId.
+	ProviderMessageID string    `json:"providerMessageId"`
+	TriggerSource     string    `json:"triggerSource"`
+	DeliveredAt       time.Time `json:"deliveredAt"`
 	// Failovers lists the providers that failed this message first, with
 	// the class of their failure ("sendgrid: unavailable").
 	Failovers []string `json:"failovers"`
@@ -84,17 +87,17 @@ func (b *inbox) sync() {
 	sg := b.sg.Messages()
 	take("sendgrid", len(sg), func(i int) Delivered {
 		m := sg[i]
-		return Delivered{MessageID: m.CustomArgs[sendgrid.MessageIDArg], To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.CustomArgs["trigger"]}
+		return Delivered{MessageID: m.CustomArgs[sendgrid.MessageIDArg], ProviderMessageID: m.ID, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.CustomArgs["trigger"]}
 	})
 	mg := b.mg.Messages()
 	take("mailgun", len(mg), func(i int) Delivered {
 		m := mg[i]
-		return Delivered{MessageID: m.Variables[mailgun.MessageIDVariable], To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.Variables["trigger"]}
+		return Delivered{MessageID: m.Variables[mailgun.MessageIDVariable], ProviderMessageID: m.ID, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.Variables["trigger"]}
 	})
 	se := b.ses.Messages()
 	take("ses", len(se), func(i int) Delivered {
 		m := se[i]
-		return Delivered{MessageID: m.Tags[ses.MessageIDTag], To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.Tags["trigger"]}
+		return Delivered{MessageID: m.Tags[ses.MessageIDTag], ProviderMessageID: m.MessageID, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.Tags["trigger"]}
 	})
 	sm := b.smtp.Messages()
 	take("smtp", len(sm), func(i int) Delivered {
@@ -103,7 +106,7 @@ func (b *inbox) sync() {
 		if len(m.To) > 0 {
 			to = m.To[0]
 		}
-		return Delivered{MessageID: first(m.Header[smtp.MessageIDHeader]), To: to, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
+		return Delivered{MessageID: first(m.Header[smtp.MessageIDHeader]), ProviderMessageID: first(m.Header["Message-Id"]), To: to, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
 			TriggerSource: first(m.Header[smtp.TagHeaderPrefix+"Trigger"])}
 	})
 	if len(fresh) == 0 {

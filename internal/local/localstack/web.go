@@ -104,7 +104,7 @@ var inboxPage = template.Must(template.New("inbox").Funcs(funcs).Parse(`<!doctyp
 {{range .Messages}}<a class="item{{if eq .MessageID $.Selected}} sel{{end}}" href="/?id={{.MessageID}}">
 <div class="meta">{{.To}} · {{ago .DeliveredAt $.Now}}</div>
 <div class="subj">{{.Subject}}</div>
-<div><span class="tag">{{short .TriggerSource}}</span><span class="tag">via {{.Provider}}</span>{{range .Failovers}}<span class="tag fail">{{.}}</span>{{end}}</div>
+<div><span class="tag">{{short .TriggerSource}}</span><span class="tag" title="the provider's message id">via {{.Provider}}{{with .ProviderMessageID}} · {{.}}{{end}}</span>{{range .Failovers}}<span class="tag fail">{{.}}</span>{{end}}</div>
 </a>{{else}}<div class="empty">No email yet. Run <code>cogmail invoke --event FILE</code> or restart <code>cogmail local</code>.</div>{{end}}
 </div><div class="view">{{if .Selected}}<iframe sandbox title="email" src="/messages/{{.Selected}}/html"></iframe>{{end}}</div></main>
 </body></html>`))

@@ -34,9 +34,20 @@ func TestInboxAPIAndPages(t *testing.T) {
 	if len(msgs) != 8 {
 		t.Fatalf("/api/messages lists %d, want 8", len(msgs))
 	}
-	for _, k := range []string{"to", "subject", "text", "html", "provider", "triggerSource", "deliveredAt", "failovers"} {
+	for _, k := range []string{"to", "subject", "text", "html", "provider", "providerMessageId", "triggerSource", "deliveredAt", "failovers"} {
 		if _, ok := msgs[0][k]; !ok {
 			t.Errorf("/api/messages entries lack %q", k)
+		}
+	}
+	// Each email carries the receipt its provider answered, and the inbox
+	// page shows it.
+	page := getText(t, s.URL+"/")
+	for _, m := range msgs {
+		id, _ := m["providerMessageId"].(string)
+		if id == "" {
+			t.Errorf("%v: no providerMessageId", m["messageId"])
+		} else if !strings.Contains(page, id) {
+			t.Errorf("the inbox page does not show the provider message id %q", id)
 		}
 	}
 	var queues []localstack.QueueStatus
@@ -62,6 +73,20 @@ func TestInboxAPIAndPages(t *testing.T) {
 	if len(msgs) != 0 {
 		t.Errorf("after DELETE, %d messages remain", len(msgs))
 	}
+}
+
+func getText(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return string(b)
 }
 
 func getJSON(t *testing.T, url string, v any) {

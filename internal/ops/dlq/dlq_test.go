@@ -292,7 +292,7 @@ func TestAttributesMatchDispatch(t *testing.T) {
 		{dlq.AttrReason, dispatch.AttrReason}, {dlq.AttrError, dispatch.AttrError},
 		{dlq.AttrLastError, dispatch.AttrLastError}, {dlq.AttrAttempts, dispatch.AttrAttempts},
 		{dlq.AttrFirstAttempt, dispatch.AttrFirstAttempt}, {dlq.AttrLastAttempt, dispatch.AttrLastAttempt},
-		{dlq.ReasonRetriesExhausted, dispatch.ReasonRetriesExhausted},
+		{dlq.ReasonRetriesExhausted, string(dispatch.ReasonRetriesExhausted)},
 	}
 	for _, p := range pairs {
 		if p[0] != p[1] {

@@ -22,7 +22,7 @@ func SendGrid(ctx context.Context, cfg sendgrid.Config, m provider.Message) Resu
 	if base == "" {
 		base = sendgrid.GlobalBaseURL
 	}
-	if _, err := p.Deliver(ctx, m); err != nil {
+	if _, err := p.Send(ctx, m); err != nil {
 		return httpFailure(name, base, err, "", cfg.APIKey)
 	}
 	return ok(name, "the API key works: sandbox request accepted, nothing was sent")
@@ -43,7 +43,7 @@ func Mailgun(ctx context.Context, cfg mailgun.Config, m provider.Message) Result
 		base = mailgun.USBaseURL
 	}
 	notFound := "the domain " + cfg.Domain + " is not in this Mailgun account, or not in this region"
-	if _, err := p.Deliver(ctx, m); err != nil {
+	if _, err := p.Send(ctx, m); err != nil {
 		return httpFailure(name, base, err, notFound, cfg.APIKey)
 	}
 	return ok(name, "the API key and the domain "+cfg.Domain+" work: test-mode message accepted, nothing is delivered")

@@ -27,14 +27,15 @@ func Example() {
 		Subject: "Your code",
 		Text:    "Your code is 123456",
 	}
-	fmt.Println(p.Send(context.Background(), m))
+	r, err := p.Send(context.Background(), m)
+	fmt.Println(r.Provider, r.ID != "", err)
 	fmt.Println(fake.Messages()[0].To)
 
 	fake.SetFault(mailgunfake.Fault{Status: http.StatusTooManyRequests, RetryAfter: 20 * time.Second})
-	err = p.Send(context.Background(), m)
+	_, err = p.Send(context.Background(), m)
 	fmt.Println(provider.ClassOf(err), provider.RetryAfter(err))
 	// Output:
-	// <nil>
+	// mailgun true <nil>
 	// ana@example.com
 	// rate limited 20s
 }

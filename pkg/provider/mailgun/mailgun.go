@@ -112,18 +112,12 @@ func New(cfg Config) (*Provider, error) {
 // Name identifies the provider in errors, logs and metrics.
 func (p *Provider) Name() string { return p.name }
 
-// Send delivers m; see Deliver.
-func (p *Provider) Send(ctx context.Context, m provider.Message) error {
-	_, err := p.Deliver(ctx, m)
-	return err
-}
-
-// Deliver sends m and returns Mailgun's message id. A failure is a
+// Send sends m and returns Mailgun's message id. A failure is a
 // *provider.Error: 400/413 Permanent, 429 RateLimited with the wait from
 // Retry-After (or X-RateLimit-Reset), everything else (401/403/404
 // misconfiguration, 5xx, no answer, an answer that is not Mailgun's)
 // Unavailable.
-func (p *Provider) Deliver(ctx context.Context, m provider.Message) (provider.Receipt, error) {
+func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Receipt, error) {
 	if err := m.Validate(); err != nil {
 		return provider.Receipt{}, classify.Invalid(p.name, err)
 	}

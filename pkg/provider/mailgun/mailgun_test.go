@@ -58,7 +58,7 @@ func harness(t *testing.T, f providertest.Fault) providertest.Harness {
 		Inbox: func() []providertest.Delivered {
 			var out []providertest.Delivered
 			for _, m := range fake.Messages() {
-				out = append(out, providertest.Delivered{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
+				out = append(out, providertest.Delivered{ID: m.ID, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
 			}
 			return out
 		},
@@ -76,9 +76,9 @@ func TestMailgunMockServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := providertest.Message()
-	r, err := p.Deliver(context.Background(), m)
+	r, err := p.Send(context.Background(), m)
 	if err != nil {
-		t.Fatalf("Deliver: %v", err)
+		t.Fatalf("Send: %v", err)
 	}
 	if r.ID == "" || strings.ContainsAny(r.ID, "<>") {
 		t.Errorf("receipt id %q", r.ID)
@@ -169,7 +169,7 @@ func TestClassification(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = p.Send(context.Background(), providertest.Message())
+			_, err = p.Send(context.Background(), providertest.Message())
 			var e *provider.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("Send: %v, want *provider.Error", err)
@@ -191,7 +191,7 @@ func TestWrongDomainIsUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = p.Send(context.Background(), providertest.Message())
+	_, err = p.Send(context.Background(), providertest.Message())
 	if provider.ClassOf(err) != provider.Unavailable || !strings.Contains(err.Error(), "status 404") {
 		t.Fatalf("Send to an unknown domain: %v, want unavailable 404", err)
 	}
@@ -241,9 +241,9 @@ func TestRequestContents(t *testing.T) {
 			if tt.m != nil {
 				tt.m(&m)
 			}
-			r, err := p.Deliver(context.Background(), m)
+			r, err := p.Send(context.Background(), m)
 			if err != nil {
-				t.Fatalf("Deliver: %v", err)
+				t.Fatalf("Send: %v", err)
 			}
 			got := fake.Messages()
 			if len(got) != 1 || r.ID != got[0].ID || r.Provider != "mailgun" {
@@ -265,7 +265,7 @@ func BenchmarkSend(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := p.Send(ctx, m); err != nil {
+		if _, err := p.Send(ctx, m); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +22,7 @@ import (
 // Sender is what the suite exercises: the method set the dispatcher needs.
 type Sender interface {
 	Name() string
-	Send(ctx context.Context, m provider.Message) error
+	Send(ctx context.Context, m provider.Message) (provider.Receipt, error)
 }
 
 // Fault is a failure the harness makes its fake produce, in the provider's
@@ -104,6 +105,7 @@ func Now() time.Time { return now }
 
 // Delivered is a message as the fake captured it.
 type Delivered struct {
+	ID                      string // the provider message id the fake answered (or, for SMTP, the Message-ID it received)
 	To, Subject, Text, HTML string
 }
 
@@ -147,13 +149,17 @@ func Run(t *testing.T, newHarness func(t *testing.T, f Fault) Harness) {
 		t.Parallel()
 		h := newHarness(t, None)
 		m := Message()
-		if err := h.Sender.Send(context.Background(), m); err != nil {
+		r, err := h.Sender.Send(context.Background(), m)
+		if err != nil {
 			t.Fatalf("Send: %v", err)
 		}
+		if r.ID == "" || r.Provider != h.Sender.Name() {
+			t.Errorf("receipt %+v: want the provider's message id and Provider %q", r, h.Sender.Name())
+		}
 		got := h.Inbox()
-		want := Delivered{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML}
+		want := Delivered{ID: r.ID, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML}
 		if len(got) != 1 || got[0] != want {
-			t.Fatalf("inbox = %+v, want exactly [%+v]", got, want)
+			t.Fatalf("inbox = %+v, want exactly [%+v] (the receipt's id is the one the fake answered)", got, want)
 		}
 	})
 
@@ -163,6 +169,7 @@ func Run(t *testing.T, newHarness func(t *testing.T, f Fault) Harness) {
 		const n = 8
 		var wg sync.WaitGroup
 		errs := make([]error, n)
+		ids := make([]string, n)
 		for i := range n {
 			wg.Add(1)
 			go func() {
@@ -170,7 +177,9 @@ func Run(t *testing.T, newHarness func(t *testing.T, f Fault) Harness) {
 				m := Message()
 				m.To = fmt.Sprintf("user%d@example.org", i)
 				m.Subject = fmt.Sprintf("Code %d", i)
-				errs[i] = h.Sender.Send(context.Background(), m)
+				var r provider.Receipt
+				r, errs[i] = h.Sender.Send(context.Background(), m)
+				ids[i] = r.ID
 			}()
 		}
 		wg.Wait()
@@ -189,6 +198,9 @@ func Run(t *testing.T, newHarness func(t *testing.T, f Fault) Harness) {
 		if got := len(h.Inbox()); got != n {
 			t.Errorf("inbox has %d messages, want %d", got, n)
 		}
+		if slices.Contains(ids, "") || len(slices.Compact(slices.Sorted(slices.Values(ids)))) != n {
+			t.Errorf("receipt ids %q: want %d distinct, non-empty ids", ids, n)
+		}
 	})
 
 	t.Run("invalid message is permanent", func(t *testing.T) {
@@ -196,7 +208,7 @@ func Run(t *testing.T, newHarness func(t *testing.T, f Fault) Harness) {
 		h := newHarness(t, None)
 		m := Message()
 		m.To = "not an address"
-		err := h.Sender.Send(context.Background(), m)
+		_, err := h.Sender.Send(context.Background(), m)
 		check(t, h, m, err, provider.Permanent, 0)
 		if n := len(h.Inbox()); n != 0 {
 			t.Errorf("inbox has %d messages, want none", n)
@@ -209,7 +221,7 @@ func Run(t *testing.T, newHarness func(t *testing.T, f Fault) Harness) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		m := Message()
-		err := h.Sender.Send(ctx, m)
+		_, err := h.Sender.Send(ctx, m)
 		check(t, h, m, err, provider.Unavailable, 0)
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("errors.Is(err, context.Canceled) = false for %v", err)
@@ -230,7 +242,7 @@ func Run(t *testing.T, newHarness func(t *testing.T, f Fault) Harness) {
 				ctx, cancel = context.WithTimeout(ctx, TimeoutDeadline)
 				defer cancel()
 			}
-			err := h.Sender.Send(ctx, m)
+			_, err := h.Sender.Send(ctx, m)
 			var retry time.Duration
 			if f == RateLimited && h.RetryAfter {
 				retry = RetryIn

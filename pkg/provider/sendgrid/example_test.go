@@ -27,15 +27,16 @@ func Example() {
 		Subject: "Your code",
 		Text:    "Your code is 123456",
 	}
-	fmt.Println(p.Send(context.Background(), m))
+	r, err := p.Send(context.Background(), m)
+	fmt.Println(r.Provider, r.ID != "", err)
 	fmt.Println(fake.Messages()[0].Subject)
 
 	fake.SetFault(sendgridfake.Fault{Status: http.StatusServiceUnavailable})
-	err = p.Send(context.Background(), m)
+	_, err = p.Send(context.Background(), m)
 	fmt.Println(provider.ClassOf(err))
 	fmt.Println(err)
 	// Output:
-	// <nil>
+	// sendgrid true <nil>
 	// Your code
 	// unavailable
 	// sendgrid: unavailable (status 503): service unavailable

@@ -111,17 +111,11 @@ func New(cfg Config) (*Provider, error) {
 // Name identifies the provider in errors, logs and metrics.
 func (p *Provider) Name() string { return p.name }
 
-// Send delivers m; see Deliver.
-func (p *Provider) Send(ctx context.Context, m provider.Message) error {
-	_, err := p.Deliver(ctx, m)
-	return err
-}
-
-// Deliver sends m and returns SendGrid's X-Message-Id. A failure is a
+// Send sends m and returns SendGrid's X-Message-Id. A failure is a
 // *provider.Error: 400/413 Permanent, 429 RateLimited with the wait from
 // X-RateLimit-Reset, everything else (401/403, 5xx, no answer, an answer
 // that is not SendGrid's) Unavailable.
-func (p *Provider) Deliver(ctx context.Context, m provider.Message) (provider.Receipt, error) {
+func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Receipt, error) {
 	if err := m.Validate(); err != nil {
 		return provider.Receipt{}, classify.Invalid(p.name, err)
 	}

@@ -52,7 +52,7 @@ func harness(t *testing.T, f providertest.Fault) providertest.Harness {
 		Inbox: func() []providertest.Delivered {
 			var out []providertest.Delivered
 			for _, m := range fake.Messages() {
-				out = append(out, providertest.Delivered{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
+				out = append(out, providertest.Delivered{ID: m.ID, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
 			}
 			return out
 		},
@@ -145,7 +145,7 @@ func TestClassification(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = p.Send(context.Background(), msg())
+			_, err = p.Send(context.Background(), msg())
 			var e *provider.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("Send: %v, want *provider.Error", err)
@@ -168,7 +168,7 @@ func TestConnectionRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = p.Send(context.Background(), msg())
+	_, err = p.Send(context.Background(), msg())
 	if provider.ClassOf(err) != provider.Unavailable || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("Send to a closed port: %v, want unavailable: connection refused", err)
 	}
@@ -226,9 +226,9 @@ func TestRequestContents(t *testing.T) {
 			if tt.m != nil {
 				tt.m(&m)
 			}
-			r, err := p.Deliver(context.Background(), m)
+			r, err := p.Send(context.Background(), m)
 			if err != nil {
-				t.Fatalf("Deliver: %v", err)
+				t.Fatalf("Send: %v", err)
 			}
 			got := fake.Messages()
 			if len(got) != 1 {
@@ -250,8 +250,8 @@ func TestFaultCountThenRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := p.Send(context.Background(), msg())
-	second := p.Send(context.Background(), msg())
+	_, first := p.Send(context.Background(), msg())
+	_, second := p.Send(context.Background(), msg())
 	if provider.ClassOf(first) != provider.Unavailable || !strings.HasPrefix(first.Error(), "sendgrid-eu: ") {
 		t.Errorf("first send: %v, want sendgrid-eu: unavailable", first)
 	}
@@ -271,7 +271,7 @@ func BenchmarkSend(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := p.Send(ctx, m); err != nil {
+		if _, err := p.Send(ctx, m); err != nil {
 			b.Fatal(err)
 		}
 	}

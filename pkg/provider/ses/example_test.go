@@ -31,14 +31,15 @@ func Example() {
 		Subject: "Your code",
 		Text:    "Your code is 123456",
 	}
-	fmt.Println(p.Send(context.Background(), m))
+	r, err := p.Send(context.Background(), m)
+	fmt.Println(r.Provider, r.ID != "", err)
 
 	m.From.Email = "no-reply@unverified.example"
-	err = p.Send(context.Background(), m)
+	_, err = p.Send(context.Background(), m)
 	fmt.Println(provider.ClassOf(err))
 	fmt.Println(err)
 	// Output:
-	// <nil>
+	// ses true <nil>
 	// permanent
 	// ses: permanent (status 400 MessageRejected): Email address is not verified. The following identities failed the check in region EU-WEST-1: [address]
 }

@@ -113,15 +113,9 @@ func New(cfg Config) (*Provider, error) {
 // Name identifies the provider in errors, logs and metrics.
 func (p *Provider) Name() string { return p.name }
 
-// Send delivers m; see Deliver.
-func (p *Provider) Send(ctx context.Context, m provider.Message) error {
-	_, err := p.Deliver(ctx, m)
-	return err
-}
-
-// Deliver sends m and returns SES's MessageId. A failure is a
+// Send sends m and returns SES's MessageId. A failure is a
 // *provider.Error; see failure for the classification table.
-func (p *Provider) Deliver(ctx context.Context, m provider.Message) (provider.Receipt, error) {
+func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Receipt, error) {
 	if err := m.Validate(); err != nil {
 		return provider.Receipt{}, classify.Invalid(p.name, err)
 	}

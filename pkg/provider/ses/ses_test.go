@@ -70,7 +70,7 @@ func harness(t *testing.T, f providertest.Fault) providertest.Harness {
 		Inbox: func() []providertest.Delivered {
 			var out []providertest.Delivered
 			for _, m := range fake.Messages() {
-				out = append(out, providertest.Delivered{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
+				out = append(out, providertest.Delivered{ID: m.MessageID, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
 			}
 			return out
 		},
@@ -155,7 +155,7 @@ func TestClassification(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = p.Send(context.Background(), providertest.Message())
+			_, err = p.Send(context.Background(), providertest.Message())
 			var e *provider.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("Send: %v, want *provider.Error", err)
@@ -198,7 +198,7 @@ func TestFakeValidation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = p.Send(context.Background(), providertest.Message())
+			_, err = p.Send(context.Background(), providertest.Message())
 			var e *provider.Error
 			errors.As(err, &e)
 			if provider.ClassOf(err) != tt.class || (e != nil && e.Code != tt.code) {
@@ -218,9 +218,9 @@ func TestRequestContents(t *testing.T) {
 	m := providertest.Message()
 	m.Tags["pool id"] = "eu-west-1_Abc:1" // characters SES does not allow in tags
 	m.Headers = map[string]string{"X-Entity-Ref-ID": "abc"}
-	r, err := p.Deliver(context.Background(), m)
+	r, err := p.Send(context.Background(), m)
 	if err != nil {
-		t.Fatalf("Deliver: %v", err)
+		t.Fatalf("Send: %v", err)
 	}
 	got := fake.Messages()
 	if len(got) != 1 {
@@ -275,9 +275,9 @@ func TestMoto(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := providertest.Message()
 			m.From.Email = tt.from
-			r, err := p.Deliver(ctx, m)
+			r, err := p.Send(ctx, m)
 			if provider.ClassOf(err) != tt.class {
-				t.Fatalf("Deliver: %v, want class %v", err, tt.class)
+				t.Fatalf("Send: %v, want class %v", err, tt.class)
 			}
 			if err == nil {
 				if got := motoSent(t, url, r.ID); got.Subject != m.Subject || len(got.Destinations.ToAddresses) != 1 || got.Destinations.ToAddresses[0] != m.To {
@@ -335,7 +335,7 @@ func BenchmarkSend(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := p.Send(ctx, m); err != nil {
+		if _, err := p.Send(ctx, m); err != nil {
 			b.Fatal(err)
 		}
 	}

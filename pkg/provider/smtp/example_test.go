@@ -31,15 +31,16 @@ func Example() {
 		Text:    "Your code is 123456",
 		HTML:    "<p>Your code is <b>123456</b></p>",
 	}
-	fmt.Println(p.Send(context.Background(), m))
+	r, err := p.Send(context.Background(), m)
+	fmt.Println(r.Provider, r.ID != "", err)
 	got := fake.Messages()[0]
 	fmt.Println(got.Subject, "|", got.Text, "|", got.HTML)
 
 	fake.SetFault(smtpfake.Fault{Stage: smtpfake.Rcpt, Code: 550, Enhanced: "5.1.1", Message: "User unknown"})
-	err = p.Send(context.Background(), m)
+	_, err = p.Send(context.Background(), m)
 	fmt.Println(err)
 	// Output:
-	// <nil>
+	// smtp true <nil>
 	// Your code | Your code is 123456 | <p>Your code is <b>123456</b></p>
 	// smtp: permanent (status 550 5.1.1): RCPT TO refused: 5.1.1 User unknown
 }

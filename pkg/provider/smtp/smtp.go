@@ -163,16 +163,10 @@ func New(cfg Config) (*Provider, error) {
 // Name identifies the provider in errors, logs and metrics.
 func (p *Provider) Name() string { return p.name }
 
-// Send delivers m; see Deliver.
-func (p *Provider) Send(ctx context.Context, m provider.Message) error {
-	_, err := p.Deliver(ctx, m)
-	return err
-}
-
-// Deliver sends m over a new connection and returns its Message-ID header.
+// Send sends m over a new connection and returns its Message-ID header.
 // A failure is a *provider.Error classified by the reply code and the stage
 // (see replyClass); no answer at all is Unavailable.
-func (p *Provider) Deliver(ctx context.Context, m provider.Message) (provider.Receipt, error) {
+func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Receipt, error) {
 	if err := m.Validate(); err != nil {
 		return provider.Receipt{}, classify.Invalid(p.name, err)
 	}

@@ -58,7 +58,7 @@ func harness(t *testing.T, f providertest.Fault) providertest.Harness {
 		Inbox: func() []providertest.Delivered {
 			var out []providertest.Delivered
 			for _, m := range fake.Messages() {
-				out = append(out, providertest.Delivered{To: strings.Join(m.To, ","), Subject: m.Subject, Text: m.Text, HTML: m.HTML})
+				out = append(out, providertest.Delivered{ID: messageID(m), To: strings.Join(m.To, ","), Subject: m.Subject, Text: m.Text, HTML: m.HTML})
 			}
 			return out
 		},
@@ -156,7 +156,7 @@ func TestReplyClassification(t *testing.T) {
 			fake := smtpfake.New(smtpfake.Options{})
 			defer fake.Close()
 			fake.SetFault(smtpfake.Fault{Stage: tt.stage, Code: tt.code, Enhanced: tt.enhanced})
-			err := plain(t, fake, 0).Send(context.Background(), providertest.Message())
+			_, err := plain(t, fake, 0).Send(context.Background(), providertest.Message())
 			var e *provider.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("Send: %v, want *provider.Error", err)
@@ -192,7 +192,7 @@ func TestAuthReplies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = p.Send(context.Background(), providertest.Message())
+			_, err = p.Send(context.Background(), providertest.Message())
 			var e *provider.Error
 			if !errors.As(err, &e) || e.Class != tt.class || e.Status != tt.status {
 				t.Fatalf("Send: %v, want %v with status %d", err, tt.class, tt.status)
@@ -235,7 +235,7 @@ func TestSessionFailures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = p.Send(context.Background(), providertest.Message())
+			_, err = p.Send(context.Background(), providertest.Message())
 			if provider.ClassOf(err) != provider.Unavailable || !strings.Contains(err.Error(), tt.reasonPart) {
 				t.Fatalf("Send: %v, want unavailable mentioning %q", err, tt.reasonPart)
 			}
@@ -273,7 +273,7 @@ func TestTLSAndAuthModes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := p.Send(context.Background(), providertest.Message()); err != nil {
+			if _, err := p.Send(context.Background(), providertest.Message()); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
 			got := fake.Messages()
@@ -342,9 +342,9 @@ func TestMessageContents(t *testing.T) {
 			if tt.m != nil {
 				tt.m(&m)
 			}
-			r, err := plain(t, fake, 0).Deliver(context.Background(), m)
+			r, err := plain(t, fake, 0).Send(context.Background(), m)
 			if err != nil {
-				t.Fatalf("Deliver: %v", err)
+				t.Fatalf("Send: %v", err)
 			}
 			got := fake.Messages()
 			if len(got) != 1 {
@@ -363,8 +363,16 @@ func BenchmarkSend(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := p.Send(ctx, m); err != nil {
+		if _, err := p.Send(ctx, m); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// messageID is the Message-ID header the fake received.
+func messageID(m smtpfake.Message) string {
+	if v := m.Header["Message-Id"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
