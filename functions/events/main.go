@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/cogmail/cogmail/pkg/config"
-	"github.com/cogmail/cogmail/pkg/feedback"
+	"github.com/cogmail/cogmail/pkg/events"
 	"github.com/cogmail/cogmail/pkg/metrics"
 )
 
@@ -33,7 +33,7 @@ func main() {
 		log.Error("AWS configuration rejected", "error", err.Error())
 		os.Exit(1)
 	}
-	h, err := feedback.Build(ctx, cfg, feedback.Clients{
+	h, err := events.Build(ctx, cfg, events.Clients{
 		DynamoDB:       dynamodb.NewFromConfig(awsCfg),
 		SecretsManager: secretsmanager.NewFromConfig(awsCfg),
 	}, log, metrics.New(os.Stdout, "events", nil))

@@ -1,4 +1,4 @@
-package feedback_test
+package events_test
 
 import (
 	"context"
@@ -6,12 +6,12 @@ import (
 	"testing"
 
 	"github.com/cogmail/cogmail/pkg/config"
-	"github.com/cogmail/cogmail/pkg/feedback"
+	"github.com/cogmail/cogmail/pkg/events"
 )
 
 func TestBuildReportsEveryProblem(t *testing.T) {
 	c := &config.Events{SendGridPublicKey: "not-a-key", MailgunSigningKeySecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mg"}
-	_, err := feedback.Build(context.Background(), c, feedback.Clients{}, nil, nil)
+	_, err := events.Build(context.Background(), c, events.Clients{}, nil, nil)
 	if err == nil {
 		t.Fatal("no error")
 	}

@@ -1,4 +1,4 @@
-package feedback_test
+package events_test
 
 import (
 	"bytes"
@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
+	lambdaevents "github.com/aws/aws-lambda-go/events"
 
-	"github.com/cogmail/cogmail/pkg/feedback"
+	"github.com/cogmail/cogmail/pkg/events"
 	"github.com/cogmail/cogmail/pkg/mailevent"
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/suppression"
@@ -33,7 +33,7 @@ var now = time.Date(2025, 11, 29, 12, 0, 0, 0, time.UTC)
 const mailgunKey = "mg-signing-key"
 
 type harness struct {
-	h       *feedback.Handler
+	h       *events.Handler
 	store   *suppression.Memory
 	sgKey   *ecdsa.PrivateKey
 	metrics *bytes.Buffer
@@ -60,7 +60,7 @@ func newHarness(t *testing.T) *harness {
 	// checked against the policy's expiry from the event's own time.
 	store := suppression.NewMemory(func() time.Time { return time.Date(2025, 11, 29, 13, 0, 0, 0, time.UTC) })
 	var m, l bytes.Buffer
-	h, err := feedback.New(feedback.Deps{SendGrid: sg, Mailgun: mg, Suppressions: store, Policy: suppression.DefaultPolicy(),
+	h, err := events.New(events.Deps{SendGrid: sg, Mailgun: mg, Suppressions: store, Policy: suppression.DefaultPolicy(),
 		Metrics: metrics.New(&m, "events", clock), Logger: slogJSON(&l)})
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +197,7 @@ func TestUnknownAndUnconfigured(t *testing.T) {
 	if rec := post(hs, "/webhooks/postmark", []byte(`{}`), nil); rec.Code != http.StatusNotFound {
 		t.Errorf("unknown provider: %d", rec.Code)
 	}
-	h, _ := feedback.New(feedback.Deps{Suppressions: suppression.NewMemory(nil)})
+	h, _ := events.New(events.Deps{Suppressions: suppression.NewMemory(nil)})
 	for _, p := range []string{"/sendgrid", "/mailgun"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, p, strings.NewReader("[]")))
@@ -210,7 +210,7 @@ func TestUnknownAndUnconfigured(t *testing.T) {
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("GET: %d", rec.Code)
 	}
-	big := bytes.Repeat([]byte(" "), feedback.MaxBody+1)
+	big := bytes.Repeat([]byte(" "), events.MaxBody+1)
 	if rec := post(hs, "/sendgrid", big, nil); rec.Code != http.StatusRequestEntityTooLarge {
 		t.Errorf("too large: %d", rec.Code)
 	}
@@ -218,7 +218,7 @@ func TestUnknownAndUnconfigured(t *testing.T) {
 
 func TestSESQueue(t *testing.T) {
 	hs := newHarness(t)
-	ev := events.SQSEvent{Records: []events.SQSMessage{
+	ev := lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{
 		{MessageId: "1", EventSource: "aws:sqs", Body: string(fixture(t, "ses_bounce_sns.json"))},
 		{MessageId: "2", EventSource: "aws:sqs", Body: "not json"},
 		{MessageId: "3", EventSource: "aws:sqs", Body: string(fixture(t, "ses_complaint.json"))},
@@ -229,7 +229,7 @@ func TestSESQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := out.(events.SQSEventResponse)
+	resp := out.(lambdaevents.SQSEventResponse)
 	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "2" {
 		t.Fatalf("failures %+v, want only the malformed message", resp.BatchItemFailures)
 	}
@@ -243,7 +243,7 @@ func TestSESQueue(t *testing.T) {
 func TestFunctionURL(t *testing.T) {
 	hs := newHarness(t)
 	body := mailgunBody(t, "mailgun_complained.json", "tok-url")
-	req := events.LambdaFunctionURLRequest{RawPath: "/mailgun", Body: base64.StdEncoding.EncodeToString(body), IsBase64Encoded: true,
+	req := lambdaevents.LambdaFunctionURLRequest{RawPath: "/mailgun", Body: base64.StdEncoding.EncodeToString(body), IsBase64Encoded: true,
 		Headers: map[string]string{"content-type": "application/json"}}
 	req.RequestContext.HTTP.Method = http.MethodPost
 	raw, _ := json.Marshal(req)
@@ -251,7 +251,7 @@ func TestFunctionURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := out.(events.LambdaFunctionURLResponse); r.StatusCode != http.StatusOK {
+	if r := out.(lambdaevents.LambdaFunctionURLResponse); r.StatusCode != http.StatusOK {
 		t.Fatalf("function URL: %+v", r)
 	}
 	if got := hs.addresses(t); got["angry@example.com"] != suppression.Complaint {

@@ -1,4 +1,4 @@
-package feedback_test
+package events_test
 
 import (
 	"io"

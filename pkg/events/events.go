@@ -1,10 +1,10 @@
-// Package feedback is the events function: it takes the delivery events
+// Package events is the events function: it takes the delivery events
 // the providers send back (SendGrid and Mailgun webhooks over HTTP, SES
 // notifications from an SQS queue), checks them, and puts hard bounces and
 // complaints on the suppression list. A body is checked and parsed whole
 // before anything is applied: a bad signature or a malformed event changes
 // nothing.
-package feedback
+package events
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"net/http"
 	"path"
 
-	"github.com/aws/aws-lambda-go/events"
+	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/cogmail/cogmail/pkg/mailevent"
 	"github.com/cogmail/cogmail/pkg/metrics"
@@ -60,7 +60,7 @@ type Handler struct{ d Deps }
 // New checks the dependencies and returns a Handler.
 func New(d Deps) (*Handler, error) {
 	if d.Suppressions == nil {
-		return nil, errors.New("feedback: a suppression store is required")
+		return nil, errors.New("events: a suppression store is required")
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -86,7 +86,7 @@ func (h *Handler) Apply(ctx context.Context, evs []mailevent.Event) error {
 		entry := suppression.Entry{Address: e.Address, Reason: r, Provider: e.Provider, ProviderMessageID: e.ProviderMessageID,
 			At: e.Time, ExpiresAt: h.d.Policy.Expiry(r, e.Time)}
 		if err := h.d.Suppressions.Add(ctx, entry); err != nil {
-			return fmt.Errorf("feedback: %w", err)
+			return fmt.Errorf("events: %w", err)
 		}
 		h.d.Metrics.Count("SuppressionAdded", 1, map[string]string{"Provider": e.Provider, "Reason": string(r)})
 		// The address is personal data: the log names the message instead.
@@ -166,10 +166,10 @@ func writeJSON(w http.ResponseWriter, status int, msg string) {
 
 // HandleURL serves a Lambda function URL request the way ServeHTTP serves
 // an HTTP one.
-func (h *Handler) HandleURL(ctx context.Context, req events.LambdaFunctionURLRequest) events.LambdaFunctionURLResponse {
-	resp := func(status int, msg string) events.LambdaFunctionURLResponse {
+func (h *Handler) HandleURL(ctx context.Context, req lambdaevents.LambdaFunctionURLRequest) lambdaevents.LambdaFunctionURLResponse {
+	resp := func(status int, msg string) lambdaevents.LambdaFunctionURLResponse {
 		b, _ := json.Marshal(map[string]string{"message": msg})
-		return events.LambdaFunctionURLResponse{StatusCode: status, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(b)}
+		return lambdaevents.LambdaFunctionURLResponse{StatusCode: status, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(b)}
 	}
 	if m := req.RequestContext.HTTP.Method; m != http.MethodPost {
 		return resp(http.StatusMethodNotAllowed, "POST only")
@@ -195,8 +195,8 @@ func (h *Handler) HandleURL(ctx context.Context, req events.LambdaFunctionURLReq
 // HandleSQS applies SES notifications from the events queue. A message
 // that cannot be read or applied is reported for redelivery: after the
 // queue's maxReceiveCount it rests in the events dead-letter queue.
-func (h *Handler) HandleSQS(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
-	var resp events.SQSEventResponse
+func (h *Handler) HandleSQS(ctx context.Context, ev lambdaevents.SQSEvent) lambdaevents.SQSEventResponse {
+	var resp lambdaevents.SQSEventResponse
 	for _, rec := range ev.Records {
 		evs, err := mailevent.ParseSES([]byte(rec.Body))
 		if err == nil {
@@ -205,7 +205,7 @@ func (h *Handler) HandleSQS(ctx context.Context, ev events.SQSEvent) events.SQSE
 		if err != nil {
 			h.d.Metrics.Count("EventRejected", 1, map[string]string{"Provider": mailevent.SES, "Status": fmt.Sprint(mailevent.Status(err))})
 			h.d.Logger.ErrorContext(ctx, "SES notification not applied", "sqsMessageId", rec.MessageId, "error", err.Error())
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 		}
 	}
 	return resp
@@ -222,21 +222,21 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) 
 		RequestContext json.RawMessage `json:"requestContext"`
 	}
 	if err := json.Unmarshal(raw, &probe); err != nil {
-		return nil, errors.New("feedback: the invocation is not JSON")
+		return nil, errors.New("events: the invocation is not JSON")
 	}
 	switch {
 	case len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs":
-		var ev events.SQSEvent
+		var ev lambdaevents.SQSEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, fmt.Errorf("feedback: SQS event: %w", err)
+			return nil, fmt.Errorf("events: SQS event: %w", err)
 		}
 		return h.HandleSQS(ctx, ev), nil
 	case probe.RawPath != nil && len(probe.RequestContext) > 0:
-		var req events.LambdaFunctionURLRequest
+		var req lambdaevents.LambdaFunctionURLRequest
 		if err := json.Unmarshal(raw, &req); err != nil {
-			return nil, fmt.Errorf("feedback: function URL request: %w", err)
+			return nil, fmt.Errorf("events: function URL request: %w", err)
 		}
 		return h.HandleURL(ctx, req), nil
 	}
-	return nil, errors.New("feedback: the invocation is neither an SQS batch nor a function URL request")
+	return nil, errors.New("events: the invocation is neither an SQS batch nor a function URL request")
 }
