@@ -167,7 +167,7 @@ func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 	}
 	base := o.Logger.Handler()
 	s.observer = newFailoverObserver(base)
-	log := slog.New(s.observer)
+	log := slog.New(&timelineHandler{tl: s.timeline, function: "dispatch", next: s.observer})
 	s.Dispatch, err = dispatch.Build(ctx, cfg, dispatch.Clients{AWS: awsCfg, SQS: s.SQSClient, KMS: s.KMSClient, SSM: s.SSMClient},
 		log, metrics.New(o.Metrics, "dispatch", nil))
 	if err != nil {
@@ -181,12 +181,17 @@ func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 		return err
 	}
 	s.inbox = newInbox(p.sg, p.mg, p.ses, p.smtp, s.observer)
+	s.inbox.timeline = s.timeline
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	s.wg.Go(func() { _ = poller.Run(runCtx) })
 	s.wg.Go(func() { s.inbox.run(runCtx, 50*time.Millisecond) })
 	return nil
 }
+
+// Timeline returns a message's timeline (see Step), oldest step first; nil
+// for an id the stack has not seen.
+func (s *Stack) Timeline(id string) []Step { return s.timeline.of(id) }
 
 // SetFaults changes the injected provider faults while the stack runs.
 func (s *Stack) SetFaults(f map[string]Fault) { s.providers.setFaults(f) }

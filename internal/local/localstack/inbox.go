@@ -3,6 +3,7 @@ package localstack
 import (
 	"context"
 	"log/slog"
+	"net/mail"
 	"slices"
 	"strings"
 	"sync"
@@ -21,12 +22,15 @@ import (
 // Delivered is one email a provider fake accepted: what `GET /api/messages`
 // lists and the web inbox shows.
 type Delivered struct {
-	MessageID string `json:"messageId"`
-	To        string `json:"to"`
-	Subject   string `json:"subject"`
-	Text      string `json:"text"`
-	HTML      string `json:"html"`
-	Provider  string `json:"provider"`
+	MessageID string  `json:"messageId"`
+	To        string  `json:"to"`
+	From      Address `json:"from"`
+	// Brand is the brand ingest rendered the message for (its timeline's).
+	Brand    string `json:"brand"`
+	Subject  string `json:"subject"`
+	Text     string `json:"text"`
+	HTML     string `json:"html"`
+	Provider string `json:"provider"`
 	// ProviderMessageID is the provider's own id for the email: the
 	// receipt its Send returned, which dispatch logs as providerMessageId.
 	ProviderMessageID string    `json:"providerMessageId"`
@@ -37,6 +41,21 @@ type Delivered struct {
 	Failovers []string `json:"failovers"`
 }
 
+// Address is a sender as the provider received it.
+type Address struct {
+	Address string `json:"address"`
+	Name    string `json:"name"`
+}
+
+// parseFrom reads a From header value ("Name <a@b.c>" or "a@b.c").
+func parseFrom(h string) Address {
+	a, err := mail.ParseAddress(h)
+	if err != nil {
+		return Address{Address: h}
+	}
+	return Address{Address: a.Address, Name: a.Name}
+}
+
 // inbox gathers the fakes' accepted messages. The fakes only keep what they
 // accepted, so it notes each new one with the time it first saw it.
 type inbox struct {
@@ -45,6 +64,8 @@ type inbox struct {
 	ses  *sesfake.Server
 	smtp *smtpfake.Server
 	obs  *failoverObserver
+	// timeline, when set, names each message's brand.
+	timeline *timeline
 
 	mu        sync.Mutex
 	seen      map[string]int // per provider: messages already taken from its fake
@@ -87,17 +108,17 @@ func (b *inbox) sync() {
 	sg := b.sg.Messages()
 	take("sendgrid", len(sg), func(i int) Delivered {
 		m := sg[i]
-		return Delivered{MessageID: m.CustomArgs[sendgrid.MessageIDArg], ProviderMessageID: m.ID, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.CustomArgs["trigger"]}
+		return Delivered{MessageID: m.CustomArgs[sendgrid.MessageIDArg], ProviderMessageID: m.ID, From: Address{m.From, m.FromName}, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.CustomArgs["trigger"]}
 	})
 	mg := b.mg.Messages()
 	take("mailgun", len(mg), func(i int) Delivered {
 		m := mg[i]
-		return Delivered{MessageID: m.Variables[mailgun.MessageIDVariable], ProviderMessageID: m.ID, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.Variables["trigger"]}
+		return Delivered{MessageID: m.Variables[mailgun.MessageIDVariable], ProviderMessageID: m.ID, From: parseFrom(m.From), To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.Variables["trigger"]}
 	})
 	se := b.ses.Messages()
 	take("ses", len(se), func(i int) Delivered {
 		m := se[i]
-		return Delivered{MessageID: m.Tags[ses.MessageIDTag], ProviderMessageID: m.MessageID, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.Tags["trigger"]}
+		return Delivered{MessageID: m.Tags[ses.MessageIDTag], ProviderMessageID: m.MessageID, From: parseFrom(m.From), To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.Tags["trigger"]}
 	})
 	sm := b.smtp.Messages()
 	take("smtp", len(sm), func(i int) Delivered {
@@ -106,7 +127,7 @@ func (b *inbox) sync() {
 		if len(m.To) > 0 {
 			to = m.To[0]
 		}
-		return Delivered{MessageID: first(m.Header[smtp.MessageIDHeader]), ProviderMessageID: first(m.Header["Message-Id"]), To: to, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
+		return Delivered{MessageID: first(m.Header[smtp.MessageIDHeader]), ProviderMessageID: first(m.Header["Message-Id"]), From: parseFrom(first(m.Header["From"])), To: to, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
 			TriggerSource: first(m.Header[smtp.TagHeaderPrefix+"Trigger"])}
 	})
 	if len(fresh) == 0 {
@@ -115,6 +136,9 @@ func (b *inbox) sync() {
 	for i := range fresh {
 		if t := fresh[i].TriggerSource; t != "" && !strings.HasPrefix(t, "CustomEmailSender_") {
 			fresh[i].TriggerSource = "CustomEmailSender_" + t
+		}
+		if b.timeline != nil {
+			fresh[i].Brand = b.timeline.brand(fresh[i].MessageID)
 		}
 		fresh[i].Failovers = b.obs.failovers(fresh[i].MessageID)
 		if fresh[i].Failovers == nil {
@@ -153,6 +177,9 @@ func (b *inbox) clear() {
 	b.ses.ClearMessages()
 	b.smtp.ClearMessages()
 	b.delivered, b.seen = nil, map[string]int{}
+	if b.timeline != nil {
+		b.timeline.clear()
+	}
 }
 
 // wait blocks until a message with each id has been delivered, or ctx ends.

@@ -1,13 +1,19 @@
 package localstack
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/ingest"
+	"github.com/cogmail/cogmail/pkg/queue"
 )
 
 // invokeHandler serves the Lambda Invoke API shape for the ingest function
@@ -31,7 +37,7 @@ func (s *Stack) invokeHandler(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "cannot read the payload"})
 		return
 	}
-	res, err := s.Ingest.Handle(r.Context(), body)
+	res, err := s.Invoke(r.Context(), body)
 	if err != nil {
 		errType := "Error"
 		var ie *ingest.Error
@@ -47,6 +53,21 @@ func (s *Stack) invokeHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// Invoke hands one event to the ingest handler as Lambda would, with a new
+// X-Ray trace header in the context (Lambda gives every invocation one), so
+// the header travels through the queue to dispatch as in AWS.
+func (s *Stack) Invoke(ctx context.Context, event []byte) (ingest.Result, error) {
+	return s.Ingest.Handle(queue.WithTraceHeader(ctx, newTraceHeader(time.Now())), event)
+}
+
+// newTraceHeader makes an X-Ray trace header: Root=1-<epoch seconds, 8 hex>-<96
+// random bits>;Parent=<64 random bits>;Sampled=1.
+func newTraceHeader(now time.Time) string {
+	var b [20]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=1", now.Unix(), hex.EncodeToString(b[:12]), hex.EncodeToString(b[12:]))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -24,7 +24,13 @@ type EventSpec struct {
 	Email    string
 	Locale   string            // the user's locale attribute ("" for none)
 	Extra    map[string]string // more user attributes
+	// ClientID is the app client (callerContext.clientId) that picks the
+	// brand; default SampleClientID.
+	ClientID string
 }
+
+// SampleClientID is the app client id of events that name none.
+const SampleClientID = "1example23456789"
 
 // Event builds the JSON of a Custom Email Sender event whose request.code is
 // ciphertext (empty for AccountTakeOverNotification), shaped as Cognito sends it.
@@ -44,13 +50,16 @@ func Event(spec EventSpec, ciphertext string) ([]byte, error) {
 	for k, v := range spec.Extra {
 		attrs[k] = v
 	}
+	if spec.ClientID == "" {
+		spec.ClientID = SampleClientID
+	}
 	var code *string
 	if ciphertext != "" {
 		code = &ciphertext
 	}
 	e := cognito.Event{
 		Version: "1", TriggerSource: spec.Trigger, Region: "us-east-1", UserPoolID: spec.Pool, UserName: spec.UserName,
-		CallerContext: cognito.CallerContext{AWSSDKVersion: "aws-sdk-unknown-unknown", ClientID: "1example23456789"},
+		CallerContext: cognito.CallerContext{AWSSDKVersion: "aws-sdk-unknown-unknown", ClientID: spec.ClientID},
 		Request:       cognito.Request{Type: "customEmailSenderRequestV1", Code: code, UserAttributes: attrs},
 	}
 	b, err := json.Marshal(e)
@@ -130,7 +139,7 @@ func (s *Stack) RunSamples(ctx context.Context, timeout time.Duration) []Sample 
 			raw, smp.Err = Event(spec, ct)
 		}
 		if smp.Err == nil {
-			smp.Result, smp.Err = s.Ingest.Handle(ctx, raw)
+			smp.Result, smp.Err = s.Invoke(ctx, raw)
 		}
 		out = append(out, smp)
 	}

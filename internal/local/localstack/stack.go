@@ -54,6 +54,11 @@ type Options struct {
 	// AES selects the raw-AES keyring for codes instead of KMS.
 	AES *codecrypt.RawAESKey
 
+	// BrandsFile is a brand document (YAML or JSON, docs/brands.md): each
+	// app client gets its brand. Ingest reads it as COGMAIL_BRANDS_FILE and
+	// the routing parameter carries it for dispatch's provider orders.
+	BrandsFile string
+
 	// Env adds or overrides ingest settings (COGMAIL_* variables).
 	Env map[string]string
 
@@ -94,6 +99,7 @@ type Stack struct {
 	srv       *http.Server
 	providers *providers
 	observer  *failoverObserver
+	timeline  *timeline
 	inbox     *inbox
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
@@ -107,7 +113,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Stack{}
+	s := &Stack{timeline: newTimeline()}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -164,6 +170,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		env["COGMAIL_AES_KEY_NAMESPACE"] = o.AES.Namespace
 		env["COGMAIL_AES_KEY_NAME"] = o.AES.Name
 	}
+	if o.BrandsFile != "" {
+		env["COGMAIL_BRANDS_FILE"] = o.BrandsFile
+	}
 	for k, v := range o.Env {
 		env[k] = v
 	}
@@ -171,7 +180,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Ingest, err = ingest.Build(ctx, cfg, ingest.Clients{KMS: s.KMSClient, SQS: s.SQSClient}, o.Logger, metrics.New(o.Metrics, "ingest", nil))
+	ingestLog := slog.New(&timelineHandler{tl: s.timeline, function: "ingest", next: o.Logger.Handler()})
+	s.Ingest, err = ingest.Build(ctx, cfg, ingest.Clients{KMS: s.KMSClient, SQS: s.SQSClient}, ingestLog, metrics.New(o.Metrics, "ingest", nil))
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -42,6 +43,14 @@ func (s *Stack) routes() {
 		}
 		http.NotFound(w, r)
 	})
+	s.Mux.HandleFunc("GET /api/messages/{id}/timeline", func(w http.ResponseWriter, r *http.Request) {
+		steps := s.Timeline(r.PathValue("id"))
+		if len(steps) == 0 {
+			writeJSON(w, http.StatusNotFound, map[string]string{"message": "no timeline for this message id"})
+			return
+		}
+		writeJSON(w, http.StatusOK, steps)
+	})
 	s.Mux.HandleFunc("GET /queues", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = queuesPage.Execute(w, s.queueStatus())
@@ -53,7 +62,7 @@ func (s *Stack) routes() {
 			sel = msgs[0].MessageID
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = inboxPage.Execute(w, map[string]any{"Messages": msgs, "Selected": sel, "Now": time.Now()})
+		_ = inboxPage.Execute(w, map[string]any{"Messages": msgs, "Selected": sel, "Now": time.Now(), "Timeline": s.Timeline(sel)})
 	})
 }
 
@@ -79,6 +88,7 @@ func (s *Stack) queueStatus() []QueueStatus {
 var funcs = template.FuncMap{
 	"ago":   func(t, now time.Time) string { return now.Sub(t).Round(time.Second).String() + " ago" },
 	"short": func(t string) string { return strings.TrimPrefix(t, "CustomEmailSender_") },
+	"ms":    func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) + " ms" },
 }
 
 const style = `<style>
@@ -93,6 +103,9 @@ main{display:flex;height:calc(100vh - 48px)}
 .tag{display:inline-block;font-size:11px;padding:1px 6px;border-radius:8px;background:#d9e2ec;margin-right:4px}
 .tag.fail{background:#ffe3e3;color:#8a1c1c}
 .view{flex:1;display:flex;flex-direction:column}.view iframe{flex:1;border:0;background:#fff}
+.tag.brand{background:#fff3c4;color:#8d2b0b}
+.timeline{font-size:12px;border-top:1px solid #d9e2ec;background:#fff;max-height:30vh;overflow:auto}
+.timeline table{margin:0;width:100%}.timeline td,.timeline th{padding:3px 10px}
 .empty{padding:40px;color:#627d98}table{border-collapse:collapse;margin:20px;background:#fff}
 td,th{padding:8px 14px;border-bottom:1px solid #d9e2ec;text-align:left}
 </style>`
@@ -102,11 +115,14 @@ var inboxPage = template.Must(template.New("inbox").Funcs(funcs).Parse(`<!doctyp
 <header><h1>cogmail local inbox</h1><a href="/">Inbox ({{len .Messages}})</a><a href="/queues">Queues</a><a href="/api/messages">JSON</a></header>
 <main><div class="list">
 {{range .Messages}}<a class="item{{if eq .MessageID $.Selected}} sel{{end}}" href="/?id={{.MessageID}}">
-<div class="meta">{{.To}} · {{ago .DeliveredAt $.Now}}</div>
+<div class="meta">{{.To}} · from {{with .From.Name}}{{.}} {{end}}&lt;{{.From.Address}}&gt; · {{ago .DeliveredAt $.Now}}</div>
 <div class="subj">{{.Subject}}</div>
-<div><span class="tag">{{short .TriggerSource}}</span><span class="tag" title="the provider's message id">via {{.Provider}}{{with .ProviderMessageID}} · {{.}}{{end}}</span>{{range .Failovers}}<span class="tag fail">{{.}}</span>{{end}}</div>
+<div>{{with .Brand}}<span class="tag brand">{{.}}</span>{{end}}<span class="tag">{{short .TriggerSource}}</span><span class="tag" title="the provider's message id">via {{.Provider}}{{with .ProviderMessageID}} · {{.}}{{end}}</span>{{range .Failovers}}<span class="tag fail">{{.}}</span>{{end}}</div>
 </a>{{else}}<div class="empty">No email yet. Run <code>cogmail invoke --event FILE</code> or restart <code>cogmail local</code>.</div>{{end}}
-</div><div class="view">{{if .Selected}}<iframe sandbox title="email" src="/messages/{{.Selected}}/html"></iframe>{{end}}</div></main>
+</div><div class="view">{{if .Selected}}<iframe sandbox title="email" src="/messages/{{.Selected}}/html"></iframe>
+{{with .Timeline}}<div class="timeline"><table><tr><th>+ms</th><th>function</th><th>step</th><th>detail</th></tr>
+{{range .}}<tr><td>{{ms .OffsetMs}}</td><td>{{.Function}}</td><td>{{.Step}}</td><td>{{with .Brand}}brand {{.}} {{end}}{{with .Provider}}{{.}} {{end}}{{with .Outcome}}{{.}} {{end}}{{if .LatencyMs}}in {{ms .LatencyMs}} {{end}}{{with .Receives}}receive {{.}} {{end}}{{with .Reason}}{{.}}{{end}}</td></tr>
+{{end}}</table></div>{{end}}{{end}}</div></main>
 </body></html>`))
 
 var queuesPage = template.Must(template.New("queues").Parse(`<!doctype html><html><head><meta charset="utf-8">
