@@ -22,6 +22,7 @@ import (
 	"github.com/cogmail/cogmail/internal/local/kmslocal"
 	"github.com/cogmail/cogmail/internal/local/sqslocal"
 	"github.com/cogmail/cogmail/internal/testkit/fixtures"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/envelope"
@@ -99,7 +100,7 @@ func newStack(t testing.TB, maxReceiveCount int) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.aws = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDE2E", "e2e-secret", "")}
+	s.aws = awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("AKIDE2E", "e2e-secret", ""))
 	s.sqs = sqs.NewFromConfig(s.aws, func(o *sqs.Options) { o.BaseEndpoint = aws.String(base) })
 	ctx := context.Background()
 	dlq, err := s.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(dlqName)})

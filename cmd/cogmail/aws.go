@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/cogmail/cogmail/pkg/awsclient"
 )
 
 // arnRegion returns the region of an ARN ("" for an alias name or key id):
@@ -35,7 +36,7 @@ func arnRegion(s string) string {
 func awsConfigFromEnv(ctx context.Context, getenv func(string) string, region string) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{
 		// Bounded calls: the Encryption SDK calls KMS with context.Background.
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(30 * time.Second)),
+		awsclient.WithTimeout(30 * time.Second),
 	}
 	if region == "" {
 		region = firstNonEmpty(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
@@ -55,7 +56,7 @@ func awsConfigFromEnv(ctx context.Context, getenv func(string) string, region st
 	if id, key := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"); id != "" && key != "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(id, key, getenv("AWS_SESSION_TOKEN"))))
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsclient.Load(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, err
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cogmail/cogmail/internal/local/ssmlocal"
 	"github.com/cogmail/cogmail/internal/testkit/motoserver"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
 )
 
@@ -31,10 +32,8 @@ func ssmEnv(url, region string) map[string]string {
 }
 
 func testSSMClient(url, region string) *ssm.Client {
-	return ssm.New(ssm.Options{
-		Region: region, BaseEndpoint: aws.String(url),
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-	})
+	cfg := awsclient.Config(region, credentials.NewStaticCredentialsProvider("testing", "testing", ""))
+	return ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.BaseEndpoint = aws.String(url) })
 }
 
 // storedParam returns a parameter's value, type and version ("" when it

@@ -10,13 +10,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/metrics"
@@ -30,9 +30,10 @@ func main() {
 		log.Error("configuration rejected", "error", err.Error())
 		os.Exit(1)
 	}
-	// LoadDefaultConfig honours AWS_ENDPOINT_URL_<SERVICE> (SQS, KMS, SESV2,
-	// SSM, SECRETS_MANAGER, DYNAMODB) for local endpoints.
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	// Load (LoadDefaultConfig with the HTTP workaround) honours
+	// AWS_ENDPOINT_URL_<SERVICE> (SQS, KMS, SESV2, SSM, SECRETS_MANAGER,
+	// DYNAMODB) for local endpoints.
+	awsCfg, err := awsclient.Load(ctx)
 	if err != nil {
 		log.Error("AWS configuration rejected", "error", err.Error())
 		os.Exit(1)

@@ -9,10 +9,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/ingest"
 	"github.com/cogmail/cogmail/pkg/metrics"
@@ -26,8 +26,9 @@ func main() {
 		log.Error("configuration rejected", "error", err.Error())
 		os.Exit(1)
 	}
-	// LoadDefaultConfig honours AWS_ENDPOINT_URL_KMS and AWS_ENDPOINT_URL_SQS.
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	// Load (LoadDefaultConfig with the HTTP workaround) honours
+	// AWS_ENDPOINT_URL_KMS and AWS_ENDPOINT_URL_SQS.
+	awsCfg, err := awsclient.Load(ctx)
 	if err != nil {
 		log.Error("AWS configuration rejected", "error", err.Error())
 		os.Exit(1)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cogmail/cogmail/internal/local/kmslocal"
 	"github.com/cogmail/cogmail/internal/testkit/fixtures"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
 	"github.com/cogmail/cogmail/pkg/cognito"
 )
@@ -76,11 +77,9 @@ func closedPortURL(tb testing.TB) string {
 
 // kmsClientAt is a KMS client for endpoint that tries each call once.
 func kmsClientAt(endpoint string) *kms.Client {
-	return kms.New(kms.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(endpoint),
-		Credentials:      aws.AnonymousCredentials{},
-		RetryMaxAttempts: 1,
+	return kms.NewFromConfig(awsclient.Config("us-east-1", aws.AnonymousCredentials{}), func(o *kms.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+		o.RetryMaxAttempts = 1
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/cogmail/cogmail/internal/local/kmslocal"
 	"github.com/cogmail/cogmail/internal/local/sqslocal"
 	"github.com/cogmail/cogmail/internal/testkit/fixtures"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/envelope"
@@ -52,7 +53,7 @@ func newStack(t *testing.T, keyring config.Keyring) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+	awsCfg := awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("local", "local", ""))
 	sqsClient := sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(sqsURL) })
 	q, err := sqsClient.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("cogmail-" + strings.ReplaceAll(string(keyring), "-", ""))})
 	if err != nil {

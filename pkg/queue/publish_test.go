@@ -13,6 +13,7 @@ import (
 
 	"github.com/cogmail/cogmail/internal/local/sqslocal"
 	"github.com/cogmail/cogmail/internal/testkit/motoserver"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/queue"
@@ -31,7 +32,7 @@ func sampleEnvelope() *envelope.Envelope {
 // TestPublish sends through the real SQS client to both our endpoint and
 // moto, and reads the message back with its attributes.
 func TestPublish(t *testing.T) {
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")}
+	cfg := awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("a", "b", ""))
 	endpoints := map[string]func(t *testing.T) string{
 		"sqslocal": func(t *testing.T) string {
 			s := sqslocal.New(sqslocal.Options{})
@@ -84,7 +85,8 @@ func TestPublish(t *testing.T) {
 }
 
 func TestPublishFailureIsAnError(t *testing.T) {
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""), RetryMaxAttempts: 1}
+	cfg := awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("a", "b", ""))
+	cfg.RetryMaxAttempts = 1
 	c := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String("http://127.0.0.1:1") })
 	p, err := queue.NewPublisher(c, "http://127.0.0.1:1/000000000000/q")
 	if err != nil {

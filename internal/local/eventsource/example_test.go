@@ -12,6 +12,7 @@ import (
 
 	"github.com/cogmail/cogmail/internal/local/eventsource"
 	"github.com/cogmail/cogmail/internal/local/sqslocal"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 )
 
 // A Poller plays Lambda's event source mapping against any SQS endpoint:
@@ -23,7 +24,7 @@ func ExampleNewPoller() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	client := sqs.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")},
+	client := sqs.NewFromConfig(awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("local", "local", "")),
 		func(o *sqs.Options) { o.BaseEndpoint = aws.String(url) })
 	ctx := context.Background()
 	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("emails")})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cogmail/cogmail/internal/local/eventsource"
 	"github.com/cogmail/cogmail/internal/local/sqslocal"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 )
 
 // clock is the local SQS endpoint's injected time, moved by hand.
@@ -43,7 +44,7 @@ func localQueue(t testing.TB, name string) (*sqs.Client, string, *sqslocal.Serve
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := sqs.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")},
+	c := sqs.NewFromConfig(awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("local", "local", "")),
 		func(o *sqs.Options) { o.BaseEndpoint = aws.String(base) })
 	out, err := c.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(name),
 		Attributes: map[string]string{"VisibilityTimeout": "30"}})

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/cogmail/cogmail/internal/local/kmslocal"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 )
 
 func ExampleStart() {
@@ -52,7 +53,7 @@ func ExampleNew() {
 	}))
 	defer shared.Close()
 
-	c := kms.New(kms.Options{Region: s.Region(), BaseEndpoint: aws.String(shared.URL), Credentials: aws.AnonymousCredentials{}})
+	c := kms.NewFromConfig(awsclient.Config(s.Region(), aws.AnonymousCredentials{}), func(o *kms.Options) { o.BaseEndpoint = aws.String(shared.URL) })
 	out, err := c.ListAliases(context.Background(), &kms.ListAliasesInput{})
 	if err != nil {
 		panic(err)

@@ -33,6 +33,8 @@ import (
 	"github.com/nsmithuk/local-kms/src/cmk"
 	"github.com/nsmithuk/local-kms/src/config"
 	"github.com/nsmithuk/local-kms/src/data"
+
+	"github.com/cogmail/cogmail/pkg/awsclient"
 )
 
 // Defaults for Options.
@@ -223,15 +225,8 @@ func (s *Server) Region() string    { return s.region }
 // Client returns a KMS client for this server (BaseEndpoint = URL, static
 // test credentials). optFns adjust it, e.g. to limit retries.
 func (s *Server) Client(optFns ...func(*kms.Options)) *kms.Client {
-	o := kms.Options{
-		Region:       s.region,
-		BaseEndpoint: aws.String(s.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDLOCALKMS", "local-kms-secret", ""),
-	}
-	for _, f := range optFns {
-		f(&o)
-	}
-	return kms.New(o)
+	cfg := awsclient.Config(s.region, credentials.NewStaticCredentialsProvider("AKIDLOCALKMS", "local-kms-secret", ""))
+	return kms.NewFromConfig(cfg, append([]func(*kms.Options){func(o *kms.Options) { o.BaseEndpoint = aws.String(s.URL) }}, optFns...)...)
 }
 
 // Close stops the listener, waits for requests in flight, closes the store

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cogmail/cogmail/internal/local/kmslocal"
 	"github.com/cogmail/cogmail/internal/testkit/fixtures"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 )
 
 func start(t *testing.T, o kmslocal.Options) *kmslocal.Server {
@@ -134,7 +135,7 @@ func TestSharedListener(t *testing.T) {
 	}))
 	defer shared.Close()
 
-	c := kms.New(kms.Options{Region: s.Region(), BaseEndpoint: aws.String(shared.URL), Credentials: aws.AnonymousCredentials{}})
+	c := kms.NewFromConfig(awsclient.Config(s.Region(), aws.AnonymousCredentials{}), func(o *kms.Options) { o.BaseEndpoint = aws.String(shared.URL) })
 	d, err := c.DescribeKey(context.Background(), &kms.DescribeKeyInput{KeyId: aws.String(kmslocal.DefaultAlias)})
 	if err != nil {
 		t.Fatalf("DescribeKey through the shared listener: %v", err)

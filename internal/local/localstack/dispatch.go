@@ -16,6 +16,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/cogmail/cogmail/internal/local/eventsource"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/metrics"
@@ -118,7 +119,7 @@ func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 		return err
 	}
 	s.providers = p
-	awsCfg := aws.Config{Region: s.Region, Credentials: credentials.StaticCredentialsProvider{Value: creds}}
+	awsCfg := awsclient.Config(s.Region, credentials.StaticCredentialsProvider{Value: creds})
 	s.SSMClient = ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = aws.String(s.URL) })
 	routing := o.Providers
 	if routing == "" {

@@ -27,6 +27,7 @@ import (
 	"github.com/cogmail/cogmail/internal/local/kmslocal"
 	"github.com/cogmail/cogmail/internal/local/sqslocal"
 	"github.com/cogmail/cogmail/internal/local/ssmlocal"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/dispatch"
@@ -149,7 +150,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.srv = &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 
-	awsCfg := aws.Config{Region: s.Region, Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+	awsCfg := awsclient.Config(s.Region, credentials.NewStaticCredentialsProvider("local", "local", ""))
 	s.SQSClient = sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(s.URL) })
 	s.KMSClient = kms.NewFromConfig(awsCfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(s.URL) })
 

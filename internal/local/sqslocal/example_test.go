@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cogmail/cogmail/internal/local/sqslocal"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 )
 
 // The real SDK client talks to a Server through its BaseEndpoint.
@@ -23,7 +24,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+	cfg := awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("local", "local", ""))
 	client := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(url) })
 
 	ctx := context.Background()
@@ -50,7 +51,7 @@ func ExampleServer_Stats() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+	cfg := awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("local", "local", ""))
 	client := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(url) })
 	ctx := context.Background()
 	if _, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("emails-dlq")}); err != nil {
@@ -89,7 +90,7 @@ func ExampleServer_ServeHTTP() {
 	}))
 	defer shared.Close()
 
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+	cfg := awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("local", "local", ""))
 	client := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(shared.URL) })
 	q, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String("emails")})
 	if err != nil {

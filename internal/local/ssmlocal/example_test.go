@@ -11,17 +11,15 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/cogmail/cogmail/internal/local/ssmlocal"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 )
 
 // The real SSM client talks to the local endpoint through BaseEndpoint.
 func Example() {
 	srv := httptest.NewServer(ssmlocal.New(ssmlocal.Options{}))
 	defer srv.Close()
-	client := ssm.New(ssm.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(srv.URL),
-	})
+	cfg := awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("test", "test", ""))
+	client := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 	ctx := context.Background()
 	_, _ = client.PutParameter(ctx, &ssm.PutParameterInput{
 		Name: aws.String("/cogmail/providers"), Value: aws.String(`{"order":["sendgrid"]}`), Type: ssmtypes.ParameterTypeString,

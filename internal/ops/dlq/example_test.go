@@ -12,6 +12,7 @@ import (
 
 	"github.com/cogmail/cogmail/internal/local/sqslocal"
 	"github.com/cogmail/cogmail/internal/ops/dlq"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 )
 
 // List reads a DLQ through the real SQS client (here on sqslocal). A body
@@ -23,7 +24,7 @@ func ExampleQueue_List() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+	cfg := awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("local", "local", ""))
 	client := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(url) })
 	ctx := context.Background()
 	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("emails-dlq")})

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/cogmail/cogmail/internal/ops/ping"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun/mailgunfake"
@@ -346,5 +347,5 @@ func TestSES(t *testing.T) {
 }
 
 func testAWS() aws.Config {
-	return aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")}
+	return awsclient.Config("eu-west-1", credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/provider/ses"
 )
 
@@ -31,8 +32,10 @@ func SES(ctx context.Context, cfg ses.Config, sender string) Result {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 		o.RetryMaxAttempts = 1 // a check reports what it sees; the operator retries
-		if cfg.AWS.HTTPClient == nil && cfg.Timeout > 0 {
-			o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(cfg.Timeout)
+		if cfg.Timeout > 0 {
+			o.HTTPClient = awsclient.Bounded(cfg.AWS.HTTPClient, cfg.Timeout)
+		} else {
+			o.HTTPClient = awsclient.Wrap(cfg.AWS.HTTPClient)
 		}
 	})
 	acct, err := client.GetAccount(ctx, &sesv2.GetAccountInput{})

@@ -22,6 +22,7 @@ import (
 	"github.com/cogmail/cogmail/internal/local/sqslocal"
 	"github.com/cogmail/cogmail/internal/testkit/fakekms"
 	"github.com/cogmail/cogmail/internal/testkit/motoserver"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/queue"
@@ -77,7 +78,7 @@ func SQSLocal(t testing.TB) (*sqs.Client, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+	cfg := awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("local", "local", ""))
 	return sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(url) }), url
 }
 

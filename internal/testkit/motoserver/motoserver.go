@@ -19,6 +19,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/cogmail/cogmail/pkg/awsclient"
 )
 
 // Region and credentials every moto-backed test uses.
@@ -113,10 +115,7 @@ func freePort() (int, error) {
 // Config returns an aws.Config for moto: static test credentials, Region,
 // and BaseEndpoint set by the caller on each client (e.g. sqs.Options.BaseEndpoint).
 func Config() aws.Config {
-	return aws.Config{
-		Region:      Region,
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-	}
+	return awsclient.Config(Region, credentials.NewStaticCredentialsProvider("testing", "testing", ""))
 }
 
 // Reset wipes moto's state (POST /moto-api/reset).

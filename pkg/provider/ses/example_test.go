@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/provider/ses"
 	"github.com/cogmail/cogmail/pkg/provider/ses/sesfake"
@@ -16,9 +16,9 @@ func Example() {
 	fake := sesfake.New(sesfake.Options{VerifiedIdentities: []string{"example.com"}})
 	defer fake.Close()
 
-	// In Lambda, AWS comes from config.LoadDefaultConfig and Endpoint is empty.
+	// In Lambda, AWS comes from awsclient.Load and Endpoint is empty.
 	p, err := ses.New(ses.Config{
-		AWS:      aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")},
+		AWS:      awsclient.Config("eu-west-1", credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")),
 		Endpoint: fake.URL(),
 	})
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/provider/internal/baseurl"
 	"github.com/cogmail/cogmail/pkg/provider/internal/classify"
@@ -103,9 +104,7 @@ func New(cfg Config) (*Provider, error) {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 		o.RetryMaxAttempts = attempts
-		if cfg.AWS.HTTPClient == nil {
-			o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(timeout)
-		}
+		o.HTTPClient = awsclient.Bounded(cfg.AWS.HTTPClient, timeout)
 	})
 	return p, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/cogmail/cogmail/internal/testkit/motoserver"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/provider/providertest"
 	"github.com/cogmail/cogmail/pkg/provider/ses"
@@ -26,7 +27,7 @@ const (
 )
 
 func awsConfig(akid, secret string) aws.Config {
-	return aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider(akid, secret, "")}
+	return awsclient.Config("eu-west-1", credentials.NewStaticCredentialsProvider(akid, secret, ""))
 }
 
 func TestConformance(t *testing.T) { providertest.Run(t, harness) }
@@ -88,8 +89,8 @@ func TestNewValidates(t *testing.T) {
 	}{
 		{"minimal", ses.Config{AWS: good}, nil},
 		{"endpoint", ses.Config{AWS: good, Endpoint: "http://127.0.0.1:4566"}, nil},
-		{"no region", ses.Config{AWS: aws.Config{Credentials: good.Credentials}}, []string{"Config.AWS.Region is required"}},
-		{"no credentials", ses.Config{AWS: aws.Config{Region: "us-east-1"}}, []string{"Config.AWS.Credentials is required"}},
+		{"no region", ses.Config{AWS: awsclient.Config("", good.Credentials)}, []string{"Config.AWS.Region is required"}},
+		{"no credentials", ses.Config{AWS: awsclient.Config("us-east-1", nil)}, []string{"Config.AWS.Credentials is required"}},
 		{"bad endpoint", ses.Config{AWS: good, Endpoint: "localhost:4566"}, []string{"Config.Endpoint must be an http or https URL"}},
 		{"negative", ses.Config{AWS: good, Timeout: -1, MaxAttempts: -1}, []string{"Config.Timeout is negative", "Config.MaxAttempts is negative"}},
 	}
