@@ -11,10 +11,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/events"
 	"github.com/cogmail/cogmail/pkg/metrics"
@@ -28,7 +28,7 @@ func main() {
 		log.Error("configuration rejected", "error", err.Error())
 		os.Exit(1)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := awsclient.Load(ctx) // LoadDefaultConfig with the HTTP workaround
 	if err != nil {
 		log.Error("AWS configuration rejected", "error", err.Error())
 		os.Exit(1)

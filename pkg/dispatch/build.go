@@ -39,7 +39,7 @@ type SecretReader interface {
 }
 
 // Clients are the AWS clients a Handler is built on. The caller makes them
-// (config.LoadDefaultConfig in Lambda, local endpoints in tests), so the
+// (awsclient.Load in Lambda, local endpoints in tests), so the
 // endpoint variables such as AWS_ENDPOINT_URL_SESV2 apply.
 type Clients struct {
 	AWS            aws.Config                     // region and credentials, for SES

@@ -35,7 +35,7 @@ const MessageIDTag = "cogmail_message_id"
 // Config configures a Provider. Zero values mean the documented defaults.
 type Config struct {
 	Name string // Name() of the provider; default "ses"
-	// AWS holds the region and credentials (config.LoadDefaultConfig in
+	// AWS holds the region and credentials (awsclient.Load in
 	// Lambda); Region and Credentials are required.
 	AWS aws.Config
 	// Endpoint overrides the SES endpoint (a fake, moto, a VPC endpoint).
