@@ -5,7 +5,7 @@ FUNCTIONS := ingest dispatch
 DIST      := dist
 LDFLAGS   := -s -w
 
-.PHONY: all build run test bench bench-go bench-coldstart lint fuzz clean help
+.PHONY: all build run test bench bench-go bench-coldstart cost cost-doc lint fuzz clean help
 
 all: lint test
 
@@ -47,6 +47,12 @@ bench-go: ## Go benchmarks (ns/op, allocs/op)
 
 bench-coldstart: ## cold start of the ingest bootstrap vs the reference Node handler, and binary sizes
 	$(GO) run ./bench/coldstart
+
+cost: ## monthly AWS cost of 10k, 1M and 10M emails from freshly measured figures (docs/cost.md)
+	$(GO) run ./bench/cost
+
+cost-doc: ## measure anew and rewrite the figures and tables of docs/cost.md
+	$(GO) run ./bench/cost -write docs/cost.md
 
 FUZZTIME ?= 30s
 # package:target pairs: every parser of outside input.

@@ -115,6 +115,15 @@ func codeURIs(doc *yaml.Node) ([]codeURI, error) {
 	return out, nil
 }
 
+// Lookup walks mapping nodes by key, e.g. Lookup(root, "Resources",
+// "IngestFunction", "Properties", "MemorySize"); nil when a key is missing.
+func Lookup(n *yaml.Node, path ...string) *yaml.Node {
+	for _, k := range path {
+		n = lookup(n, k)
+	}
+	return n
+}
+
 // lookup returns the value of key in a mapping node, or nil.
 func lookup(m *yaml.Node, key string) *yaml.Node {
 	if m == nil || m.Kind != yaml.MappingNode {

@@ -2,10 +2,12 @@
 // the ingest bootstrap against the reference JavaScript handler (Node, the
 // @aws-crypto/client-node pattern of the Cognito documentation) doing the
 // same work: process exec to the first event handled (decrypt with the KMS
-// keyring, enqueue to SQS), with KMS and SQS on loopback. It also reports the
-// stripped linux/arm64 bootstrap size of each function.
+// keyring, enqueue to SQS), with KMS and SQS on loopback. Each process then
+// handles -warm more events, which gives the warm duration, the peak resident
+// memory and the log bytes per event that bench/cost prices. It also reports
+// the stripped linux/arm64 bootstrap size of each function.
 //
-//	go run ./bench/coldstart [-runs 15]
+//	go run ./bench/coldstart [-runs 15] [-warm 10]
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/cogmail/cogmail/internal/local/localstack"
@@ -26,14 +29,15 @@ import (
 
 func main() {
 	runs := flag.Int("runs", 15, "cold starts per implementation")
+	warm := flag.Int("warm", 10, "warm invocations after each cold start")
 	flag.Parse()
-	if err := run(*runs); err != nil {
+	if err := run(*runs, *warm); err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(runs int) error {
+func run(runs, warm int) error {
 	ctx := context.Background()
 	root := fixtures.Root()
 	tmp, err := os.MkdirTemp("", "cogmail-coldstart-")
@@ -86,15 +90,17 @@ func run(runs int) error {
 		{"Node " + string(trim(nodeVersion)) + " reference handler", []string{nodeBin, filepath.Join(nodeDir, "bootstrap.js")}, nodeEnv},
 	}
 	results := make([][]time.Duration, len(impls))
+	warmRuns := make([]warmStats, len(impls))
 	// Interleave the runs so machine load affects both alike.
 	for i := 0; i < runs+1; i++ {
 		for j, im := range impls {
-			d, err := coldStart(ctx, im.cmd, im.env, event)
+			r, err := coldStart(ctx, im.cmd, im.env, event, warm)
 			if err != nil {
 				return fmt.Errorf("%s: %w", im.name, err)
 			}
 			if i > 0 { // the first run of each warms the page cache
-				results[j] = append(results[j], d)
+				results[j] = append(results[j], r.cold)
+				warmRuns[j].add(r)
 			}
 		}
 	}
@@ -110,6 +116,26 @@ func run(runs int) error {
 		fmt.Printf("| %s | %s | %s | %s |\n", im.name, ms(medians[j]), ms(r[0]), ms(r[len(r)*9/10]))
 	}
 	fmt.Printf("\nGo / Node median ratio: %.3f (goal: <= 0.2)\n\n", float64(medians[0])/float64(medians[1]))
+
+	if warm > 0 {
+		fmt.Printf("## Warm invocations: %d per process after its cold start; peak RSS and log output over the process's life\n\n", warm)
+		fmt.Println("CPU is the process's own (its threads' run time, /proc/PID/task/*/schedstat), so unlike the wall times it")
+		fmt.Println("leaves out the loopback endpoints and waiting for a busy machine's cores.")
+		fmt.Println()
+		fmt.Println("| implementation | warm median | warm p90 | cold CPU | warm CPU/event | peak RSS | log bytes/event |")
+		fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+		for j, im := range impls {
+			w := warmRuns[j]
+			slices.Sort(w.warm)
+			slices.Sort(w.rssKiB)
+			slices.Sort(w.coldCPU)
+			slices.Sort(w.warmCPU)
+			fmt.Printf("| %s | %s | %s | %s | %s | %.1f MiB | %d |\n", im.name, ms(w.warm[len(w.warm)/2]), ms(w.warm[len(w.warm)*9/10]),
+				ms(w.coldCPU[len(w.coldCPU)/2]), ms(w.warmCPU[len(w.warmCPU)/2]),
+				float64(w.rssKiB[len(w.rssKiB)/2])/1024, w.logBytes/w.events)
+		}
+		fmt.Println()
+	}
 
 	fmt.Println("## Stripped linux/arm64 bootstrap sizes")
 	fmt.Println()
@@ -135,29 +161,100 @@ func run(runs int) error {
 	return nil
 }
 
-// coldStart execs one process and times exec → first invocation answered.
-func coldStart(ctx context.Context, argv, env []string, event []byte) (time.Duration, error) {
+// process is what one process measured.
+type process struct {
+	cold     time.Duration   // exec → first invocation answered
+	warm     []time.Duration // each later invocation, sent → answered
+	coldCPU  time.Duration   // CPU run time up to the first answer
+	warmCPU  time.Duration   // CPU run time per warm invocation
+	rssKiB   int64           // peak resident set (getrusage ru_maxrss)
+	logBytes int             // stdout + stderr over the process's life
+}
+
+// warmStats gathers the warm figures of every measured process.
+type warmStats struct {
+	warm             []time.Duration
+	coldCPU, warmCPU []time.Duration
+	rssKiB           []int64
+	logBytes, events int
+}
+
+func (w *warmStats) add(p process) {
+	w.warm = append(w.warm, p.warm...)
+	w.rssKiB = append(w.rssKiB, p.rssKiB)
+	w.coldCPU = append(w.coldCPU, p.coldCPU)
+	w.warmCPU = append(w.warmCPU, p.warmCPU)
+	w.logBytes += p.logBytes
+	w.events += 1 + len(p.warm)
+}
+
+// coldStart execs one process, times exec → first invocation answered, then
+// times warm more invocations of the same event.
+func coldStart(ctx context.Context, argv, env []string, event []byte, warm int) (process, error) {
+	var r process
 	rt, err := lambdaruntime.Start()
 	if err != nil {
-		return 0, err
+		return r, err
 	}
 	defer rt.Close()
 	start := time.Now()
 	p, err := rt.Exec(argv[0], env, argv[1:]...)
 	if err != nil {
-		return 0, err
+		return r, err
 	}
-	defer p.Stop()
+	stopped := false
+	defer func() {
+		if !stopped {
+			p.Stop()
+		}
+	}()
 	ictx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	res, err := rt.Invoke(ictx, event)
-	if err != nil {
-		return 0, fmt.Errorf("%w (stderr: %s)", err, p.Stderr())
+	for i := 0; i <= warm; i++ {
+		sent := time.Now()
+		res, err := rt.Invoke(ictx, event)
+		if err != nil {
+			return r, fmt.Errorf("%w (stderr: %s)", err, p.Stderr())
+		}
+		if res.Err != nil {
+			return r, fmt.Errorf("function error: %v", res.Err)
+		}
+		if i == 0 {
+			r.cold = res.Received.Sub(start)
+			r.coldCPU = cpuTime(p.Cmd.Process.Pid)
+		} else {
+			r.warm = append(r.warm, res.Received.Sub(sent))
+		}
 	}
-	if res.Err != nil {
-		return 0, fmt.Errorf("function error: %v", res.Err)
+	if warm > 0 {
+		r.warmCPU = (cpuTime(p.Cmd.Process.Pid) - r.coldCPU) / time.Duration(warm)
 	}
-	return res.Received.Sub(start), nil
+	p.Stop()
+	stopped = true
+	if ru, ok := p.Cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.rssKiB = ru.Maxrss // KiB on Linux
+	}
+	r.logBytes = len(p.Stdout()) + len(p.Stderr())
+	return r, nil
+}
+
+// cpuTime is how long the process's threads have run on a CPU: the sum of
+// the first field of /proc/PID/task/*/schedstat (nanoseconds). It is 0
+// where /proc does not say.
+func cpuTime(pid int) time.Duration {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	var total time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue // the thread exited meanwhile
+		}
+		var run int64
+		if _, err := fmt.Sscan(string(b), &run); err == nil {
+			total += time.Duration(run)
+		}
+	}
+	return total
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
