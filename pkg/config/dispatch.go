@@ -63,6 +63,9 @@ type Dispatch struct {
 
 	IdempotencyTable string        // COGMAIL_IDEMPOTENCY_TABLE (optional)
 	IdempotencyTTL   time.Duration // COGMAIL_IDEMPOTENCY_TTL (default 24h)
+	// Reputation is the suppression list and recipient limit (optional:
+	// COGMAIL_REPUTATION_TABLE turns them on).
+	Reputation       Reputation
 	ExpiredAction    ExpiredAction // COGMAIL_EXPIRED_ACTION: dlq (default) or drop
 	Concurrency      int           // COGMAIL_CONCURRENCY (default 10)
 	SendTimeout      time.Duration // COGMAIL_SEND_TIMEOUT: one provider call (default 10s)
@@ -148,6 +151,7 @@ func LoadDispatch(getenv Getenv) (*Dispatch, error) {
 		QueueURL:         r.url("COGMAIL_QUEUE_URL", false),
 		IdempotencyTable: r.str("COGMAIL_IDEMPOTENCY_TABLE", ""),
 		IdempotencyTTL:   r.duration("COGMAIL_IDEMPOTENCY_TTL", 24*time.Hour),
+		Reputation:       r.reputation(false),
 		ExpiredAction:    ExpiredAction(strings.ToLower(r.str("COGMAIL_EXPIRED_ACTION", string(ExpiredDLQ)))),
 		Concurrency:      r.int("COGMAIL_CONCURRENCY", 10),
 		SendTimeout:      r.duration("COGMAIL_SEND_TIMEOUT", 10*time.Second),

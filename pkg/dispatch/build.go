@@ -22,6 +22,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/provider/ses"
 	"github.com/cogmail/cogmail/pkg/provider/smtp"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/reputationtable"
 	"github.com/cogmail/cogmail/pkg/seal"
 )
 
@@ -38,6 +39,13 @@ type SecretReader interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
+// DynamoDB is the part of the DynamoDB client Build uses (the idempotency
+// and reputation tables); *dynamodb.Client satisfies it.
+type DynamoDB interface {
+	idempotency.Client
+	reputationtable.Client
+}
+
 // Clients are the AWS clients a Handler is built on. The caller makes them
 // (awsclient.Load in Lambda, local endpoints in tests), so the
 // endpoint variables such as AWS_ENDPOINT_URL_SESV2 apply.
@@ -47,7 +55,7 @@ type Clients struct {
 	KMS            seal.KeyService                // required: opens the envelopes' data keys
 	SSM            providerconfig.ParameterReader // required with COGMAIL_PROVIDERS_PARAM
 	SecretsManager SecretReader                   // required when a *_SECRET variable is set
-	DynamoDB       idempotency.Client             // required with COGMAIL_IDEMPOTENCY_TABLE
+	DynamoDB       DynamoDB                       // required with COGMAIL_IDEMPOTENCY_TABLE or COGMAIL_REPUTATION_TABLE
 	HTTPClient     *http.Client                   // for SendGrid and Mailgun; default one with pooled connections
 }
 
@@ -107,6 +115,23 @@ func Build(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger
 			store = s
 		}
 	}
+	var (
+		sup Suppressions
+		rec RecipientCounter
+	)
+	if t := c.Reputation.Table; t != "" {
+		if cl.DynamoDB == nil {
+			errs = append(errs, errors.New("COGMAIL_REPUTATION_TABLE: a DynamoDB client is required"))
+		} else {
+			s, err1 := reputationtable.NewSuppressions(cl.DynamoDB, t, nil)
+			r, err2 := reputationtable.NewCounter(cl.DynamoDB, t, nil)
+			if err := errors.Join(err1, err2); err != nil {
+				errs = append(errs, err)
+			} else {
+				sup, rec = s, r
+			}
+		}
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("dispatch: %w", errors.Join(errs...))
 	}
@@ -114,7 +139,8 @@ func Build(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: %w", err)
 	}
-	d := Deps{Senders: senders, Routes: routes, Opener: opener, DLQ: cl.SQS, Visibility: cl.SQS, Idempotency: store, Logger: log, Metrics: m}
+	d := Deps{Senders: senders, Routes: routes, Opener: opener, DLQ: cl.SQS, Visibility: cl.SQS, Idempotency: store,
+		Suppressions: sup, Recipients: rec, Logger: log, Metrics: m}
 	return New(d, Options{
 		DLQURL:         c.DLQURL,
 		QueueURL:       c.QueueURL,
@@ -129,6 +155,8 @@ func Build(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger
 		DedupCacheSize: c.DedupCache,
 		MaxReceives:    c.MaxReceives,
 		Breaker:        breaker.Options{Threshold: c.BreakerThreshold, Cooldown: c.BreakerCooldown},
+		Suppression:    c.Reputation.Policy,
+		RecipientLimit: c.Reputation.RecipientLimit,
 	})
 }
 

@@ -26,6 +26,8 @@ import (
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
 	"github.com/cogmail/cogmail/pkg/seal"
+	"github.com/cogmail/cogmail/pkg/sendlimit"
+	"github.com/cogmail/cogmail/pkg/suppression"
 )
 
 // Sender is an email provider (the pkg/provider subpackages provide them).
@@ -71,8 +73,12 @@ type Deps struct {
 	DLQ         DLQ
 	Visibility  Visibility
 	Idempotency Idempotency // optional: without it, duplicates are caught per container only
-	Logger      *slog.Logger
-	Metrics     *metrics.Emitter
+	// Suppressions and Recipients are optional: without them nothing is
+	// suppressed or limited (see reputation.go).
+	Suppressions Suppressions
+	Recipients   RecipientCounter
+	Logger       *slog.Logger
+	Metrics      *metrics.Emitter
 }
 
 // Defaults for Options.
@@ -110,6 +116,13 @@ type Options struct {
 	// them). Set it to the queue's maxReceiveCount.
 	MaxReceives int
 	Breaker     breaker.Options // Threshold and Cooldown; Now is the handler's clock
+	// Suppression is what a suppressed address still receives, by reason
+	// and trigger; the zero Policy stops every trigger.
+	Suppression suppression.Policy
+	// RecipientLimit caps the emails of code-bearing triggers per address
+	// (with Deps.Recipients); the routing's recipientLimit, when set,
+	// overrides it live. The zero Limit is off.
+	RecipientLimit sendlimit.Limit
 
 	Now   func() time.Time                                 // default time.Now
 	Sleep func(ctx context.Context, d time.Duration) error // default waits on a timer or ctx

@@ -76,6 +76,11 @@ func (h *Handler) decide(ctx context.Context, a *attempt, routing providerconfig
 		a.log.ErrorContext(ctx, "routing names no provider this function has", "providers", routing.Providers)
 		return end(ReasonNoProvider)
 	}
+	// Whichever provider would take it: the guard comes before any of them.
+	if o, stop := h.guard(ctx, a, env, msg.To, routing); stop {
+		clearMessage(&msg)
+		return o
+	}
 	o = h.deliver(ctx, msg, order, deadline, a)
 	clearMessage(&msg)
 	return o

@@ -43,6 +43,9 @@ const (
 	ReasonSent      Reason = "sent"      // a provider accepted the message
 	ReasonDuplicate Reason = "duplicate" // its dedup key was already sent (by this container or, per the table, another)
 
+	ReasonSuppressed Reason = "suppressed" // the recipient is on the suppression list and the policy stops this trigger
+	ReasonThrottled  Reason = "throttled"  // the recipient had the recipient limit's emails in this window (anti email-bombing)
+
 	ReasonMalformed        Reason = "malformed"         // not an envelope, or a payload that is not one
 	ReasonExpired          Reason = "expired"           // past expiresAt: the code is useless
 	ReasonPermanent        Reason = "permanent"         // a provider rejected the message itself
@@ -74,6 +77,11 @@ const (
 var policy = map[Reason]Action{
 	ReasonSent:      Delete,
 	ReasonDuplicate: Delete,
+	// Sending would harm the sender's reputation or the recipient; another
+	// attempt would decide the same, so they are neither retried nor
+	// dead-lettered (see reputation.go).
+	ReasonSuppressed: Delete,
+	ReasonThrottled:  Delete,
 
 	ReasonMalformed:        DeadLetter,
 	ReasonExpired:          DeadLetter, // Delete instead with Options.DropExpired

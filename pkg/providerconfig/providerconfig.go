@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cogmail/cogmail/pkg/sendlimit"
 )
 
 // The provider names dispatch knows.
@@ -40,10 +42,17 @@ const (
 //
 //	{"providers":["ses","sendgrid"],"strategy":"failover"}
 //	{"providers":["sendgrid","mailgun"],"strategy":"weighted","weights":{"sendgrid":3,"mailgun":1}}
+//
+// It may also set the recipient limit live, overriding COGMAIL_RECIPIENT_LIMIT
+// ("off" turns it off):
+//
+//	{"providers":["ses"],"recipientLimit":"3/1h"}
 type Config struct {
 	Providers []string       `json:"providers"`
 	Strategy  Strategy       `json:"strategy,omitempty"` // default Failover
 	Weights   map[string]int `json:"weights,omitempty"`  // Weighted only; a missing name weighs 1, 0 is a standby
+	// RecipientLimit, when set, is the per-address limit in force.
+	RecipientLimit *sendlimit.Limit `json:"recipientLimit,omitempty"`
 }
 
 // Normalize fills the defaults: the Failover strategy, and for Weighted a
