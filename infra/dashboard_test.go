@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -64,7 +65,9 @@ func emitted(t *testing.T) map[string]map[string][]string {
 		}
 		pkgDir := filepath.Join("..", "pkg", filepath.Base(filepath.Dir(main)))
 		ms := map[string][]string{}
-		scanEmits(t, pkgDir, ms)
+		if _, err := os.Stat(pkgDir); err == nil {
+			scanEmits(t, pkgDir, ms)
+		}
 		out[function] = ms
 	}
 	return out
