@@ -230,7 +230,7 @@ func TestEmittedMetricsAreFound(t *testing.T) {
 	// What the dispatcher is known to emit; if the scan misses these, it is broken.
 	for metric, dims := range map[string][]string{
 		"Sent": {"Provider", "Trigger"}, "Failover": {"Primary", "Provider"}, "Expired": {"Trigger"},
-		"Duplicate": {"Trigger"}, "DLQ": {"Reason"},
+		"Duplicate": {"Trigger"}, "DLQ": {"Reason"}, "Suppressed": {"Reason", "Trigger"}, "Throttled": {"Trigger"},
 	} {
 		if d, ok := got["dispatch"][metric]; !ok || !slices.Equal(d, dims) {
 			t.Errorf("dispatch %s: dimensions %v (found %v), want %v", metric, d, ok, dims)
