@@ -30,9 +30,12 @@ build: ## each function as a bootstrap for provided.al2023 (linux/$(GOARCH_LAMBD
 	done
 	@ls -l $(DIST)/*.zip $(DIST)/*/bootstrap
 
-.PHONY: package deploy
+.PHONY: package deploy deploy-test
 package: build ## dist/template.yaml: the SAM stack pointing at the zips in dist/ (no AWS account or SAM CLI needed)
 	$(GO) run ./infra/cmd/pack -template infra/template.yaml -dist $(DIST)
+
+deploy-test: ## the stack deployed without an account: make package, SAM translator, create_stack on moto_server, both bootstraps under aws-lambda-rie (docs/deploy.md)
+	$(GO) test -count=1 -timeout 20m -run '^TestDeploy$$' -v ./infra/deploytest
 
 deploy: package ## sam deploy of dist/template.yaml: make deploy PARAMS="UserPoolId=... SenderEmail=..." [STACK=cogmail] [REGION=...] (docs/deploy.md)
 	@test -n "$(PARAMS)" || { echo 'deploy: set PARAMS, e.g. make deploy PARAMS="UserPoolId=eu-west-1_AbCdEf123 SenderEmail=no-reply@example.com" (docs/deploy.md)'; exit 2; }
