@@ -339,6 +339,9 @@ and after. LIST is the providers in failover order ("ses,sendgrid"), or with wei
 		fmt.Fprintf(e.stderr, "cogmail providers set: %v\n", err)
 		return exitFailed
 	}
+	if before.Valid && before.Routing != nil {
+		want.Brands = before.Routing.Brands // the parameter's brand document stays as it is
+	}
 	result := struct {
 		Parameter string                `json:"parameter"`
 		Before    routingParam          `json:"before"`

@@ -55,19 +55,20 @@ func (h *Handler) deliver(ctx context.Context, m provider.Message, order []strin
 			}
 			tried = true
 			o.attempts++
-			r, cut, err := h.call(ctx, h.senders[name], m, deadline)
+			r, took, cut, err := h.call(ctx, h.senders[name], m, deadline)
 			if err == nil {
 				br.Success()
 				if r.Provider == "" {
 					r.Provider = name
 				}
-				o.reason, o.sent = ReasonSent, sentBy{receipt: r, primary: order[0]}
+				o.reason, o.sent = ReasonSent, sentBy{receipt: r, primary: order[0], took: took}
 				return o
 			}
 			last = provider.ClassOf(err)
 			o.errs[name] = err.Error()
 			h.d.Metrics.Count("ProviderError", 1, map[string]string{"Provider": name, "Class": last.String()})
-			a.log.WarnContext(ctx, "provider failed", "provider", name, "attempt", o.attempts, "class", last.String(), "error", err.Error())
+			a.log.WarnContext(ctx, "provider failed", "provider", name, "attempt", o.attempts, "class", last.String(),
+				"attemptMs", ms(took), "error", err.Error())
 			switch {
 			case last == provider.Permanent:
 				br.Success()
@@ -108,7 +109,7 @@ func (h *Handler) deliver(ctx context.Context, m provider.Message, order []strin
 // call makes one provider call within the send timeout and the message's
 // deadline. cut reports a failure caused by our own time running out rather
 // than by the provider: it does not count against the provider's breaker.
-func (h *Handler) call(ctx context.Context, s Sender, m provider.Message, deadline time.Time) (r provider.Receipt, cut bool, err error) {
+func (h *Handler) call(ctx context.Context, s Sender, m provider.Message, deadline time.Time) (r provider.Receipt, took time.Duration, cut bool, err error) {
 	start := h.o.Now()
 	timeout := h.o.SendTimeout
 	budgetCut := false
@@ -118,12 +119,16 @@ func (h *Handler) call(ctx context.Context, s Sender, m provider.Message, deadli
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	r, err = s.Send(cctx, m)
 	cancel()
-	h.d.Metrics.Duration("ProviderLatency", h.o.Now().Sub(start), map[string]string{"Provider": s.Name()})
+	took = h.o.Now().Sub(start)
+	h.d.Metrics.Duration("ProviderLatency", took, map[string]string{"Provider": s.Name()})
 	if err != nil && (ctx.Err() != nil || budgetCut && errors.Is(err, context.DeadlineExceeded)) {
 		cut = true
 	}
-	return r, cut, err
+	return r, took, cut, err
 }
+
+// ms is d in milliseconds, to the microsecond: the timeline's unit.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // order is the sequence of providers for one message: the listed order for
 // failover; for weighted, a draw in proportion to the weights, then the rest

@@ -14,6 +14,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/queue"
 	"github.com/cogmail/cogmail/pkg/seal"
 )
 
@@ -32,6 +33,11 @@ type attempt struct {
 func (h *Handler) process(ctx context.Context, rec *events.SQSMessage, routing providerconfig.Config) Action {
 	a := &attempt{rec: rec, start: h.o.Now(), receives: receiveCount(rec), trigger: "unknown"}
 	a.log = h.d.Logger.With("sqsMessageId", rec.MessageId)
+	if th := rec.Attributes[queue.AWSTraceHeader]; th != "" {
+		// The X-Ray trace ingest sent the message in: it ties this line to
+		// ingest's invocation in X-Ray and in Logs Insights.
+		a.log = a.log.With("traceHeader", th)
+	}
 	if v := attr(rec, envelope.AttrTrigger); v != "" {
 		a.trigger = shortTrigger(v)
 	}
@@ -47,6 +53,11 @@ func (h *Handler) decide(ctx context.Context, a *attempt, routing providerconfig
 	}
 	a.trigger = shortTrigger(string(env.Trigger))
 	a.log = a.log.With("trigger", a.trigger, "pool", env.Pool, "messageId", env.ID)
+	if env.Brand != "" {
+		a.log = a.log.With("brand", env.Brand)
+	}
+	// The first line of the message's dispatch timeline (docs/operations.md).
+	a.log.InfoContext(ctx, "received", "receives", a.receives)
 
 	if env.Expired(a.start) {
 		h.d.Metrics.Count("Expired", 1, map[string]string{"Trigger": a.trigger})
@@ -71,7 +82,7 @@ func (h *Handler) decide(ctx context.Context, a *attempt, routing providerconfig
 		}
 		return outcome{reason: reason, detail: err.Error()}
 	}
-	order := h.order(routing)
+	order := h.order(routing.ForBrand(env.Brand))
 	if len(order) == 0 {
 		a.log.ErrorContext(ctx, "routing names no provider this function has", "providers", routing.Providers)
 		return end(ReasonNoProvider)
@@ -115,6 +126,9 @@ func (h *Handler) open(ctx context.Context, env *envelope.Envelope) (provider.Me
 	if p.From != "" {
 		m.From = provider.Address{Email: p.From, Name: p.FromName}
 	}
+	if p.ReplyTo != "" {
+		m.ReplyTo = provider.Address{Email: p.ReplyTo, Name: p.ReplyToName}
+	}
 	return m, "", nil
 }
 
@@ -144,7 +158,7 @@ func (h *Handler) sentOK(ctx context.Context, a *attempt, o outcome) {
 	elapsed := h.o.Now().Sub(a.start)
 	by := o.sent.receipt.Provider
 	a.log.InfoContext(ctx, "sent", "provider", by, "providerMessageId", o.sent.receipt.ID,
-		"attempt", o.attempts, "receives", a.receives, "ms", elapsed.Milliseconds())
+		"attempt", o.attempts, "receives", a.receives, "ms", elapsed.Milliseconds(), "attemptMs", ms(o.sent.took))
 	h.d.Metrics.Count("Sent", 1, map[string]string{"Provider": by, "Trigger": a.trigger})
 	if primary := o.sent.primary; by != primary {
 		why := "circuit breaker open"

@@ -1,6 +1,8 @@
 package dispatch
 
 import (
+	"time"
+
 	"github.com/cogmail/cogmail/pkg/provider"
 )
 
@@ -130,6 +132,7 @@ type outcome struct {
 type sentBy struct {
 	receipt provider.Receipt // the provider and its message id
 	primary string           // the first provider in this message's order
+	took    time.Duration    // the successful provider call's latency
 }
 
 // end is the outcome for reason r with nothing more to say.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cogmail/cogmail/pkg/brand"
 	"github.com/cogmail/cogmail/pkg/sendlimit"
 )
 
@@ -53,6 +54,24 @@ type Config struct {
 	Weights   map[string]int `json:"weights,omitempty"`  // Weighted only; a missing name weighs 1, 0 is a standby
 	// RecipientLimit, when set, is the per-address limit in force.
 	RecipientLimit *sendlimit.Limit `json:"recipientLimit,omitempty"`
+	// Brands, when set, is the pool's brand document (pkg/brand): dispatch
+	// sends a brand's messages in the brand's provider order, when it has one.
+	Brands *brand.Set `json:"brands,omitempty"`
+}
+
+// ForBrand returns the routing for a message of the named brand: the
+// brand's provider order (failover) when the routing's brand document gives
+// it one, else c itself. An unknown or empty name gets c.
+func (c Config) ForBrand(name string) Config {
+	if name == "" || c.Brands == nil {
+		return c
+	}
+	b, ok := c.Brands.Named(name)
+	if !ok || len(b.Providers) == 0 {
+		return c
+	}
+	c.Providers, c.Strategy, c.Weights = b.Providers, Failover, nil
+	return c
 }
 
 // Normalize fills the defaults: the Failover strategy, and for Weighted a
@@ -98,6 +117,15 @@ func (c Config) Validate(available []string) error {
 			errs = append(errs, fmt.Errorf("%q is listed twice", p))
 		}
 		seen[p] = true
+	}
+	if c.Brands != nil {
+		for _, b := range c.Brands.Brands() {
+			for _, p := range b.Providers {
+				if !slices.Contains(available, p) {
+					errs = append(errs, fmt.Errorf("brand %q: %q is not configured in this function (its settings or key are missing)", b.Name, p))
+				}
+			}
+		}
 	}
 	switch c.Strategy {
 	case "", Failover:

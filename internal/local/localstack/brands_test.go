@@ -28,11 +28,12 @@ func TestTwoBrandsEndToEnd(t *testing.T) {
 	}
 	defer s.Close()
 	cases := []struct {
-		client, brand, from, fromName, background, subject string
+		client, brand, from, fromName, background, subject, provider string
 	}{
-		{"4example0consumer0app0id1", "Acme", "no-reply@acme.example", "Acme", "#f0fdfa", "Confirm"},
-		{"7example0admin0console0id", "Acme Admin", "admin-no-reply@acme.example", "Acme Admin", "#fef2f2", "Your Acme Admin console code"},
-		{"9unknown0client0id000000", "Acme", "no-reply@acme.example", "Acme", "#f0fdfa", "Confirm"},
+		{"4example0consumer0app0id1", "Acme", "no-reply@acme.example", "Acme", "#f0fdfa", "Confirm", "ses"},
+		// Acme Admin's own provider order puts SMTP first.
+		{"7example0admin0console0id", "Acme Admin", "admin-no-reply@acme.example", "Acme Admin", "#fef2f2", "Your Acme Admin console code", "smtp"},
+		{"9unknown0client0id000000", "Acme", "no-reply@acme.example", "Acme", "#f0fdfa", "Confirm", "ses"},
 	}
 	ids := make([]string, len(cases))
 	codes := make([]string, len(cases))
@@ -60,6 +61,9 @@ func TestTwoBrandsEndToEnd(t *testing.T) {
 		d, ok := got[ids[i]]
 		if !ok {
 			t.Fatalf("%s: not delivered", tc.client)
+		}
+		if d.Provider != tc.provider {
+			t.Errorf("%s: sent by %s, want %s", tc.client, d.Provider, tc.provider)
 		}
 		if d.Brand != tc.brand || d.From.Address != tc.from || d.From.Name != tc.fromName {
 			t.Errorf("%s: brand %q from %+v, want %q %s <%s>", tc.client, d.Brand, d.From, tc.brand, tc.fromName, tc.from)
@@ -122,7 +126,7 @@ func checkTimeline(t *testing.T, s *localstack.Stack, id, code string) {
 		}
 	}
 	want := []string{"ingest received", "ingest decrypted", "ingest rendered", "ingest sealed", "ingest enqueued",
-		"dispatch attempt", "dispatch sent"}
+		"dispatch received", "dispatch attempt", "dispatch sent"}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Errorf("timeline of %s:\n got %v\nwant %v", id, names, want)
 	}
@@ -130,7 +134,7 @@ func checkTimeline(t *testing.T, s *localstack.Stack, id, code string) {
 		switch {
 		case st.Function == "dispatch" && st.Step == "received" && (st.Receives != 1 || !strings.HasPrefix(st.TraceHeader, "Root=1-")):
 			t.Errorf("dispatch received: receives %d, trace header %q", st.Receives, st.TraceHeader)
-		case st.Step == "attempt" && (st.Provider == "" || st.Outcome != "sent"):
+		case st.Step == "attempt" && (st.Provider == "" || st.Outcome != "sent" || st.LatencyMs <= 0):
 			t.Errorf("attempt without provider, outcome or latency: %+v", st)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cogmail/cogmail/internal/local/eventsource"
 	"github.com/cogmail/cogmail/pkg/awsclient"
+	"github.com/cogmail/cogmail/pkg/brand"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/metrics"
@@ -129,7 +130,15 @@ func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("localstack: providers: %w", err)
 	}
-	param, err := json.Marshal(rc.Normalize())
+	rc = rc.Normalize()
+	if o.BrandsFile != "" {
+		// As in AWS, dispatch reads the brands' provider orders live from the
+		// routing parameter.
+		if rc.Brands, err = brand.ReadFile(o.BrandsFile); err != nil {
+			return fmt.Errorf("localstack: %w", err)
+		}
+	}
+	param, err := json.Marshal(rc)
 	if err != nil {
 		return err
 	}
