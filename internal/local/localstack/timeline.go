@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -19,8 +18,8 @@ type Step struct {
 	OffsetMs float64   `json:"offsetMs"` // since ingest received the event
 	Function string    `json:"function"` // ingest or dispatch
 	// Step is received, decrypted, rendered, sealed, enqueued (ingest);
-	// received, attempt, sent, retry, dead-lettered, expired, duplicate or
-	// suppressed (dispatch).
+	// received, attempt, sent, retry, dead-lettered, or a skipped
+	// outcome's reason: suppressed, throttled, duplicate, expired (dispatch).
 	Step      string  `json:"step"`
 	Provider  string  `json:"provider,omitempty"`
 	Outcome   string  `json:"outcome,omitempty"`   // an attempt's: sent, or its failure class
@@ -169,14 +168,12 @@ func (t *timeline) record(function string, r slog.Record, attrs []slog.Attr) {
 		s.Step, s.Provider, s.LatencyMs = "sent", str("provider"), num("ms")
 	case msg == "dead-lettered":
 		s.Step, s.Reason = "dead-lettered", str("reason")
-	case strings.HasPrefix(msg, "message expired"):
-		s.Step = "expired"
-	case strings.HasPrefix(msg, "duplicate skipped"):
-		s.Step = "duplicate"
-	case strings.HasPrefix(msg, "not sent"):
+	case msg == "not sent; deleted from the queue":
+		// Dispatch's skipped outcomes: the reason is the step (suppressed,
+		// throttled, duplicate, expired).
+		s.Step = str("reason")
+	case msg == "not sent; SQS will deliver it again":
 		s.Step, s.Reason = "retry", str("reason")
-	case strings.Contains(msg, "suppressed"):
-		s.Step, s.Reason = "suppressed", str("reason")
 	default:
 		return
 	}
