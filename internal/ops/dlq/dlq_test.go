@@ -9,10 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cogmail/cogmail/internal/ops/dlq"
 	"github.com/cogmail/cogmail/internal/testkit/dlqtest"
+	"github.com/cogmail/cogmail/internal/testkit/lostresponse"
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/dispatch"
 )
@@ -322,5 +326,49 @@ func TestUserHash(t *testing.T) {
 	}
 	if dlq.UserHash("p1", "") != "" {
 		t.Error("an empty user name has a hash")
+	}
+}
+
+// Five reads in a row of an idle DLQ of 58 messages each count 58, none in
+// flight, and leave all 58 visible: a read releases everything it held,
+// and no answer is lost on the way (the client is forced, on every call,
+// into the interleaving that made the SDK retry a receive and hide its
+// first answer's messages: internal/testkit/lostresponse).
+func TestReadsCountWhatIsThere(t *testing.T) {
+	t.Parallel()
+	const n = 58
+	c, url := dlqtest.SQSLocal(t)
+	f := dlqtest.New(t, c, time.Now().UTC().Truncate(time.Second))
+	for i := range n {
+		f.Add(t, dlqtest.Message{Reason: "retries-exhausted", Detail: "last failure: breakers-open", Attempts: 5, Age: time.Duration(i) * time.Minute})
+	}
+	forced := sqs.NewFromConfig(lostresponse.Apply(awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("local", "local", ""))),
+		func(o *sqs.Options) { o.BaseEndpoint = aws.String(url) })
+	q, err := dlq.New(dlq.Options{Client: forced, QueueURL: f.DLQ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for run := 1; run <= 5; run++ {
+		st, err := q.Stats(ctx)
+		if err != nil {
+			t.Fatalf("stats, run %d: %v", run, err)
+		}
+		if st.Visible != n || st.InFlight != 0 || st.Scanned != n {
+			t.Errorf("stats, run %d: %d visible, %d in flight, %d read; want %d, 0, %d", run, st.Visible, st.InFlight, st.Scanned, n, n)
+		}
+		if v, inFlight := f.Count(t, f.DLQ); v != n || inFlight != 0 {
+			t.Errorf("after stats, run %d: %d visible, %d in flight", run, v, inFlight)
+		}
+		ms, err := q.List(ctx, dlq.Filter{})
+		if err != nil {
+			t.Fatalf("list, run %d: %v", run, err)
+		}
+		if len(ms) != n {
+			t.Errorf("list, run %d: %d messages, want %d", run, len(ms), n)
+		}
+		if v, inFlight := f.Count(t, f.DLQ); v != n || inFlight != 0 {
+			t.Errorf("after list, run %d: %d visible, %d in flight", run, v, inFlight)
+		}
 	}
 }
