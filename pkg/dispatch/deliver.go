@@ -51,6 +51,11 @@ func (h *Handler) deliver(ctx context.Context, m provider.Message, order []strin
 			}
 			br := h.breakers[name]
 			if !br.Allow() {
+				if _, ok := o.errs[name]; !ok {
+					if last := h.answers.skipped(name); last != "" {
+						o.errs[name] = last
+					}
+				}
 				continue
 			}
 			tried = true
@@ -58,6 +63,7 @@ func (h *Handler) deliver(ctx context.Context, m provider.Message, order []strin
 			r, took, cut, err := h.call(ctx, h.senders[name], m, deadline)
 			if err == nil {
 				br.Success()
+				h.answers.succeeded(name)
 				if r.Provider == "" {
 					r.Provider = name
 				}
@@ -66,12 +72,14 @@ func (h *Handler) deliver(ctx context.Context, m provider.Message, order []strin
 			}
 			last = provider.ClassOf(err)
 			o.errs[name] = err.Error()
+			h.answers.failed(name, o.errs[name], h.o.Now())
 			h.d.Metrics.Count("ProviderError", 1, map[string]string{"Provider": name, "Class": last.String()})
 			a.log.WarnContext(ctx, "provider failed", "provider", name, "attempt", o.attempts, "class", last.String(),
 				"attemptMs", ms(took), "error", err.Error())
 			switch {
 			case last == provider.Permanent:
 				br.Success()
+				h.answers.succeeded(name) // it works; the message was the problem
 				return stop(ReasonPermanent)
 			case cut:
 				br.Abandon()
@@ -93,8 +101,10 @@ func (h *Handler) deliver(ctx context.Context, m provider.Message, order []strin
 		if !tried {
 			// Every breaker is open: fail fast and let SQS bring the message
 			// back after its visibility backoff.
+			// The outcome keeps each skipped provider's last answer.
 			if o.attempts == 0 {
-				return end(ReasonBreakersOpen)
+				o.reason = ReasonBreakersOpen
+				return o
 			}
 			return stop(ReasonBreakersOpen)
 		}

@@ -138,6 +138,7 @@ type Handler struct {
 	breakers map[string]*breaker.Breaker
 	names    []string
 	seen     *dedup
+	answers  lastAnswers // each provider's last failure, for messages its open breaker skips
 
 	randMu sync.Mutex
 	rand   *mrand.Rand

@@ -592,6 +592,78 @@ func TestDLQAttributes(t *testing.T) {
 	assertNoSecrets(t, "DLQ attributes", all.String(), sec)
 }
 
+// A message whose last delivery finds every breaker open still says, in
+// the DLQ, what each provider last answered: the answers that opened the
+// breakers, on an earlier receive, with when they came.
+func TestDLQEntryCarriesLastAnswersWhenEveryBreakerIsOpen(t *testing.T) {
+	t.Parallel()
+	names := []string{"mailgun", "sendgrid", "ses", "smtp"}
+	var senders []*sender
+	for _, n := range names {
+		s := newSender(n)
+		s.final = unavailable(n)
+		senders = append(senders, s)
+	}
+	f := newFixture(t, senders...)
+	h := f.handler(func(_ *dispatch.Deps, o *dispatch.Options) {
+		o.MaxReceives = 3
+		o.Breaker = breaker.Options{Threshold: 1, Cooldown: time.Hour}
+	})
+	ctx := context.Background()
+	failedAt := f.clock.Now()
+	first, _ := f.message()
+	if resp, _ := h.Handle(ctx, batch(first)); len(reported(resp)) != 1 {
+		t.Fatalf("first receive: reported %v, want the message retried", reported(resp))
+	}
+	for _, n := range names {
+		if st, _ := h.Breaker(n); st != breaker.Open {
+			t.Fatalf("%s's breaker is %v after its failure, want open", n, st)
+		}
+	}
+	calls := 0
+	for _, s := range senders {
+		calls += s.Calls()
+	}
+
+	f.clock.Add(5 * time.Minute)
+	last, sec := f.message()
+	last.Attributes["ApproximateReceiveCount"] = "3"
+	if resp, _ := h.Handle(ctx, batch(last)); len(reported(resp)) != 0 {
+		t.Fatalf("last receive: reported %v, want the message dead-lettered", reported(resp))
+	}
+	after := 0
+	for _, s := range senders {
+		after += s.Calls()
+	}
+	if after != calls {
+		t.Fatalf("%d provider calls with every breaker open, want none", after-calls)
+	}
+	dlq := f.queue.DLQ()
+	if len(dlq) != 1 {
+		t.Fatalf("%d DLQ messages, want 1", len(dlq))
+	}
+	attrs := dlq[0].MessageAttributes
+	str := func(k string) string { return aws.ToString(attrs[k].StringValue) }
+	if got := str(dispatch.AttrError); got != "last failure: breakers-open" {
+		t.Errorf("%s = %q", dispatch.AttrError, got)
+	}
+	for _, n := range names {
+		got := str(dispatch.AttrLastError + n)
+		want := n + ": unavailable (status 503): Service Unavailable"
+		if !strings.HasPrefix(got, want) || !strings.Contains(got, failedAt.UTC().Format(time.RFC3339)) {
+			t.Errorf("%s%s = %q, want %q with the time it answered (%s)", dispatch.AttrLastError, n, got, want, failedAt.UTC().Format(time.RFC3339))
+		}
+	}
+	if len(attrs) > 10 {
+		t.Errorf("%d attributes, over SQS's 10", len(attrs))
+	}
+	var all strings.Builder
+	for k, v := range attrs {
+		all.WriteString(k + "=" + aws.ToString(v.StringValue) + "\n")
+	}
+	assertNoSecrets(t, "DLQ attributes", all.String(), sec)
+}
+
 // TestDLQAttributesReplaceOldOnes: a message replayed from the DLQ carries
 // its old DLQ attributes back; dead-lettering it again replaces them, so an
 // old provider's error cannot pass for a new one.
