@@ -60,6 +60,7 @@ func runEvent(ctx context.Context, e *env, args []string) int {
 	aesHex := fs.String("aes-key-hex", "", "encrypt with a raw AES-256 key (64 hex characters) instead of KMS")
 	aesNS := fs.String("aes-key-namespace", "", "raw AES key namespace (with --aes-key-hex)")
 	aesName := fs.String("aes-key-name", "", "raw AES key name (with --aes-key-hex)")
+	clientID := fs.String("client-id", localstack.SampleClientID, "app client id (callerContext.clientId): picks the brand")
 	out := fs.String("out", "", "write the event to this file instead of stdout")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: cogmail event --trigger T --email ADDR (--kms-key-arn ARN | --aes-key-hex HEX --aes-key-namespace NS --aes-key-name NAME) [flags]\n\nMakes a Custom Email Sender event as Cognito sends it: request.code encrypted with the AWS\nEncryption SDK (message format 1, suite 0x0378, encryption context userpool-id). An\nAccountTakeOverNotification carries no code but sample sign-in details.\n\nFlags:")
@@ -97,7 +98,7 @@ func runEvent(ctx context.Context, e *env, args []string) int {
 		*userName, _, _ = strings.Cut(*email, "@")
 	}
 
-	spec := localstack.EventSpec{Trigger: t, Pool: *pool, UserName: *userName, Email: *email, Locale: *locale}
+	spec := localstack.EventSpec{Trigger: t, Pool: *pool, UserName: *userName, Email: *email, Locale: *locale, ClientID: *clientID}
 	var ciphertext, plaintext, keyDesc string
 	if !t.RequiresCode() {
 		// Key flags are accepted and unused, so a script can loop over every

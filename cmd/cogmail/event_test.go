@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cogmail/cogmail/internal/local/kmslocal"
+	"github.com/cogmail/cogmail/internal/local/localstack"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
 	"github.com/cogmail/cogmail/pkg/cognito"
 )
@@ -65,7 +66,17 @@ func TestEventEncryptsAsCognito(t *testing.T) {
 				}
 			}},
 		{"kms alias", kmsEnv, []string{"--trigger", "ForgotPassword", "--email", "b@example.com", "--pool", "us-east-1_Test", "--kms-key-arn", kmslocal.DefaultAlias},
-			kmsDec, "", regexp.MustCompile(`^[0-9]{6}$`), nil},
+			kmsDec, "", regexp.MustCompile(`^[0-9]{6}$`), func(t *testing.T, ev *cognito.Event) {
+				if ev.CallerContext.ClientID != localstack.SampleClientID {
+					t.Errorf("client id %q, want the default %q", ev.CallerContext.ClientID, localstack.SampleClientID)
+				}
+			}},
+		{"client id", kmsEnv, []string{"--trigger", "SignUp", "--email", "b@example.com", "--pool", "us-east-1_Test", "--kms-key-arn", kmslocal.DefaultAlias, "--client-id", "7example0admin0console0id"},
+			kmsDec, "", regexp.MustCompile(`^[0-9]{6}$`), func(t *testing.T, ev *cognito.Event) {
+				if ev.CallerContext.ClientID != "7example0admin0console0id" {
+					t.Errorf("client id %q", ev.CallerContext.ClientID)
+				}
+			}},
 		{"raw aes, random code, to a file", nil, append([]string{"--trigger", "CustomEmailSender_Authentication", "--email", "c@example.com", "--pool", "eu-west-1_Abc", "--username", "u-1", "--out", outFile}, aesFlags...),
 			aesDec, outFile, regexp.MustCompile(`^[0-9]{6}$`), func(t *testing.T, ev *cognito.Event) {
 				if ev.Region != "eu-west-1" || ev.UserName != "u-1" || ev.TriggerSource != cognito.Authentication {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cogmail/cogmail/internal/local/localstack"
+	"github.com/cogmail/cogmail/pkg/brand"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
 )
 
@@ -44,6 +45,7 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 	fail := fs.String("fail", "", "inject provider faults: NAME=RATE (0..1, answered 503 / connection reset) or NAME=STATUS (e.g. 429, 500, SMTP 421), comma-separated")
 	routing := fs.String("providers", localstack.DefaultProviders, "initial provider routing (failover order, or NAME=WEIGHT for weighted)")
 	wait := fs.Duration("wait", 30*time.Second, "how long to wait for the samples to be delivered")
+	brandsFile := fs.String("brands", "", "brand document (YAML or JSON, docs/brands.md): a brand per app client id")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: cogmail local [flags]\n\nStarts local KMS and SQS endpoints on one loopback address, wires the real ingest handler to\nthem through the real AWS SDK clients, and sends one sample event per trigger source.\n\nFlags:")
 		fs.PrintDefaults()
@@ -61,6 +63,14 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	o := localstack.Options{Addr: *addr, KMSAccount: *account, KMSRegion: *region, KMSKeyARN: *keyARN, Faults: faults, Providers: *routing}
+	if *brandsFile != "" {
+		// Refused here with every problem listed, before anything starts.
+		if _, err := brand.ReadFile(*brandsFile); err != nil {
+			fmt.Fprintf(e.stderr, "cogmail local: --brands: %v\n", err)
+			return exitUsage
+		}
+		o.BrandsFile = *brandsFile
+	}
 	if *seedFile != "" {
 		b, err := os.ReadFile(*seedFile)
 		if err != nil {

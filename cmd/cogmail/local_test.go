@@ -39,6 +39,9 @@ func TestLocalFlags(t *testing.T) {
 		{"public address", []string{"local", "--once", "--addr", "0.0.0.0:0"}, exitFailed, "loopback"},
 		{"unknown command", []string{"nope"}, exitUsage, "unknown command"},
 		{"bad fault", []string{"local", "--once", "--fail", "postmark=0.5"}, exitUsage, "--fail"},
+		{"invalid brands", []string{"local", "--once", "--brands", "testdata/brands-invalid.yaml"}, exitUsage, "brands[0].from.address"},
+		{"invalid brands lists every problem", []string{"local", "--once", "--brands", "testdata/brands-invalid.yaml"}, exitUsage, "brands[1].colors.accent"},
+		{"two brands", []string{"local", "--once", "--addr", "127.0.0.1:0", "--brands", "../../docs/brands.yaml"}, exitOK, "8 of 8 sample emails delivered"},
 		{"every provider down", []string{"local", "--once", "--addr", "127.0.0.1:0", "--wait", "3s", "--fail", "ses=1,sendgrid=1,mailgun=1,smtp=1"}, exitFailed, "0 of 8 sample emails delivered"},
 	}
 	for _, tc := range cases {
