@@ -57,6 +57,10 @@ type Clients struct {
 	SecretsManager SecretReader                   // required when a *_SECRET variable is set
 	DynamoDB       DynamoDB                       // required with COGMAIL_IDEMPOTENCY_TABLE or COGMAIL_REPUTATION_TABLE
 	HTTPClient     *http.Client                   // for SendGrid and Mailgun; default one with pooled connections
+	// Suppressions and Recipients, when set, are used instead of the
+	// reputation table (the local stack's in-memory list and counters).
+	Suppressions Suppressions
+	Recipients   RecipientCounter
 }
 
 // Build makes a Handler from configuration at cold start: it resolves the
@@ -115,11 +119,8 @@ func Build(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger
 			store = s
 		}
 	}
-	var (
-		sup Suppressions
-		rec RecipientCounter
-	)
-	if t := c.Reputation.Table; t != "" {
+	sup, rec := cl.Suppressions, cl.Recipients
+	if t := c.Reputation.Table; t != "" && sup == nil && rec == nil {
 		if cl.DynamoDB == nil {
 			errs = append(errs, errors.New("COGMAIL_REPUTATION_TABLE: a DynamoDB client is required"))
 		} else {

@@ -53,11 +53,11 @@ type providers struct {
 	dropper *connDropper
 }
 
-func startProviders(creds aws.Credentials, faults map[string]Fault) (*providers, error) {
+func startProviders(creds aws.Credentials, faults map[string]Fault, publishSES func([]byte)) (*providers, error) {
 	p := &providers{
 		sg:      sendgridfake.New(sendgridfake.Options{APIKey: localSendGridKey}),
 		mg:      mailgunfake.New(mailgunfake.Options{APIKey: localMailgunKey, Domain: localMailgunDomain}),
-		ses:     sesfake.New(sesfake.Options{Credentials: &creds}),
+		ses:     sesfake.New(sesfake.Options{Credentials: &creds, Publish: publishSES}),
 		smtp:    smtpfake.New(smtpfake.Options{}),
 		proxies: map[string]*faultProxy{},
 		servers: map[string]*httptest.Server{},
@@ -115,7 +115,7 @@ func (p *providers) close() {
 // Lambda's event source mapping.
 func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 	creds := aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local", Source: "cogmail-local"}
-	p, err := startProviders(creds, o.Faults)
+	p, err := startProviders(creds, o.Faults, s.publishSES)
 	if err != nil {
 		return err
 	}
@@ -169,6 +169,7 @@ func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 		"COGMAIL_SMTP_HOST":         "127.0.0.1",
 		"COGMAIL_SMTP_PORT":         strconv.Itoa(p.dropper.addr().Port),
 		"COGMAIL_SMTP_TLS":          "none",
+		"COGMAIL_RECIPIENT_LIMIT":   cmp(o.RecipientLimit, "off"),
 	}
 	maps.Copy(env, o.DispatchEnv)
 	cfg, err := config.LoadDispatch(func(k string) string { return env[k] })
@@ -177,8 +178,9 @@ func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 	}
 	base := o.Logger.Handler()
 	s.observer = newFailoverObserver(base)
-	log := slog.New(&timelineHandler{tl: s.timeline, function: "dispatch", next: s.observer})
-	s.Dispatch, err = dispatch.Build(ctx, cfg, dispatch.Clients{AWS: awsCfg, SQS: s.SQSClient, KMS: s.KMSClient, SSM: s.SSMClient},
+	log := slog.New(&timelineHandler{tl: s.timeline, function: "dispatch", next: &guardObserver{next: s.observer, rep: s.rep}})
+	s.Dispatch, err = dispatch.Build(ctx, cfg, dispatch.Clients{AWS: awsCfg, SQS: s.SQSClient, KMS: s.KMSClient, SSM: s.SSMClient,
+		Suppressions: s.rep.list, Recipients: s.rep.counter},
 		log, metrics.New(o.Metrics, "dispatch", nil))
 	if err != nil {
 		return err
@@ -192,11 +194,12 @@ func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 	}
 	s.inbox = newInbox(p.sg, p.mg, p.ses, p.smtp, s.observer)
 	s.inbox.timeline = s.timeline
+	s.inbox.rep = s.rep
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	s.wg.Go(func() { _ = poller.Run(runCtx) })
 	s.wg.Go(func() { s.inbox.run(runCtx, 50*time.Millisecond) })
-	return nil
+	return s.runEvents(runCtx, o.Logger)
 }
 
 // Timeline returns a message's timeline (see Step), oldest step first; nil

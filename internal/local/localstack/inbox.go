@@ -39,6 +39,11 @@ type Delivered struct {
 	// Failovers lists the providers that failed this message first, with
 	// the class of their failure ("sendgrid: unavailable").
 	Failovers []string `json:"failovers"`
+	// Status is "suppressed" or "throttled" for a message the reputation
+	// guard stopped (not sent: no provider, no body), with Why; empty for
+	// a delivered one.
+	Status string `json:"status,omitempty"`
+	Why    string `json:"why,omitempty"`
 }
 
 // Address is a sender as the provider received it.
@@ -66,6 +71,8 @@ type inbox struct {
 	obs  *failoverObserver
 	// timeline, when set, names each message's brand.
 	timeline *timeline
+	// rep, when set, adds the messages the reputation guard stopped.
+	rep *reputation
 
 	mu        sync.Mutex
 	seen      map[string]int // per provider: messages already taken from its fake
@@ -162,8 +169,12 @@ func first(v []string) string {
 // list returns the delivered emails, newest first.
 func (b *inbox) list() []Delivered {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	out := slices.Clone(b.delivered)
+	b.mu.Unlock()
+	if b.rep != nil {
+		out = append(out, b.rep.notSentList()...)
+		slices.SortStableFunc(out, func(x, y Delivered) int { return x.DeliveredAt.Compare(y.DeliveredAt) })
+	}
 	slices.Reverse(out)
 	return out
 }

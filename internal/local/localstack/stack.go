@@ -73,6 +73,16 @@ type Options struct {
 	Faults map[string]Fault
 	// DispatchEnv adds or overrides dispatch settings.
 	DispatchEnv map[string]string
+
+	// SendGridWebhookPublicKey (base64 DER, as SendGrid shows it) and
+	// MailgunWebhookSigningKey turn on POST /webhooks/sendgrid and
+	// /webhooks/mailgun, which run the real events handler.
+	SendGridWebhookPublicKey string
+	MailgunWebhookSigningKey string
+	// RecipientLimit is the per-address limit, "N/DURATION" ("3/1h");
+	// default off, so the samples and tests that mail one address often
+	// are not throttled.
+	RecipientLimit string
 }
 
 // Stack is a running local stack.
@@ -99,6 +109,7 @@ type Stack struct {
 
 	srv       *http.Server
 	providers *providers
+	rep       *reputation
 	observer  *failoverObserver
 	timeline  *timeline
 	inbox     *inbox
@@ -186,10 +197,14 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.startReputation(ctx, o, o.Logger); err != nil {
+		return nil, err
+	}
 	if err := s.startDispatch(ctx, o); err != nil {
 		return nil, err
 	}
 	s.routes()
+	s.reputationRoutes()
 	if o.AES != nil {
 		s.Encrypter, err = codecrypt.NewRawAESEncrypter(ctx, *o.AES)
 	} else {

@@ -117,7 +117,7 @@ var inboxPage = template.Must(template.New("inbox").Funcs(funcs).Parse(`<!doctyp
 {{range .Messages}}<a class="item{{if eq .MessageID $.Selected}} sel{{end}}" href="/?id={{.MessageID}}">
 <div class="meta">{{.To}} · from {{with .From.Name}}{{.}} {{end}}&lt;{{.From.Address}}&gt; · {{ago .DeliveredAt $.Now}}</div>
 <div class="subj">{{.Subject}}</div>
-<div>{{with .Brand}}<span class="tag brand">{{.}}</span>{{end}}<span class="tag">{{short .TriggerSource}}</span><span class="tag" title="the provider's message id">via {{.Provider}}{{with .ProviderMessageID}} · {{.}}{{end}}</span>{{range .Failovers}}<span class="tag fail">{{.}}</span>{{end}}</div>
+<div>{{with .Brand}}<span class="tag brand">{{.}}</span>{{end}}<span class="tag">{{short .TriggerSource}}</span>{{if .Status}}<span class="tag fail" title="{{.Why}}">{{.Status}}: {{.Why}}</span>{{else}}<span class="tag" title="the provider's message id">via {{.Provider}}{{with .ProviderMessageID}} · {{.}}{{end}}</span>{{end}}{{range .Failovers}}<span class="tag fail">{{.}}</span>{{end}}</div>
 </a>{{else}}<div class="empty">No email yet. Run <code>cogmail invoke --event FILE</code> or restart <code>cogmail local</code>.</div>{{end}}
 </div><div class="view">{{if .Selected}}<iframe sandbox title="email" src="/messages/{{.Selected}}/html"></iframe>
 {{with .Timeline}}<div class="timeline"><table><tr><th>+ms</th><th>function</th><th>step</th><th>detail</th></tr>

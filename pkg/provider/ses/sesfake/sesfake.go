@@ -47,6 +47,11 @@ type Options struct {
 	// naming another gets 404 NotFoundException.
 	ConfigurationSets []string
 	Listener          net.Listener // default: a new listener on 127.0.0.1:0
+	// Publish, if set, receives the event SES would publish through a
+	// configuration set for mail to the mailbox simulator's success@,
+	// bounce@ and complaint@ addresses (SES's event JSON), after the send
+	// is answered, as SES publishes asynchronously.
+	Publish func(event []byte)
 }
 
 // Fault is injected into the next Count requests (0: every request until
@@ -297,6 +302,11 @@ func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-Requestid", requestID())
 	_ = json.NewEncoder(w).Encode(map[string]string{"MessageId": m.MessageID})
+	if s.opts.Publish != nil {
+		if ev := simulate(m, time.Now()); ev != nil {
+			go s.opts.Publish(ev)
+		}
+	}
 }
 
 // authenticate checks the SigV4 header, and the signature when the fake
