@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 
 	"github.com/cogmail/cogmail/internal/ops/preview"
+	"github.com/cogmail/cogmail/pkg/brand"
+	"github.com/cogmail/cogmail/pkg/ingest"
 	"github.com/cogmail/cogmail/pkg/render"
 )
 
@@ -20,6 +22,7 @@ func templatesCommand() command {
 const templatesExamples = `
 Examples:
   cogmail templates preview --out preview && xdg-open preview/index.html
+  cogmail templates preview --out preview --brands docs/brands.yaml
   cogmail templates preview --out preview --template-dir my-templates \
     --product-name Acme --logo-url https://acme.example/logo.png --support-url https://acme.example/help
 `
@@ -54,6 +57,7 @@ func runTemplatesPreview(_ context.Context, e *env, args []string) int {
 	product := fs.String("product-name", "Acme", "product name the emails show")
 	logo := fs.String("logo-url", "", "http(s) URL of the logo in the header")
 	support := fs.String("support-url", "", "http(s) URL of the support link in the footer")
+	brandsFile := fs.String("brands", "", "brand document (docs/brands.md): one gallery per brand, each with its own look and templates")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: cogmail templates preview --out DIR [flags]\n\nRenders every trigger source × locale with sample data (code "+preview.SampleCode+", a temporary\npassword with characters HTML escapes, sample sign-in details) to DIR/<locale>/<Template>.html\nand .txt, and writes DIR/index.html, a gallery of them all. Every template is checked first:\na broken override is reported with its file name.\n\nFlags:")
 		fs.PrintDefaults()
@@ -79,6 +83,9 @@ func runTemplatesPreview(_ context.Context, e *env, args []string) int {
 			return exitUsage
 		}
 	}
+	if *brandsFile != "" {
+		return previewBrands(e, *out, *brandsFile)
+	}
 	r, err := render.New(render.Options{
 		Brand:       render.Brand{ProductName: *product, LogoURL: *logo, SupportURL: *support},
 		OverrideDir: *dir,
@@ -99,5 +106,44 @@ func runTemplatesPreview(_ context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "wrote %d emails (%d templates × %d locales) to %s\nopen %s\n",
 		len(g.Entries), len(g.Templates), len(g.Locales), g.Dir, (&url.URL{Scheme: "file", Path: filepath.ToSlash(index)}).String())
+	return exitOK
+}
+
+// previewBrands writes one gallery per brand of the document in file.
+func previewBrands(e *env, out, file string) int {
+	set, err := brand.ReadFile(file)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cogmail templates preview: --brands: %v\n", err)
+		return exitUsage
+	}
+	var brands []preview.Brand
+	var errs []error
+	for _, b := range set.Brands() {
+		o := ingest.RenderOptions(b, render.DefaultLocale)
+		o.CheckAll = true
+		r, err := render.New(o)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("brand %q: %w", b.Name, err))
+			continue
+		}
+		brands = append(brands, preview.Brand{Name: b.Name, Renderer: r})
+	}
+	if len(errs) > 0 {
+		fmt.Fprintf(e.stderr, "cogmail templates preview: %v\n", errors.Join(errs...))
+		return exitFailed
+	}
+	g, err := preview.WriteBrands(out, brands)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cogmail templates preview: %v\n", err)
+		return exitFailed
+	}
+	index, err := filepath.Abs(g.Index)
+	if err != nil {
+		index = g.Index
+	}
+	for _, bg := range g.Galleries {
+		fmt.Fprintf(e.stdout, "%s: wrote %d emails to %s\n", bg.Brand, len(bg.Entries), bg.Gallery.Dir)
+	}
+	fmt.Fprintf(e.stdout, "open %s\n", (&url.URL{Scheme: "file", Path: filepath.ToSlash(index)}).String())
 	return exitOK
 }

@@ -87,3 +87,31 @@ func TestTemplatesPreview(t *testing.T) {
 		})
 	}
 }
+
+func TestTemplatesPreviewBrands(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "gallery")
+	code, stdout, stderr := runCmd(t, "templates", "preview", "--out", out, "--brands", "../../docs/brands.yaml")
+	if code != exitOK || !strings.Contains(stdout, "Acme: wrote 45 emails") || !strings.Contains(stdout, "Acme Admin: wrote 45 emails") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	for file, wants := range map[string][]string{
+		"index.html":                        {`href="acme/index.html"`, `href="acme-admin/index.html"`},
+		"acme/en/SignUp.html":               {"#f0fdfa", "Confirm your email address"},
+		"acme-admin/en/SignUp.html":         {"#fef2f2", "Admin console: confirm your email"}, // the brand's own template
+		"acme-admin/en/ForgotPassword.html": {"#fef2f2", "Acme Admin"},                        // a built-in one, in the brand's look
+	} {
+		b, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(file)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range wants {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("%s lacks %q", file, w)
+			}
+		}
+	}
+	code, _, stderr = runCmd(t, "templates", "preview", "--out", out, "--brands", "testdata/brands-invalid.yaml")
+	if code != exitUsage || !strings.Contains(stderr, "brands[0].from.address") || !strings.Contains(stderr, "brands[1].colors.accent") {
+		t.Errorf("invalid brands: exit %d\n%s", code, stderr)
+	}
+}

@@ -45,23 +45,9 @@ func NewBrandSet(set *brand.Set, defaultLocale string) (*BrandSet, error) {
 	s := &BrandSet{set: set, byName: map[string]Brand{}}
 	var errs []error
 	for _, b := range set.Brands() {
-		loc := b.Locale
-		if loc == "" {
-			loc = defaultLocale
-		}
-		sender := b.From.Name
-		if sender == "" {
-			sender = b.Name
-		}
-		r, err := render.New(render.Options{
-			Brand: render.Brand{
-				ProductName: b.Name, SenderName: sender, SupportURL: b.SupportURL, LogoURL: b.LogoURL,
-				ProductURL: b.ProductURL,
-				Colors:     render.Colors{Accent: b.Colors.Accent, Background: b.Colors.Background, Text: b.Colors.Text},
-			},
-			DefaultLocale: loc,
-			OverrideDir:   b.Templates,
-		})
+		o := RenderOptions(b, defaultLocale)
+		loc := o.DefaultLocale
+		r, err := render.New(o)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("brand %q: %w", b.Name, err))
 			continue
@@ -75,6 +61,29 @@ func NewBrandSet(set *brand.Set, defaultLocale string) (*BrandSet, error) {
 		return nil, fmt.Errorf("ingest: brands: %w", errors.Join(errs...))
 	}
 	return s, nil
+}
+
+// RenderOptions are the render options of a brand: its name as the product
+// name, its from name as the sender, its links, colours, locale (else
+// defaultLocale) and template directory.
+func RenderOptions(b brand.Brand, defaultLocale string) render.Options {
+	loc := b.Locale
+	if loc == "" {
+		loc = defaultLocale
+	}
+	sender := b.From.Name
+	if sender == "" {
+		sender = b.Name
+	}
+	return render.Options{
+		Brand: render.Brand{
+			ProductName: b.Name, SenderName: sender, SupportURL: b.SupportURL, LogoURL: b.LogoURL,
+			ProductURL: b.ProductURL,
+			Colors:     render.Colors{Accent: b.Colors.Accent, Background: b.Colors.Background, Text: b.Colors.Text},
+		},
+		DefaultLocale: loc,
+		OverrideDir:   b.Templates,
+	}
 }
 
 // single is the one brand of a pool without a brand document.
