@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -378,6 +379,13 @@ func (e *evaluation) ref(name string) (any, error) {
 		return v, nil
 	}
 	if v, ok := e.param(name); ok {
+		if p, ok := e.s.tpl.Parameters[name]; ok && (p.Type == "CommaDelimitedList" || strings.HasPrefix(p.Type, "List<")) {
+			var list []any // a list parameter's Ref is a list
+			for _, el := range strings.Split(v, ",") {
+				list = append(list, strings.TrimSpace(el))
+			}
+			return list, nil
+		}
 		return v, nil
 	}
 	if v, ok := e.stand[ref(name)]; ok {
@@ -523,6 +531,13 @@ func (e *evaluation) condition(v any) (bool, error) {
 		case "Fn::Not":
 			r, err := e.condition(args[0])
 			return !r, err
+		case "Fn::Contains": // a rule function: [list of strings, string]
+			list, err := e.value(args[0])
+			if err != nil {
+				return false, err
+			}
+			want, err := e.str(args[1])
+			return slices.Contains(strs(list), want), err
 		case "Fn::And", "Fn::Or":
 			all := fn == "Fn::And"
 			for _, c := range args {

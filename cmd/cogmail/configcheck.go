@@ -356,6 +356,7 @@ func checkDispatch(getenv func(string) string) (functionReport, *cogconfig.Dispa
 		r.Problems = append(r.Problems, problem{Variable: "COGMAIL_SMTP_TLS",
 			Message: "none would send the password in clear to " + s.Host + ", which cogmail refuses for anything but localhost: use starttls or tls"})
 	}
+	r.Problems = append(r.Problems, sesGrant(getenv, c)...)
 	if len(c.Routing.Providers) > 0 {
 		r.Notes = append(r.Notes, "routing (COGMAIL_PROVIDERS): "+describeRouting(c.Routing))
 	}
@@ -367,6 +368,33 @@ func checkDispatch(getenv func(string) string) (functionReport, *cogconfig.Dispa
 	}
 	r.OK = len(r.Problems) == 0
 	return r, c
+}
+
+// sesGrant reports ses routed to real SES (no endpoint override) without
+// the identity the role may send as, or with a sender outside it. The stack
+// grants ses:SendEmail only on its SesIdentity parameter (set here as
+// COGMAIL_SES_IDENTITY): without it every send fails with AccessDenied. The
+// template's Rules refuse such a deploy; this finds a function deployed
+// before them, or by other means.
+func sesGrant(getenv func(string) string, c *cogconfig.Dispatch) []problem {
+	if c == nil || c.SES == nil || !slices.Contains(c.Routing.Providers, providerconfig.SES) ||
+		c.SES.Endpoint != "" || getenv("AWS_ENDPOINT_URL_SESV2") != "" || getenv("AWS_ENDPOINT_URL") != "" {
+		return nil
+	}
+	id := strings.ToLower(c.SES.Identity)
+	switch {
+	case id == "":
+		return []problem{{Variable: "COGMAIL_SES_IDENTITY", Message: "is empty while ses is in COGMAIL_PROVIDERS: the stack grants ses:SendEmail only on its SesIdentity parameter, " +
+			"so every send would fail with AccessDenied; redeploy with SesIdentity=<the verified domain or address of COGMAIL_SENDER_EMAIL>"}}
+	case c.SenderEmail == "":
+		return nil // reported already
+	}
+	sender := strings.ToLower(c.SenderEmail)
+	if sender == id || strings.HasSuffix(sender, "@"+id) {
+		return nil
+	}
+	return []problem{{Variable: "COGMAIL_SES_IDENTITY", Message: fmt.Sprintf("%q does not cover the sender %s: the role may send only as that identity "+
+		"(the stack's SesIdentity), so SES would refuse the sender with AccessDenied", c.SES.Identity, c.SenderEmail)}}
 }
 
 // pinger tries the providers a dispatch configuration has.

@@ -55,9 +55,10 @@ var (
 	dispatchEnv = map[string]string{
 		"COGMAIL_PROVIDERS":    "ses",
 		"COGMAIL_SENDER_EMAIL": testSender,
+		"COGMAIL_SES_IDENTITY": "example.com",
 		"COGMAIL_DLQ_URL":      "https://sqs.us-east-1.amazonaws.com/111122223333/cogmail-dlq",
 	}
-	bothEnv = with(ingestEnv, "COGMAIL_PROVIDERS", "ses", "COGMAIL_SENDER_EMAIL", testSender,
+	bothEnv = with(ingestEnv, "COGMAIL_PROVIDERS", "ses", "COGMAIL_SENDER_EMAIL", testSender, "COGMAIL_SES_IDENTITY", "example.com",
 		"COGMAIL_DLQ_URL", "https://sqs.us-east-1.amazonaws.com/111122223333/cogmail-dlq")
 )
 
@@ -113,6 +114,14 @@ func TestConfigCheck(t *testing.T) {
 			[]string{`COGMAIL_PROVIDERS: "postmark" is not a provider`}, nil},
 		{"a provider without its key", with(dispatchEnv, "COGMAIL_PROVIDERS", "sendgrid,ses"), []string{"--function", "dispatch"}, exitFailed,
 			[]string{"COGMAIL_SENDGRID_API_KEY: or COGMAIL_SENDGRID_API_KEY_SECRET is required: sendgrid is in COGMAIL_PROVIDERS"}, nil},
+		// What the template's Rules now refuse, as a deployed function shows it.
+		{"ses routed without the identity the stack granted", with(dispatchEnv, "COGMAIL_SES_IDENTITY", ""), []string{"--function", "dispatch"}, exitFailed,
+			[]string{"COGMAIL_SES_IDENTITY: is empty while ses is in COGMAIL_PROVIDERS", "AccessDenied", "SesIdentity="}, nil},
+		{"a sender outside the SES identity", with(dispatchEnv, "COGMAIL_SES_IDENTITY", "example.org"), []string{"--function", "dispatch"}, exitFailed,
+			[]string{`COGMAIL_SES_IDENTITY: "example.org" does not cover the sender ` + testSender}, nil},
+		{"the sender's own address as the identity", with(dispatchEnv, "COGMAIL_SES_IDENTITY", testSender), []string{"--function", "dispatch"}, exitOK, []string{"dispatch: ok"}, nil},
+		{"ses without identity at a local endpoint", with(dispatchEnv, "COGMAIL_SES_IDENTITY", "", "AWS_ENDPOINT_URL_SESV2", "http://127.0.0.1:4566"), []string{"--function", "dispatch"}, exitOK,
+			[]string{"dispatch: ok"}, nil},
 		{"a sender with a display name", with(dispatchEnv, "COGMAIL_SENDER_EMAIL", "Acme <no-reply@example.com>"), []string{"--function", "dispatch"}, exitFailed,
 			[]string{"COGMAIL_SENDER_EMAIL: is not a bare email address"}, nil},
 		{"a password in clear to a remote relay", with(dispatchEnv, "COGMAIL_SMTP_HOST", "smtp.example.com", "COGMAIL_SMTP_TLS", "none",

@@ -168,6 +168,9 @@ func TestDeploy(t *testing.T) {
 		}
 	}
 	t.Run("moto's gaps", func(t *testing.T) {
+		t.Run("Rules", func(t *testing.T) {
+			t.Skip("moto's create_stack does not evaluate the template's Rules (AWS::CloudFormation rules refusing a provider without its settings): infra/rules_test.go evaluates them")
+		})
 		t.Run("IAM", func(t *testing.T) {
 			t.Skip("moto does not evaluate IAM (AWS::IAM::Role policies, AWS::KMS::Key policy): they are read back and checked as documents below, not enforced on the calls")
 		})

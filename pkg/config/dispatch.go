@@ -107,6 +107,11 @@ type Mailgun struct {
 type SES struct {
 	ConfigurationSet string // COGMAIL_SES_CONFIGURATION_SET
 	Endpoint         string // COGMAIL_SES_ENDPOINT (optional)
+	// Identity is the verified SES identity (domain or address) the
+	// function's role may send as: the stack's SesIdentity parameter
+	// (COGMAIL_SES_IDENTITY). Sending does not need it; `cogmail config
+	// check` compares it with the routing and the sender.
+	Identity string
 }
 
 // SMTP is the SMTP relay's configuration.
@@ -195,7 +200,8 @@ func LoadDispatch(getenv Getenv) (*Dispatch, error) {
 
 	c.SendGrid = r.sendGrid()
 	c.Mailgun = r.mailgun()
-	c.SES = &SES{ConfigurationSet: r.str("COGMAIL_SES_CONFIGURATION_SET", ""), Endpoint: r.url("COGMAIL_SES_ENDPOINT", false)}
+	c.SES = &SES{ConfigurationSet: r.str("COGMAIL_SES_CONFIGURATION_SET", ""), Endpoint: r.url("COGMAIL_SES_ENDPOINT", false),
+		Identity: r.str("COGMAIL_SES_IDENTITY", "")}
 	c.SMTP = r.smtp()
 
 	strategy := providerconfig.Strategy(strings.ToLower(r.str("COGMAIL_STRATEGY", "")))
