@@ -45,6 +45,9 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 	fail := fs.String("fail", "", "inject provider faults: NAME=RATE (0..1, answered 503 / connection reset) or NAME=STATUS (e.g. 429, 500, SMTP 421), comma-separated")
 	routing := fs.String("providers", localstack.DefaultProviders, "initial provider routing (failover order, or NAME=WEIGHT for weighted)")
 	wait := fs.Duration("wait", 30*time.Second, "how long to wait for the samples to be delivered")
+	sgKey := fs.String("sendgrid-webhook-public-key", "", "turn on POST /webhooks/sendgrid: the Event Webhook's verification key (base64 DER, as SendGrid shows it)")
+	mgKey := fs.String("mailgun-webhook-signing-key", "", "turn on POST /webhooks/mailgun: Mailgun's webhook signing key")
+	limit := fs.String("recipient-limit", "off", "emails per address per window for code-bearing triggers, N/DURATION (e.g. 3/1h), or off")
 	brandsFile := fs.String("brands", "", "brand document (YAML or JSON, docs/brands.md): a brand per app client id")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: cogmail local [flags]\n\nStarts local KMS and SQS endpoints on one loopback address, wires the real ingest handler to\nthem through the real AWS SDK clients, and sends one sample event per trigger source.\n\nFlags:")
@@ -62,7 +65,8 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "cogmail local: %v\n", err)
 		return exitUsage
 	}
-	o := localstack.Options{Addr: *addr, KMSAccount: *account, KMSRegion: *region, KMSKeyARN: *keyARN, Faults: faults, Providers: *routing}
+	o := localstack.Options{Addr: *addr, KMSAccount: *account, KMSRegion: *region, KMSKeyARN: *keyARN, Faults: faults, Providers: *routing,
+		SendGridWebhookPublicKey: *sgKey, MailgunWebhookSigningKey: *mgKey, RecipientLimit: *limit}
 	if *brandsFile != "" {
 		// Refused here with every problem listed, before anything starts.
 		if _, err := brand.ReadFile(*brandsFile); err != nil {
@@ -129,6 +133,7 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 		return exitOK
 	}
 	fmt.Fprintf(e.stdout, "\nInbox:  %s/\nQueues: %s/queues\nInvoke: cogmail invoke --event FILE   (or aws lambda invoke --endpoint-url %s --function-name ingest ...)\n", stack.URL, stack.URL, stack.URL)
+	fmt.Fprintf(e.stdout, "Webhooks: POST %s/webhooks/sendgrid, POST %s/webhooks/mailgun (with their keys' flags)\nSuppressions: cogmail suppressions list --local %s\n", stack.URL, stack.URL, stack.URL)
 	fmt.Fprintln(e.stdout, "\nPoint AWS clients at the stack:")
 	for _, x := range stack.Exports() {
 		fmt.Fprintln(e.stdout, "  "+x)

@@ -45,6 +45,7 @@ func commands() []command {
 		providersCommand(),
 		configCommand(),
 		dlqCommand(),
+		suppressionsCommand(),
 	}
 }
 
