@@ -225,12 +225,12 @@ func TestChaos(t *testing.T) {
 		t.Errorf("%d of %d messages lost: neither delivered nor dead-lettered", lost, messages)
 	}
 	for reason := range deadByReason {
-		if !slices.Contains([]dispatch.Reason{dispatch.ReasonPermanent, dispatch.ReasonRetriesExhausted}, dispatch.Reason(reason)) {
+		if !slices.Contains([]dispatch.Reason{envelope.ReasonPermanent, envelope.ReasonRetriesExhausted}, dispatch.Reason(reason)) {
 			t.Errorf("unexpected DLQ reason %q", reason)
 		}
 	}
 	m := countMetrics(s.dispatchEMF.String())
-	if m["Failover"] == 0 || deadByReason[string(dispatch.ReasonPermanent)] == 0 {
+	if m["Failover"] == 0 || deadByReason[string(envelope.ReasonPermanent)] == 0 {
 		t.Errorf("no failover (%v) or no permanent rejection (%v): the chaos did not bite", m["Failover"], deadByReason)
 	}
 	if sg := chaotic[0]; sg.calls.Load() < messages/2 {

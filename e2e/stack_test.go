@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/cogmail/cogmail/functions/dispatch/dispatchwire"
+	"github.com/cogmail/cogmail/functions/ingest/ingestwire"
 	"github.com/cogmail/cogmail/internal/local/eventsource"
 	"github.com/cogmail/cogmail/internal/local/kmslocal"
 	"github.com/cogmail/cogmail/internal/local/sqslocal"
@@ -148,7 +150,7 @@ func (s *stack) ingest(keyring string) *ingest.Handler {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	h, err := ingest.Build(context.Background(), cfg, ingest.Clients{KMS: s.kms, SQS: s.sqs},
+	h, err := ingestwire.Build(context.Background(), cfg, ingestwire.Clients{KMS: s.kms, SQS: s.sqs},
 		slog.New(slog.NewJSONHandler(s.ingestLogs, nil)), metrics.New(s.ingestEMF, "ingest", nil))
 	if err != nil {
 		s.t.Fatal(err)
@@ -186,7 +188,7 @@ func (s *stack) dispatcher(env map[string]string) *dispatch.Handler {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	h, err := dispatch.Build(context.Background(), cfg, dispatch.Clients{AWS: s.aws, SQS: s.sqs, KMS: s.kms},
+	h, err := dispatchwire.Build(context.Background(), cfg, dispatchwire.Clients{AWS: s.aws, SQS: s.sqs, KMS: s.kms},
 		slog.New(slog.NewJSONHandler(s.dispatchLogs, nil)), metrics.New(s.dispatchEMF, "dispatch", nil))
 	if err != nil {
 		s.t.Fatal(err)
@@ -327,7 +329,7 @@ func deadLetter(m sqstypes.Message) dead {
 	for k, v := range m.MessageAttributes {
 		d.Attrs[k] = aws.ToString(v.StringValue)
 	}
-	d.Reason = d.Attrs[dispatch.AttrReason]
+	d.Reason = d.Attrs[envelope.AttrReason]
 	var env struct {
 		ID string `json:"id"`
 	}

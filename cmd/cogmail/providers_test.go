@@ -21,6 +21,7 @@ import (
 	"github.com/cogmail/cogmail/internal/testkit/motoserver"
 	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/providerconfig/ssmparam"
 )
 
 // ssmEnv is the environment that points the command at an SSM endpoint.
@@ -252,7 +253,7 @@ func TestProvidersMoto(t *testing.T) {
 	}
 
 	src, err := providerconfig.NewSource(providerconfig.SourceOptions{
-		Client: client, Parameter: param, Available: []string{"ses", "sendgrid"},
+		Client: ssmparam.Reader{Client: client}, Parameter: param, Available: []string{"ses", "sendgrid"},
 		Fallback: providerconfig.Config{Providers: []string{"ses"}},
 	})
 	if err != nil {

@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/cogmail/cogmail/functions/dispatch/dispatchwire"
 	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/config"
-	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/metrics"
 )
 
@@ -38,7 +38,7 @@ func main() {
 		log.Error("AWS configuration rejected", "error", err.Error())
 		os.Exit(1)
 	}
-	h, err := dispatch.Build(ctx, cfg, dispatch.Clients{
+	h, err := dispatchwire.Build(ctx, cfg, dispatchwire.Clients{
 		AWS:            awsCfg,
 		SQS:            sqs.NewFromConfig(awsCfg),
 		KMS:            kms.NewFromConfig(awsCfg),

@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/cogmail/cogmail/functions/ingest/ingestwire"
 	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/config"
-	"github.com/cogmail/cogmail/pkg/ingest"
 	"github.com/cogmail/cogmail/pkg/metrics"
 )
 
@@ -33,7 +33,7 @@ func main() {
 		log.Error("AWS configuration rejected", "error", err.Error())
 		os.Exit(1)
 	}
-	h, err := ingest.Build(ctx, cfg, ingest.Clients{KMS: kms.NewFromConfig(awsCfg), SQS: sqs.NewFromConfig(awsCfg)},
+	h, err := ingestwire.Build(ctx, cfg, ingestwire.Clients{KMS: kms.NewFromConfig(awsCfg), SQS: sqs.NewFromConfig(awsCfg)},
 		log, metrics.New(os.Stdout, "ingest", nil))
 	if err != nil {
 		log.Error("cold start failed", "error", err.Error())

@@ -64,7 +64,7 @@ import (
 	"github.com/cogmail/cogmail/internal/testkit/motoserver"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
 	"github.com/cogmail/cogmail/pkg/cognito"
-	"github.com/cogmail/cogmail/pkg/dispatch"
+	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/idempotency"
 )
 
@@ -468,11 +468,11 @@ func TestDeploy(t *testing.T) {
 		if len(m.Messages) != 1 {
 			t.Fatalf("the DLQ holds %d messages, want the garbage record", len(m.Messages))
 		}
-		reason := aws.ToString(m.Messages[0].MessageAttributes[dispatch.AttrReason].StringValue)
+		reason := aws.ToString(m.Messages[0].MessageAttributes[envelope.AttrReason].StringValue)
 		if aws.ToString(m.Messages[0].Body) != `{"not":"a cogmail envelope"}` || reason == "" {
 			t.Errorf("DLQ message %q with reason %q, want the garbage with a reason", aws.ToString(m.Messages[0].Body), reason)
 		}
-		t.Logf("the garbage record was dead-lettered with %s=%s", dispatch.AttrReason, reason)
+		t.Logf("the garbage record was dead-lettered with %s=%s", envelope.AttrReason, reason)
 	})
 	t.Run("no code in the logs", func(t *testing.T) {
 		for _, fn := range []*emulated{ingestFn, dispatchFn} {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/queue"
 )
 
 // Secret is a credential read from the environment. Every formatting path
@@ -194,7 +195,7 @@ func LoadDispatch(getenv Getenv) (*Dispatch, error) {
 	if c.BackoffBase > c.BackoffMax {
 		r.fail("COGMAIL_BACKOFF_BASE", "must not exceed COGMAIL_BACKOFF_MAX")
 	}
-	if c.BackoffMax > 12*time.Hour {
+	if c.BackoffMax > queue.MaxVisibility {
 		r.fail("COGMAIL_BACKOFF_MAX", "must be at most 12h (SQS's longest visibility timeout)")
 	}
 

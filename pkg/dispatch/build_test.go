@@ -1,5 +1,8 @@
 package dispatch_test
 
+// These tests build the handler the way the Lambda does, through
+// functions/dispatch/dispatchwire, so they reuse this package's fixtures.
+
 import (
 	"context"
 	"fmt"
@@ -17,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/cogmail/cogmail/functions/dispatch/dispatchwire"
 	"github.com/cogmail/cogmail/internal/testkit/motoserver"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/dispatch"
@@ -25,6 +29,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/provider/mailgun/mailgunfake"
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid/sendgridfake"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/providerconfig/ssmparam"
 )
 
 // moto holds clients for the shared moto_server.
@@ -101,7 +106,7 @@ func TestBuildResolvesKeysFromSecretsManager(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newFixture(t)
-	h, err := dispatch.Build(context.Background(), cfg, dispatch.Clients{AWS: motoserver.Config(), SQS: f.queue, KMS: f.kms, SecretsManager: mt.sm}, nil, nil)
+	h, err := dispatchwire.Build(context.Background(), cfg, dispatchwire.Clients{AWS: motoserver.Config(), SQS: f.queue, KMS: f.kms, SecretsManager: mt.sm}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,30 +139,30 @@ func TestBuildErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
-		clients func(f *fixture) dispatch.Clients
+		clients func(f *fixture) dispatchwire.Clients
 		want    []string
 	}{
 		{"a missing secret", map[string]string{"COGMAIL_PROVIDERS": "sendgrid",
 			"COGMAIL_SENDGRID_API_KEY_SECRET": "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf"},
-			func(f *fixture) dispatch.Clients {
-				return dispatch.Clients{SQS: f.queue, KMS: f.kms, SecretsManager: mt.sm}
+			func(f *fixture) dispatchwire.Clients {
+				return dispatchwire.Clients{SQS: f.queue, KMS: f.kms, SecretsManager: mt.sm}
 			}, []string{"COGMAIL_SENDGRID_API_KEY_SECRET", "nope-AbCdEf"}},
 		{"no Secrets Manager client", map[string]string{"COGMAIL_PROVIDERS": "sendgrid", "COGMAIL_SENDGRID_API_KEY_SECRET": "x"},
-			func(f *fixture) dispatch.Clients { return dispatch.Clients{SQS: f.queue, KMS: f.kms} },
+			func(f *fixture) dispatchwire.Clients { return dispatchwire.Clients{SQS: f.queue, KMS: f.kms} },
 			[]string{"COGMAIL_SENDGRID_API_KEY_SECRET", "Secrets Manager client"}},
 		{"ses without AWS credentials", map[string]string{"COGMAIL_PROVIDERS": "ses"},
-			func(f *fixture) dispatch.Clients { return dispatch.Clients{SQS: f.queue, KMS: f.kms} },
+			func(f *fixture) dispatchwire.Clients { return dispatchwire.Clients{SQS: f.queue, KMS: f.kms} },
 			[]string{"ses", "region or credentials"}},
 		{"a parameter without an SSM client", map[string]string{"COGMAIL_PROVIDERS": "sendgrid", "COGMAIL_SENDGRID_API_KEY": plain,
 			"COGMAIL_PROVIDERS_PARAM": "/p"},
-			func(f *fixture) dispatch.Clients { return dispatch.Clients{SQS: f.queue, KMS: f.kms} },
+			func(f *fixture) dispatchwire.Clients { return dispatchwire.Clients{SQS: f.queue, KMS: f.kms} },
 			[]string{"COGMAIL_PROVIDERS_PARAM"}},
 		{"a table without a DynamoDB client", map[string]string{"COGMAIL_PROVIDERS": "sendgrid", "COGMAIL_SENDGRID_API_KEY": plain,
 			"COGMAIL_IDEMPOTENCY_TABLE": "t"},
-			func(f *fixture) dispatch.Clients { return dispatch.Clients{SQS: f.queue, KMS: f.kms} },
+			func(f *fixture) dispatchwire.Clients { return dispatchwire.Clients{SQS: f.queue, KMS: f.kms} },
 			[]string{"COGMAIL_IDEMPOTENCY_TABLE"}},
 		{"no SQS or KMS", map[string]string{"COGMAIL_PROVIDERS": "sendgrid", "COGMAIL_SENDGRID_API_KEY": plain},
-			func(*fixture) dispatch.Clients { return dispatch.Clients{} }, []string{"SQS", "KMS"}},
+			func(*fixture) dispatchwire.Clients { return dispatchwire.Clients{} }, []string{"SQS", "KMS"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,7 +177,7 @@ func TestBuildErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = dispatch.Build(context.Background(), cfg, tt.clients(newFixture(t)), nil, nil)
+			_, err = dispatchwire.Build(context.Background(), cfg, tt.clients(newFixture(t)), nil, nil)
 			if err == nil {
 				t.Fatal("Build accepted it")
 			}
@@ -204,7 +209,7 @@ func TestRoutingFollowsTheSSMParameter(t *testing.T) {
 	put(`{"providers":["sendgrid","mailgun"]}`)
 	sg, mg := newSender("sendgrid"), newSender("mailgun")
 	f := newFixture(t, sg, mg)
-	src, err := providerconfig.NewSource(providerconfig.SourceOptions{Client: mt.ssm, Parameter: name,
+	src, err := providerconfig.NewSource(providerconfig.SourceOptions{Client: ssmparam.Reader{Client: mt.ssm}, Parameter: name,
 		Fallback: providerconfig.Config{Providers: []string{"sendgrid"}}, Available: []string{"sendgrid", "mailgun"},
 		Refresh: 60 * time.Second, Now: f.clock.Now})
 	if err != nil {
@@ -301,7 +306,7 @@ func TestBuildEndToEndMetricsAndLogs(t *testing.T) {
 	}
 	f := newFixture(t)
 	log := slog.New(slog.NewJSONHandler(f.logs, nil))
-	h, err := dispatch.Build(context.Background(), cfg, dispatch.Clients{SQS: f.queue, KMS: f.kms}, log, metrics.New(f.emf, "dispatch", nil))
+	h, err := dispatchwire.Build(context.Background(), cfg, dispatchwire.Clients{SQS: f.queue, KMS: f.kms}, log, metrics.New(f.emf, "dispatch", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +351,7 @@ func TestBuildWithAMissingParameter(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newFixture(t)
-	h, err := dispatch.Build(context.Background(), cfg, dispatch.Clients{SQS: f.queue, KMS: f.kms, SSM: mt.ssm},
+	h, err := dispatchwire.Build(context.Background(), cfg, dispatchwire.Clients{SQS: f.queue, KMS: f.kms, SSM: mt.ssm},
 		slog.New(slog.NewJSONHandler(f.logs, nil)), nil)
 	if err != nil {
 		t.Fatalf("Build: %v", err)

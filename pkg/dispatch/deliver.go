@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
 )
@@ -80,7 +81,7 @@ func (h *Handler) deliver(ctx context.Context, m provider.Message, order []strin
 			case last == provider.Permanent:
 				br.Success()
 				h.answers.succeeded(name) // it works; the message was the problem
-				return stop(ReasonPermanent)
+				return stop(envelope.ReasonPermanent)
 			case cut:
 				br.Abandon()
 			default:

@@ -25,6 +25,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/queue"
 	"github.com/cogmail/cogmail/pkg/seal"
 	"github.com/cogmail/cogmail/pkg/sendlimit"
 	"github.com/cogmail/cogmail/pkg/suppression"
@@ -90,8 +91,6 @@ const (
 	DefaultBackoffBase    = time.Second
 	DefaultBackoffMax     = 15 * time.Minute
 	DefaultDedupCache     = 10000
-	// MaxVisibility is SQS's longest visibility timeout.
-	MaxVisibility = 12 * time.Hour
 )
 
 // Options are the handler's settings. Zero values mean the defaults.
@@ -185,7 +184,7 @@ func New(d Deps, o Options) (*Handler, error) {
 	o.MessageBudget = orDefault(o.MessageBudget, DefaultMessageBudget)
 	o.DeadlineMargin = orDefault(o.DeadlineMargin, DefaultDeadlineMargin)
 	o.BackoffBase = orDefault(o.BackoffBase, DefaultBackoffBase)
-	o.BackoffMax = min(orDefault(o.BackoffMax, DefaultBackoffMax), MaxVisibility)
+	o.BackoffMax = min(orDefault(o.BackoffMax, DefaultBackoffMax), queue.MaxVisibility)
 	o.DedupCacheSize = orDefault(o.DedupCacheSize, DefaultDedupCache)
 	if o.Now == nil {
 		o.Now = time.Now

@@ -58,9 +58,9 @@ func TestClassification(t *testing.T) {
 		{name: "an unclassified error is unavailable", a: []error{errors.New("dial tcp: connection refused")}, b: []error{nil},
 			wantSentBy: "b", wantCalls: [2]int{1, 1}, wantFailover: true},
 		{name: "permanent goes to the DLQ without failover", a: []error{permanent("a")},
-			wantDLQ: dispatch.ReasonPermanent, wantCalls: [2]int{1, 0}},
+			wantDLQ: envelope.ReasonPermanent, wantCalls: [2]int{1, 0}},
 		{name: "permanent on the fallback", a: []error{unavailable("a")}, b: []error{permanent("b")},
-			wantDLQ: dispatch.ReasonPermanent, wantCalls: [2]int{1, 1}},
+			wantDLQ: envelope.ReasonPermanent, wantCalls: [2]int{1, 1}},
 		{name: "rate limited with a short wait retries the same provider", a: []error{rateLimited("a", 2*time.Second), nil},
 			wantSentBy: "a", wantCalls: [2]int{2, 0}, wantSleep: 2 * time.Second},
 		{name: "rate limited beyond the budget fails over", a: []error{rateLimited("a", time.Minute)}, b: []error{nil},
@@ -164,14 +164,14 @@ func TestMessagesThatCannotBeSent(t *testing.T) {
 	}{
 		{"not JSON", func(f *fixture) events.SQSMessage {
 			return record("{not json", nil, 1, f.clock.Now())
-		}, nil, dispatch.ReasonMalformed, false, "DLQ{Reason=malformed}"},
+		}, nil, envelope.ReasonMalformed, false, "DLQ{Reason=malformed}"},
 		{"unknown schema", func(f *fixture) events.SQSMessage {
 			return record(`{"v":9,"id":"x"}`, nil, 1, f.clock.Now())
-		}, nil, dispatch.ReasonMalformed, false, "DLQ{Reason=malformed}"},
+		}, nil, envelope.ReasonMalformed, false, "DLQ{Reason=malformed}"},
 		{"expired: dead-lettered", func(f *fixture) events.SQSMessage {
 			r, _ := f.message(func(e *envelope.Envelope, _ *envelope.Payload) { e.ExpiresAt = f.clock.Now().Add(-time.Second) })
 			return r
-		}, nil, dispatch.ReasonExpired, false, "Expired{Trigger=SignUp}"},
+		}, nil, envelope.ReasonExpired, false, "Expired{Trigger=SignUp}"},
 		{"expired: dropped", func(f *fixture) events.SQSMessage {
 			r, _ := f.message(func(e *envelope.Envelope, _ *envelope.Payload) { e.ExpiresAt = f.clock.Now() })
 			return r
@@ -184,7 +184,7 @@ func TestMessagesThatCannotBeSent(t *testing.T) {
 			b, _ := json.Marshal(env)
 			r.Body = string(b)
 			return r
-		}, nil, dispatch.ReasonUnsealable, false, "DLQ{Reason=unsealable}"},
+		}, nil, envelope.ReasonUnsealable, false, "DLQ{Reason=unsealable}"},
 		{"KMS unavailable", func(f *fixture) events.SQSMessage {
 			r, _ := f.message()
 			f.kms.Fail = errors.New("KMS: ThrottlingException")
@@ -568,13 +568,13 @@ func TestDLQAttributes(t *testing.T) {
 	tests := []struct {
 		attr, want string
 	}{
-		{dispatch.AttrReason, string(dispatch.ReasonRetriesExhausted)},
-		{dispatch.AttrAttempts, "3"},
-		{dispatch.AttrFirstAttempt, first.UTC().Format(time.RFC3339Nano)},
-		{dispatch.AttrLastAttempt, f.clock.Now().UTC().Format(time.RFC3339Nano)},
-		{dispatch.AttrError, "last failure: unavailable"},
-		{dispatch.AttrLastError + "sendgrid", "sendgrid: unavailable (status 503): Service Unavailable"},
-		{dispatch.AttrLastError + "smtp", "smtp: unavailable (status 503): Service Unavailable"},
+		{envelope.AttrReason, string(envelope.ReasonRetriesExhausted)},
+		{envelope.AttrAttempts, "3"},
+		{envelope.AttrFirstAttempt, first.UTC().Format(time.RFC3339Nano)},
+		{envelope.AttrLastAttempt, f.clock.Now().UTC().Format(time.RFC3339Nano)},
+		{envelope.AttrError, "last failure: unavailable"},
+		{envelope.AttrLastError + "sendgrid", "sendgrid: unavailable (status 503): Service Unavailable"},
+		{envelope.AttrLastError + "smtp", "smtp: unavailable (status 503): Service Unavailable"},
 		{envelope.AttrMessageID, str(envelope.AttrMessageID)},
 	}
 	for _, tt := range tests {
@@ -582,8 +582,8 @@ func TestDLQAttributes(t *testing.T) {
 			t.Errorf("%s = %q, want %q", tt.attr, got, tt.want)
 		}
 	}
-	if aws.ToString(attrs[dispatch.AttrAttempts].DataType) != "Number" {
-		t.Errorf("%s is not a Number", dispatch.AttrAttempts)
+	if aws.ToString(attrs[envelope.AttrAttempts].DataType) != "Number" {
+		t.Errorf("%s is not a Number", envelope.AttrAttempts)
 	}
 	var all strings.Builder
 	for k, v := range attrs {
@@ -644,14 +644,14 @@ func TestDLQEntryCarriesLastAnswersWhenEveryBreakerIsOpen(t *testing.T) {
 	}
 	attrs := dlq[0].MessageAttributes
 	str := func(k string) string { return aws.ToString(attrs[k].StringValue) }
-	if got := str(dispatch.AttrError); got != "last failure: breakers-open" {
-		t.Errorf("%s = %q", dispatch.AttrError, got)
+	if got := str(envelope.AttrError); got != "last failure: breakers-open" {
+		t.Errorf("%s = %q", envelope.AttrError, got)
 	}
 	for _, n := range names {
-		got := str(dispatch.AttrLastError + n)
+		got := str(envelope.AttrLastError + n)
 		want := n + ": unavailable (status 503): Service Unavailable"
 		if !strings.HasPrefix(got, want) || !strings.Contains(got, failedAt.UTC().Format(time.RFC3339)) {
-			t.Errorf("%s%s = %q, want %q with the time it answered (%s)", dispatch.AttrLastError, n, got, want, failedAt.UTC().Format(time.RFC3339))
+			t.Errorf("%s%s = %q, want %q with the time it answered (%s)", envelope.AttrLastError, n, got, want, failedAt.UTC().Format(time.RFC3339))
 		}
 	}
 	if len(attrs) > 10 {
@@ -677,9 +677,9 @@ func TestDLQAttributesReplaceOldOnes(t *testing.T) {
 	old := func(v string) events.SQSMessageAttribute {
 		return events.SQSMessageAttribute{DataType: "String", StringValue: aws.String(v)}
 	}
-	rec.MessageAttributes[dispatch.AttrReason] = old("retries-exhausted")
-	rec.MessageAttributes[dispatch.AttrLastError+"oldprovider"] = old("oldprovider: unavailable")
-	rec.MessageAttributes[dispatch.AttrError] = old("stale")
+	rec.MessageAttributes[envelope.AttrReason] = old("retries-exhausted")
+	rec.MessageAttributes[envelope.AttrLastError+"oldprovider"] = old("oldprovider: unavailable")
+	rec.MessageAttributes[envelope.AttrError] = old("stale")
 	if resp, _ := h.Handle(context.Background(), batch(rec)); len(reported(resp)) != 0 {
 		t.Fatalf("reported %v", reported(resp))
 	}
@@ -688,13 +688,13 @@ func TestDLQAttributesReplaceOldOnes(t *testing.T) {
 		t.Fatalf("%d DLQ messages, want 1", len(dlq))
 	}
 	attrs := dlq[0].MessageAttributes
-	if _, ok := attrs[dispatch.AttrLastError+"oldprovider"]; ok {
+	if _, ok := attrs[envelope.AttrLastError+"oldprovider"]; ok {
 		t.Error("an old lastError attribute survived")
 	}
-	if got := aws.ToString(attrs[dispatch.AttrReason].StringValue); got != string(dispatch.ReasonPermanent) {
-		t.Errorf("reason = %q, want %q", got, dispatch.ReasonPermanent)
+	if got := aws.ToString(attrs[envelope.AttrReason].StringValue); got != string(envelope.ReasonPermanent) {
+		t.Errorf("reason = %q, want %q", got, envelope.ReasonPermanent)
 	}
-	if got := aws.ToString(attrs[dispatch.AttrError].StringValue); got == "stale" {
+	if got := aws.ToString(attrs[envelope.AttrError].StringValue); got == "stale" {
 		t.Error("the old error survived")
 	}
 }

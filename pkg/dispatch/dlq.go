@@ -15,17 +15,7 @@ import (
 
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/metrics"
-)
-
-// Message attributes dispatch adds to a dead-lettered message. The body is
-// the original one, still sealed.
-const (
-	AttrReason       = "cogmail.reason"       // one of the DLQ Reason constants
-	AttrError        = "cogmail.error"        // what was wrong, for reasons that are not a provider's answer
-	AttrLastError    = "cogmail.lastError."   // + provider name: that provider's last classified error
-	AttrAttempts     = "cogmail.attempts"     // deliveries of the message to dispatch (ApproximateReceiveCount)
-	AttrFirstAttempt = "cogmail.firstAttempt" // first delivery to dispatch (RFC 3339, UTC)
-	AttrLastAttempt  = "cogmail.lastAttempt"  // this delivery
+	"github.com/cogmail/cogmail/pkg/queue"
 )
 
 // maxAttributes is SQS's limit of message attributes per message.
@@ -76,20 +66,20 @@ func dlqAttributes(rec *events.SQSMessage, reason, detail string, errs map[strin
 			out[name] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 		}
 	}
-	str(AttrReason, reason)
-	out[AttrAttempts] = sqstypes.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(strconv.Itoa(receives))}
+	str(envelope.AttrReason, reason)
+	out[envelope.AttrAttempts] = sqstypes.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(strconv.Itoa(receives))}
 	first := now
 	if ms, err := strconv.ParseInt(rec.Attributes["ApproximateFirstReceiveTimestamp"], 10, 64); err == nil && ms > 0 {
 		first = time.UnixMilli(ms)
 	}
-	str(AttrFirstAttempt, first.UTC().Format(time.RFC3339Nano))
-	str(AttrLastAttempt, now.UTC().Format(time.RFC3339Nano))
-	str(AttrError, detail)
+	str(envelope.AttrFirstAttempt, first.UTC().Format(time.RFC3339Nano))
+	str(envelope.AttrLastAttempt, now.UTC().Format(time.RFC3339Nano))
+	str(envelope.AttrError, detail)
 	for _, p := range slices.Sorted(maps.Keys(errs)) {
-		str(AttrLastError+p, errs[p])
+		str(envelope.AttrLastError+p, errs[p])
 	}
 	keep := func(name string, v events.SQSMessageAttribute) {
-		if _, taken := out[name]; taken || len(out) >= maxAttributes || dlqOnly(name) {
+		if _, taken := out[name]; taken || len(out) >= maxAttributes || envelope.DeadLetterOnly(name) {
 			return
 		}
 		av := sqstypes.MessageAttributeValue{DataType: aws.String(v.DataType)}
@@ -112,17 +102,6 @@ func dlqAttributes(rec *events.SQSMessage, reason, detail string, errs map[strin
 		keep(name, rec.MessageAttributes[name])
 	}
 	return out
-}
-
-// dlqOnly reports whether an attribute was written by an earlier dead-
-// lettering (a message replayed from the DLQ carries them back): they are
-// replaced, never kept, so an old provider error cannot pass for a new one.
-func dlqOnly(name string) bool {
-	switch name {
-	case AttrReason, AttrError, AttrAttempts, AttrFirstAttempt, AttrLastAttempt:
-		return true
-	}
-	return strings.HasPrefix(name, AttrLastError)
 }
 
 // clip shortens s for an attribute and drops characters SQS refuses.
@@ -161,7 +140,7 @@ func changeVisibility(url, handle string, d time.Duration) *sqs.ChangeMessageVis
 	return &sqs.ChangeMessageVisibilityInput{
 		QueueUrl:          aws.String(url),
 		ReceiptHandle:     aws.String(handle),
-		VisibilityTimeout: int32(min(d, MaxVisibility) / time.Second),
+		VisibilityTimeout: int32(min(d, queue.MaxVisibility) / time.Second),
 	}
 }
 

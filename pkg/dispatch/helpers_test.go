@@ -152,7 +152,7 @@ func (q *queue) Visibility() []*sqs.ChangeMessageVisibilityInput {
 
 // reason returns the cogmail.reason of a DLQ message.
 func reason(in *sqs.SendMessageInput) dispatch.Reason {
-	return dispatch.Reason(aws.ToString(in.MessageAttributes[dispatch.AttrReason].StringValue))
+	return dispatch.Reason(aws.ToString(in.MessageAttributes[envelope.AttrReason].StringValue))
 }
 
 // idem is an in-memory Idempotency store with a forced answer.

@@ -15,7 +15,6 @@ import (
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
 	"github.com/cogmail/cogmail/pkg/queue"
-	"github.com/cogmail/cogmail/pkg/seal"
 )
 
 // attempt is what is known about one message while it is handled.
@@ -49,7 +48,7 @@ func (h *Handler) process(ctx context.Context, rec *events.SQSMessage, routing p
 func (h *Handler) decide(ctx context.Context, a *attempt, routing providerconfig.Config) (o outcome) {
 	env, err := envelope.Parse([]byte(a.rec.Body))
 	if err != nil {
-		return outcome{reason: ReasonMalformed, detail: err.Error()}
+		return outcome{reason: envelope.ReasonMalformed, detail: err.Error()}
 	}
 	a.trigger = shortTrigger(string(env.Trigger))
 	a.log = a.log.With("trigger", a.trigger, "pool", env.Pool, "messageId", env.ID)
@@ -61,7 +60,7 @@ func (h *Handler) decide(ctx context.Context, a *attempt, routing providerconfig
 
 	if env.Expired(a.start) {
 		h.d.Metrics.Count("Expired", 1, map[string]string{"Trigger": a.trigger})
-		return outcome{reason: ReasonExpired, detail: "expired at " + env.ExpiresAt.UTC().Format(time.RFC3339)}
+		return outcome{reason: envelope.ReasonExpired, detail: "expired at " + env.ExpiresAt.UTC().Format(time.RFC3339)}
 	}
 	deadline := h.deadline(ctx, a.start)
 	if !a.start.Before(deadline) {
@@ -101,9 +100,9 @@ func (h *Handler) decide(ctx context.Context, a *attempt, routing providerconfig
 func (h *Handler) open(ctx context.Context, env *envelope.Envelope) (provider.Message, Reason, error) {
 	pt, err := h.d.Opener.Open(ctx, env.ID, env.Sealed)
 	if err != nil {
-		var se *seal.Error
-		if errors.As(err, &se) && !se.Retryable {
-			return provider.Message{}, ReasonUnsealable, err
+		var r interface{ Retryable() bool }
+		if errors.As(err, &r) && !r.Retryable() {
+			return provider.Message{}, envelope.ReasonUnsealable, err
 		}
 		return provider.Message{}, ReasonKMS, err
 	}
@@ -112,7 +111,7 @@ func (h *Handler) open(ctx context.Context, env *envelope.Envelope) (provider.Me
 	clear(pt)
 	if err != nil {
 		// The text of a JSON error may quote the payload: never pass it on.
-		return provider.Message{}, ReasonMalformed, errors.New("sealed payload is not a JSON payload")
+		return provider.Message{}, envelope.ReasonMalformed, errors.New("sealed payload is not a JSON payload")
 	}
 	m := provider.Message{
 		ID:      env.ID,
@@ -193,7 +192,7 @@ func (h *Handler) skipped(ctx context.Context, a *attempt, o outcome) {
 func (h *Handler) retryLater(ctx context.Context, a *attempt, o outcome) Action {
 	if h.o.MaxReceives > 0 && a.receives >= h.o.MaxReceives {
 		last := o.reason
-		o.reason, o.detail = ReasonRetriesExhausted, "last failure: "+string(last)
+		o.reason, o.detail = envelope.ReasonRetriesExhausted, "last failure: "+string(last)
 		return h.deadLetter(ctx, a, o)
 	}
 	return h.retryVisibility(ctx, a, o)

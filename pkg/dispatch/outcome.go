@@ -3,6 +3,7 @@ package dispatch
 import (
 	"time"
 
+	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/provider"
 )
 
@@ -35,24 +36,20 @@ func (a Action) String() string {
 	return "none"
 }
 
-// Reason says why dispatch finished with a message as it did. It is the
+// Reason says why dispatch finished with a message as it did: the
 // cogmail.reason attribute of a dead-lettered message and the Reason
-// dimension of the Failed, DLQ and Skipped metrics.
-type Reason string
+// dimension of the Failed, DLQ and Skipped metrics. The dead-letter reasons
+// are the DLQ tools' contract and live in pkg/envelope; the others are
+// dispatch's own.
+type Reason = envelope.Reason
 
-// The reasons, grouped by the Action policy gives them.
+// Dispatch's own reasons, grouped by the Action policy gives them.
 const (
 	ReasonSent      Reason = "sent"      // a provider accepted the message
 	ReasonDuplicate Reason = "duplicate" // its dedup key was already sent (by this container or, per the table, another)
 
 	ReasonSuppressed Reason = "suppressed" // the recipient is on the suppression list and the policy stops this trigger
 	ReasonThrottled  Reason = "throttled"  // the recipient had the recipient limit's emails in this window (anti email-bombing)
-
-	ReasonMalformed        Reason = "malformed"         // not an envelope, or a payload that is not one
-	ReasonExpired          Reason = "expired"           // past expiresAt: the code is useless
-	ReasonPermanent        Reason = "permanent"         // a provider rejected the message itself
-	ReasonUnsealable       Reason = "unsealable"        // the payload cannot be opened (tampered, key gone)
-	ReasonRetriesExhausted Reason = "retries-exhausted" // still unsent on the MaxReceives-th delivery
 
 	ReasonUnavailable  Reason = "unavailable"   // every provider tried failed
 	ReasonRateLimited  Reason = "rate-limited"  // the last provider tried throttled us
@@ -71,7 +68,8 @@ const (
 // provider.Class (pkg/provider/error.go), which deliver turns into a
 // reason with reasonFor.
 //
-// New outcomes go here: a Reason constant above and one row below. An
+// New outcomes go here: a Reason constant above (in pkg/envelope if it
+// dead-letters) and one row below. An
 // outcome that is never sent, never retried and never dead-lettered (a
 // suppressed recipient, a throttled one) is a Delete row; settle reports
 // it as skipped (an INFO "not sent" line and the Skipped{Reason} count)
@@ -85,11 +83,11 @@ var policy = map[Reason]Action{
 	ReasonSuppressed: Delete,
 	ReasonThrottled:  Delete,
 
-	ReasonMalformed:        DeadLetter,
-	ReasonExpired:          DeadLetter, // Delete instead with Options.DropExpired
-	ReasonPermanent:        DeadLetter,
-	ReasonUnsealable:       DeadLetter,
-	ReasonRetriesExhausted: DeadLetter,
+	envelope.ReasonMalformed:        DeadLetter,
+	envelope.ReasonExpired:          DeadLetter, // Delete instead with Options.DropExpired
+	envelope.ReasonPermanent:        DeadLetter,
+	envelope.ReasonUnsealable:       DeadLetter,
+	envelope.ReasonRetriesExhausted: DeadLetter,
 
 	ReasonUnavailable:  RetryLater,
 	ReasonRateLimited:  RetryLater,
@@ -110,7 +108,7 @@ var policy = map[Reason]Action{
 func reasonFor(c provider.Class) Reason {
 	switch c {
 	case provider.Permanent:
-		return ReasonPermanent
+		return envelope.ReasonPermanent
 	case provider.RateLimited:
 		return ReasonRateLimited
 	}
@@ -140,7 +138,7 @@ func end(r Reason) outcome { return outcome{reason: r} }
 
 // action is what policy says for o, with Options.DropExpired applied.
 func (h *Handler) action(o outcome) Action {
-	if o.reason == ReasonExpired && h.o.DropExpired {
+	if o.reason == envelope.ReasonExpired && h.o.DropExpired {
 		return Delete
 	}
 	if a, ok := policy[o.reason]; ok {

@@ -170,10 +170,6 @@ func isRetryable(err error) bool {
 	if errors.As(err, &r) {
 		return r.Retryable()
 	}
-	var se *seal.Error
-	if errors.As(err, &se) {
-		return se.Retryable
-	}
 	return false
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/cogmail/cogmail/functions/ingest/ingestwire"
 	"github.com/cogmail/cogmail/internal/local/kmslocal"
 	"github.com/cogmail/cogmail/internal/local/sqslocal"
 	"github.com/cogmail/cogmail/internal/testkit/fixtures"
@@ -77,7 +78,7 @@ func newStack(t *testing.T, keyring config.Keyring) *stack {
 	s := &stack{sqs: sqsClient, queueURL: aws.ToString(q.QueueUrl), logs: &bytes.Buffer{}, emf: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	kmsClient := kmsSrv.Client()
-	s.h, err = ingest.Build(ctx, cfg, ingest.Clients{KMS: kmsClient, SQS: sqsClient}, log, metrics.New(s.emf, "ingest", nil))
+	s.h, err = ingestwire.Build(ctx, cfg, ingestwire.Clients{KMS: kmsClient, SQS: sqsClient}, log, metrics.New(s.emf, "ingest", nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cogmail/cogmail/internal/testkit/motoserver"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/providerconfig/ssmparam"
 )
 
 func TestParseList(t *testing.T) {
@@ -144,17 +145,14 @@ type params struct {
 
 func (p *params) set(v string) { p.mu.Lock(); defer p.mu.Unlock(); p.value = v; p.version++ }
 
-func (p *params) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+func (p *params) ReadParameter(context.Context, string) (providerconfig.Parameter, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.reads++
 	if p.fail != nil {
-		return nil, p.fail
+		return providerconfig.Parameter{}, p.fail
 	}
-	if !aws.ToBool(in.WithDecryption) {
-		return nil, errors.New("asked without decryption")
-	}
-	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(p.value), Version: p.version}}, nil
+	return providerconfig.Parameter{Value: p.value, Version: p.version}, nil
 }
 
 type clock struct {
@@ -268,7 +266,8 @@ func TestNewSourceChecks(t *testing.T) {
 	}
 }
 
-// TestSourceAgainstMotoSSM switches the routing through a real SSM API.
+// TestSourceAgainstMotoSSM switches the routing through a real SSM API (a
+// SecureString: ssmparam must ask for it decrypted).
 func TestSourceAgainstMotoSSM(t *testing.T) {
 	url := motoserver.Shared(t)
 	client := ssm.NewFromConfig(motoserver.Config(), func(o *ssm.Options) { o.BaseEndpoint = aws.String(url) })
@@ -283,7 +282,7 @@ func TestSourceAgainstMotoSSM(t *testing.T) {
 	}
 	put(`{"providers":["ses","sendgrid"],"strategy":"failover"}`)
 	clk := &clock{t: time.Unix(1e9, 0)}
-	src, err := providerconfig.NewSource(providerconfig.SourceOptions{Client: client, Parameter: name,
+	src, err := providerconfig.NewSource(providerconfig.SourceOptions{Client: ssmparam.Reader{Client: client}, Parameter: name,
 		Fallback: providerconfig.Config{Providers: []string{"smtp"}}, Refresh: 30 * time.Second, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)

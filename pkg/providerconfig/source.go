@@ -7,19 +7,23 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // MaxRefresh is the longest a Source keeps a configuration before it reads
 // the parameter again: a switch takes effect within a minute.
 const MaxRefresh = 60 * time.Second
 
-// ParameterReader is the part of the SSM client a Source needs; *ssm.Client
-// satisfies it.
+// Parameter is one version of a parameter's value.
+type Parameter struct {
+	Value   string
+	Version int64
+}
+
+// ParameterReader reads a parameter's current value, decrypted. The SSM
+// adapter is ssmparam.Reader; keeping SSM's types out of this package keeps
+// the SSM client out of every binary that only parses a routing.
 type ParameterReader interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	ReadParameter(ctx context.Context, name string) (Parameter, error)
 }
 
 // Static is a configuration that never changes (no parameter configured).
@@ -120,7 +124,7 @@ func (s *Source) Reads() int {
 func (s *Source) read(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
 	defer cancel()
-	out, err := s.o.Client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.o.Parameter), WithDecryption: aws.Bool(true)})
+	p, err := s.o.Client.ReadParameter(ctx, s.o.Parameter)
 	s.mu.Lock()
 	s.reads++
 	s.mu.Unlock()
@@ -129,21 +133,18 @@ func (s *Source) read(ctx context.Context) error {
 		s.o.Logger.WarnContext(ctx, "provider configuration not refreshed; keeping the current one", "error", err.Error())
 		return err
 	}
-	if out.Parameter == nil {
-		return fmt.Errorf("providerconfig: SSM parameter %s has no value", s.o.Parameter)
-	}
-	c, err := Parse([]byte(aws.ToString(out.Parameter.Value)), s.o.Available)
+	c, err := Parse([]byte(p.Value), s.o.Available)
 	if err != nil {
-		err = fmt.Errorf("SSM parameter %s (version %d): %w", s.o.Parameter, out.Parameter.Version, err)
+		err = fmt.Errorf("SSM parameter %s (version %d): %w", s.o.Parameter, p.Version, err)
 		s.o.Logger.ErrorContext(ctx, "provider configuration rejected; keeping the current one", "error", err.Error())
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if out.Parameter.Version != s.version {
-		s.o.Logger.InfoContext(ctx, "provider configuration loaded", "version", out.Parameter.Version,
+	if p.Version != s.version {
+		s.o.Logger.InfoContext(ctx, "provider configuration loaded", "version", p.Version,
 			"providers", c.Providers, "strategy", string(c.Strategy))
 	}
-	s.current, s.version = c, out.Parameter.Version
+	s.current, s.version = c, p.Version
 	return nil
 }

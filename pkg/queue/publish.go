@@ -6,6 +6,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -13,6 +14,10 @@ import (
 
 	"github.com/cogmail/cogmail/pkg/envelope"
 )
+
+// MaxVisibility is SQS's longest visibility timeout (12 hours): the cap on
+// dispatch's retry backoff and on how long the DLQ tools may hold a message.
+const MaxVisibility = 12 * time.Hour
 
 // Sender is the part of the SQS client that publishing needs; *sqs.Client
 // satisfies it.

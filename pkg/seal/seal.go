@@ -46,16 +46,21 @@ type Sealed struct {
 	Ciphertext []byte `json:"ct"` // AES-256-GCM ciphertext and tag
 }
 
-// Error says why sealing or opening failed. Retryable is true when KMS was
-// unreachable or throttled; false when the data itself is bad.
+// Error says why sealing or opening failed.
 type Error struct {
-	Op        string // "seal" or "open"
-	Retryable bool
-	Err       error
+	Op    string // "seal" or "open"
+	retry bool
+	Err   error
 }
 
 func (e *Error) Error() string { return "seal: " + e.Op + ": " + e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
+
+// Retryable reports whether the same call may succeed later: true when KMS
+// was unreachable or throttled, false when the data itself is bad. Callers
+// classify by this method (interface{ Retryable() bool }), as they do the
+// other packages' errors.
+func (e *Error) Retryable() bool { return e.retry }
 
 // ErrTampered is returned by Open when authentication fails: the ciphertext,
 // the nonce or the associated data (the message id) was changed.
@@ -120,7 +125,7 @@ func (s *Sealer) Seal(ctx context.Context, id string, plaintext []byte) (Sealed,
 	}
 	nonce := make([]byte, dk.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
-		return Sealed{}, &Error{Op: "seal", Retryable: true, Err: err}
+		return Sealed{}, &Error{Op: "seal", retry: true, Err: err}
 	}
 	return Sealed{
 		Alg:        Algorithm,
@@ -156,7 +161,7 @@ func (s *Sealer) key(ctx context.Context) (*dataKey, error) {
 	})
 	s.calls++
 	if err != nil {
-		return nil, &Error{Op: "seal", Retryable: retryableKMS(err), Err: fmt.Errorf("KMS GenerateDataKey: %w", err)}
+		return nil, &Error{Op: "seal", retry: retryableKMS(err), Err: fmt.Errorf("KMS GenerateDataKey: %w", err)}
 	}
 	aead, err := newAEAD(out.Plaintext)
 	clear(out.Plaintext)
@@ -275,7 +280,7 @@ func (o *Opener) key(ctx context.Context, s Sealed) (cipher.AEAD, error) {
 	}
 	out, err := o.kms.Decrypt(ctx, in)
 	if err != nil {
-		return nil, &Error{Op: "open", Retryable: retryableKMS(err), Err: fmt.Errorf("KMS Decrypt of the data key: %w", err)}
+		return nil, &Error{Op: "open", retry: retryableKMS(err), Err: fmt.Errorf("KMS Decrypt of the data key: %w", err)}
 	}
 	aead, err := newAEAD(out.Plaintext)
 	clear(out.Plaintext)

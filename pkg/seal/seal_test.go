@@ -84,8 +84,8 @@ func TestOpenRejects(t *testing.T) {
 			if errors.Is(err, seal.ErrTampered) != tc.tampered {
 				t.Errorf("tampered = %v, want %v (%v)", !tc.tampered, tc.tampered, err)
 			}
-			if se.Retryable != tc.retryable {
-				t.Errorf("retryable = %v, want %v", se.Retryable, tc.retryable)
+			if se.Retryable() != tc.retryable {
+				t.Errorf("retryable = %v, want %v", se.Retryable(), tc.retryable)
 			}
 		})
 	}
@@ -164,7 +164,7 @@ func TestKMSFailureIsRetryable(t *testing.T) {
 	s, _ := newPair(t, k, seal.Options{})
 	_, err := s.Seal(context.Background(), "id", []byte("x"))
 	var se *seal.Error
-	if !errors.As(err, &se) || !se.Retryable {
+	if !errors.As(err, &se) || !se.Retryable() {
 		t.Fatalf("err = %v, want retryable *seal.Error", err)
 	}
 }

@@ -15,11 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/cogmail/cogmail/functions/dispatch/dispatchwire"
 	"github.com/cogmail/cogmail/internal/local/eventsource"
 	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/brand"
 	"github.com/cogmail/cogmail/pkg/config"
-	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun/mailgunfake"
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid/sendgridfake"
@@ -179,7 +179,7 @@ func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 	base := o.Logger.Handler()
 	s.observer = newFailoverObserver(base)
 	log := slog.New(&timelineHandler{tl: s.timeline, function: "dispatch", next: &guardObserver{next: s.observer, rep: s.rep}})
-	s.Dispatch, err = dispatch.Build(ctx, cfg, dispatch.Clients{AWS: awsCfg, SQS: s.SQSClient, KMS: s.KMSClient, SSM: s.SSMClient,
+	s.Dispatch, err = dispatchwire.Build(ctx, cfg, dispatchwire.Clients{AWS: awsCfg, SQS: s.SQSClient, KMS: s.KMSClient, SSM: s.SSMClient,
 		Suppressions: s.rep.list, Recipients: s.rep.counter},
 		log, metrics.New(o.Metrics, "dispatch", nil))
 	if err != nil {

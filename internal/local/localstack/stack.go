@@ -23,6 +23,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/cogmail/cogmail/functions/ingest/ingestwire"
 	"github.com/cogmail/cogmail/internal/local/awslocal"
 	"github.com/cogmail/cogmail/internal/local/kmslocal"
 	"github.com/cogmail/cogmail/internal/local/sqslocal"
@@ -193,7 +194,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	ingestLog := slog.New(&timelineHandler{tl: s.timeline, function: "ingest", next: o.Logger.Handler()})
-	s.Ingest, err = ingest.Build(ctx, cfg, ingest.Clients{KMS: s.KMSClient, SQS: s.SQSClient}, ingestLog, metrics.New(o.Metrics, "ingest", nil))
+	s.Ingest, err = ingestwire.Build(ctx, cfg, ingestwire.Clients{KMS: s.KMSClient, SQS: s.SQSClient}, ingestLog, metrics.New(o.Metrics, "ingest", nil))
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/cogmail/cogmail/pkg/queue"
 )
 
 // Client is the part of the SQS client the DLQ tools use; *sqs.Client
@@ -73,9 +75,6 @@ type Queue struct {
 	sleep func(context.Context, time.Duration) error
 }
 
-// maxVisibility is SQS's longest visibility timeout.
-const maxVisibility = 12 * time.Hour
-
 // New checks the options and returns a Queue. It makes no call.
 func New(o Options) (*Queue, error) {
 	var errs []error
@@ -85,7 +84,7 @@ func New(o Options) (*Queue, error) {
 	if o.QueueURL == "" {
 		errs = append(errs, errors.New("dlq: the dead-letter queue URL is required"))
 	}
-	if o.Hold < 0 || o.Hold > maxVisibility || o.Wait < 0 || o.Wait > 20*time.Second || o.PollInterval < 0 {
+	if o.Hold < 0 || o.Hold > queue.MaxVisibility || o.Wait < 0 || o.Wait > 20*time.Second || o.PollInterval < 0 {
 		errs = append(errs, errors.New("dlq: Hold must be within 12h, Wait within 20s, PollInterval not negative"))
 	}
 	if len(errs) > 0 {
@@ -306,7 +305,7 @@ func (q *Queue) scan(ctx context.Context, hold time.Duration, fn visit) (err err
 			err = errors.Join(err, rerr)
 		}
 	}()
-	vis := int32(min(max(hold, time.Second), maxVisibility) / time.Second)
+	vis := int32(min(max(hold, time.Second), queue.MaxVisibility) / time.Second)
 	for {
 		out, err := q.c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(q.url),

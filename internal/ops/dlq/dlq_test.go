@@ -18,7 +18,7 @@ import (
 	"github.com/cogmail/cogmail/internal/testkit/lostresponse"
 	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/cognito"
-	"github.com/cogmail/cogmail/pkg/dispatch"
+	"github.com/cogmail/cogmail/pkg/envelope"
 )
 
 type backend struct {
@@ -182,7 +182,7 @@ func TestMessageFields(t *testing.T) {
 			check("forgot-exhausted", "attempts", f.Attempts, 5)
 
 			r := by["resend-redriven"]
-			check("resend-redriven", "reason", r.Reason, dlq.ReasonRetriesExhausted)
+			check("resend-redriven", "reason", r.Reason, string(envelope.ReasonRetriesExhausted))
 			check("resend-redriven", "attempts", r.Attempts, 0)
 			check("resend-redriven", "receive count", r.ReceiveCount > 0, true)
 
@@ -287,21 +287,6 @@ func TestPurge(t *testing.T) {
 	}
 	if v, inFlight := s.Count(t, s.DLQ); v+inFlight != 0 {
 		t.Errorf("after purge: %d visible, %d in flight", v, inFlight)
-	}
-}
-
-// The attribute names are copied from pkg/dispatch; they must agree.
-func TestAttributesMatchDispatch(t *testing.T) {
-	pairs := [][2]string{
-		{dlq.AttrReason, dispatch.AttrReason}, {dlq.AttrError, dispatch.AttrError},
-		{dlq.AttrLastError, dispatch.AttrLastError}, {dlq.AttrAttempts, dispatch.AttrAttempts},
-		{dlq.AttrFirstAttempt, dispatch.AttrFirstAttempt}, {dlq.AttrLastAttempt, dispatch.AttrLastAttempt},
-		{dlq.ReasonRetriesExhausted, string(dispatch.ReasonRetriesExhausted)},
-	}
-	for _, p := range pairs {
-		if p[0] != p[1] {
-			t.Errorf("dlq has %q where dispatch has %q", p[0], p[1])
-		}
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/cogmail/cogmail/pkg/envelope"
 )
 
 // FuzzDecode feeds decode what a DLQ may hold: any body, any attribute
@@ -19,8 +21,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(`not json secret-in-body@example.com`, "CustomEmailSender_", "", "", "", "")
 	f.Fuzz(func(t *testing.T, body, trigger, reason, attempts, expires, sent string) {
 		attrs := map[string]sqstypes.MessageAttributeValue{}
-		for name, v := range map[string]string{"cogmail.trigger": trigger, AttrReason: reason, AttrAttempts: attempts,
-			"cogmail.expiresAt": expires, AttrLastError + "sendgrid": reason} {
+		for name, v := range map[string]string{"cogmail.trigger": trigger, envelope.AttrReason: reason, envelope.AttrAttempts: attempts,
+			"cogmail.expiresAt": expires, envelope.AttrLastError + "sendgrid": reason} {
 			attrs[name] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 		}
 		attrs["bin"] = sqstypes.MessageAttributeValue{DataType: aws.String("Binary"), BinaryValue: []byte(body)}

@@ -16,36 +16,6 @@ import (
 	"github.com/cogmail/cogmail/pkg/envelope"
 )
 
-// Attributes dispatch adds when it dead-letters a message (pkg/dispatch
-// defines them; they are repeated here so that this package, which the CLI
-// uses, does not pull in the dispatcher and its providers). A test checks
-// that both agree.
-const (
-	AttrReason       = "cogmail.reason"
-	AttrError        = "cogmail.error"
-	AttrLastError    = "cogmail.lastError." // + provider name
-	AttrAttempts     = "cogmail.attempts"
-	AttrFirstAttempt = "cogmail.firstAttempt"
-	AttrLastAttempt  = "cogmail.lastAttempt"
-)
-
-// ReasonRetriesExhausted is the reason shown for a message that carries no
-// cogmail.reason: SQS's own redrive moved it after maxReceiveCount
-// deliveries, which dispatch never saw through (a timed-out or crashed
-// invocation), so its retries are exhausted as far as anyone can tell.
-const ReasonRetriesExhausted = "retries-exhausted"
-
-// dlqOnly reports whether an attribute belongs to the dead-lettering, not
-// to the message: replay drops these, so a replayed message looks like a
-// fresh one to dispatch.
-func dlqOnly(name string) bool {
-	switch name {
-	case AttrReason, AttrError, AttrAttempts, AttrFirstAttempt, AttrLastAttempt:
-		return true
-	}
-	return strings.HasPrefix(name, AttrLastError)
-}
-
 // Message is what the tools show of one DLQ message: its clear metadata and
 // the dead-lettering attributes. The sealed payload (recipient, subject,
 // bodies) is never opened; the user name is shown as a short hash because
@@ -129,7 +99,7 @@ func decode(raw sqstypes.Message, now time.Time) Message {
 		} else {
 			m.Attributes[name] = "(" + aws.ToString(v.DataType) + ", " + strconv.Itoa(len(v.BinaryValue)) + " bytes)"
 		}
-		if p, ok := strings.CutPrefix(name, AttrLastError); ok && v.StringValue != nil {
+		if p, ok := strings.CutPrefix(name, envelope.AttrLastError); ok && v.StringValue != nil {
 			if m.LastErrors == nil {
 				m.LastErrors = map[string]string{}
 			}
@@ -158,14 +128,14 @@ func decode(raw sqstypes.Message, now time.Time) Message {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = m.SentAt
 	}
-	m.Reason = str(AttrReason)
+	m.Reason = str(envelope.AttrReason)
 	if m.Reason == "" {
-		m.Reason = ReasonRetriesExhausted
+		m.Reason = string(envelope.ReasonRetriesExhausted)
 	}
-	m.Detail = str(AttrError)
-	m.Attempts, _ = strconv.Atoi(str(AttrAttempts))
-	m.FirstAttempt, _ = time.Parse(time.RFC3339Nano, str(AttrFirstAttempt))
-	m.LastAttempt, _ = time.Parse(time.RFC3339Nano, str(AttrLastAttempt))
+	m.Detail = str(envelope.AttrError)
+	m.Attempts, _ = strconv.Atoi(str(envelope.AttrAttempts))
+	m.FirstAttempt, _ = time.Parse(time.RFC3339Nano, str(envelope.AttrFirstAttempt))
+	m.LastAttempt, _ = time.Parse(time.RFC3339Nano, str(envelope.AttrLastAttempt))
 	m.at(now)
 	return m
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
+	"github.com/cogmail/cogmail/pkg/envelope"
 )
 
 // Method is how a replay moves messages.
@@ -323,7 +324,7 @@ func (q *Queue) sendDelete(ctx context.Context, p *Plan, o ReplayOptions, res *R
 func (q *Queue) move(ctx context.Context, m *Message, source string) error {
 	var attrs map[string]sqstypes.MessageAttributeValue
 	for name, v := range m.attrs {
-		if dlqOnly(name) {
+		if envelope.DeadLetterOnly(name) {
 			continue
 		}
 		if attrs == nil {

@@ -1,4 +1,8 @@
-package ingest
+// Package ingestwire builds the ingest function's handler from its
+// configuration at cold start: the keyring, the templates, the sealer and
+// the publisher. It is the only place where pkg/config meets pkg/ingest, so
+// the policy package stays free of environment variables.
+package ingestwire
 
 import (
 	"context"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/cogmail/cogmail/pkg/codecrypt"
 	"github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/ingest"
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/queue"
 	"github.com/cogmail/cogmail/pkg/recipient"
@@ -26,10 +31,10 @@ type Clients struct {
 	SQS *sqs.Client
 }
 
-// Build makes a Handler from configuration: the keyring, the templates (CSS
+// Build makes an ingest.Handler from configuration: the keyring, the templates (CSS
 // inlined once), the sealer and the publisher are all built here, at cold
 // start, never per event.
-func Build(ctx context.Context, c *config.Ingest, cl Clients, log *slog.Logger, m *metrics.Emitter) (*Handler, error) {
+func Build(ctx context.Context, c *config.Ingest, cl Clients, log *slog.Logger, m *metrics.Emitter) (*ingest.Handler, error) {
 	var (
 		dec *codecrypt.Decrypter
 		err error
@@ -79,12 +84,12 @@ func Build(ctx context.Context, c *config.Ingest, cl Clients, log *slog.Logger, 
 	if c.Brand.SenderEmail != "" {
 		fromName = c.Brand.SenderName
 	}
-	d := Deps{Decrypter: dec, Recipient: rcpt, Renderer: rnd, Sealer: sl, Publisher: pub, Logger: log, Metrics: m}
+	d := ingest.Deps{Decrypter: dec, Recipient: rcpt, Renderer: rnd, Sealer: sl, Publisher: pub, Logger: log, Metrics: m}
 	if c.Brands != nil {
-		if d.Brands, err = NewBrandSet(c.Brands, c.DefaultLocale); err != nil {
+		if d.Brands, err = ingest.NewBrandSet(c.Brands, c.DefaultLocale); err != nil {
 			return nil, err
 		}
 	}
-	return New(d, Options{Expiry: c.ExpiryFor, DefaultLocale: c.DefaultLocale, From: c.Brand.SenderEmail, FromName: fromName,
+	return ingest.New(d, ingest.Options{Expiry: c.ExpiryFor, DefaultLocale: c.DefaultLocale, From: c.Brand.SenderEmail, FromName: fromName,
 		BrandName: c.Brand.ProductName})
 }

@@ -1,4 +1,9 @@
-package dispatch
+// Package dispatchwire builds the dispatch function's handler from its
+// configuration at cold start: provider keys from Secrets Manager, every
+// configured provider, the routing parameter, the idempotency table. It is
+// the only place where pkg/config meets pkg/dispatch, so the policy package
+// stays free of environment variables.
+package dispatchwire
 
 import (
 	"context"
@@ -13,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/dispatch/breaker"
 	"github.com/cogmail/cogmail/pkg/idempotency"
 	"github.com/cogmail/cogmail/pkg/metrics"
@@ -22,6 +28,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/provider/ses"
 	"github.com/cogmail/cogmail/pkg/provider/smtp"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/providerconfig/ssmparam"
 	"github.com/cogmail/cogmail/pkg/reputationtable"
 	"github.com/cogmail/cogmail/pkg/seal"
 )
@@ -29,8 +36,8 @@ import (
 // Queue is the part of the SQS client the handler uses; *sqs.Client
 // satisfies it.
 type Queue interface {
-	DLQ
-	Visibility
+	dispatch.DLQ
+	dispatch.Visibility
 }
 
 // SecretReader is the part of the Secrets Manager client Build uses;
@@ -50,24 +57,24 @@ type DynamoDB interface {
 // (awsclient.Load in Lambda, local endpoints in tests), so the
 // endpoint variables such as AWS_ENDPOINT_URL_SESV2 apply.
 type Clients struct {
-	AWS            aws.Config                     // region and credentials, for SES
-	SQS            Queue                          // required: the DLQ and visibility changes
-	KMS            seal.KeyService                // required: opens the envelopes' data keys
-	SSM            providerconfig.ParameterReader // required with COGMAIL_PROVIDERS_PARAM
-	SecretsManager SecretReader                   // required when a *_SECRET variable is set
-	DynamoDB       DynamoDB                       // required with COGMAIL_IDEMPOTENCY_TABLE or COGMAIL_REPUTATION_TABLE
-	HTTPClient     *http.Client                   // for SendGrid and Mailgun; default one with pooled connections
+	AWS            aws.Config      // region and credentials, for SES
+	SQS            Queue           // required: the DLQ and visibility changes
+	KMS            seal.KeyService // required: opens the envelopes' data keys
+	SSM            ssmparam.API    // required with COGMAIL_PROVIDERS_PARAM
+	SecretsManager SecretReader    // required when a *_SECRET variable is set
+	DynamoDB       DynamoDB        // required with COGMAIL_IDEMPOTENCY_TABLE or COGMAIL_REPUTATION_TABLE
+	HTTPClient     *http.Client    // for SendGrid and Mailgun; default one with pooled connections
 	// Suppressions and Recipients, when set, are used instead of the
 	// reputation table (the local stack's in-memory list and counters).
-	Suppressions Suppressions
-	Recipients   RecipientCounter
+	Suppressions dispatch.Suppressions
+	Recipients   dispatch.RecipientCounter
 }
 
-// Build makes a Handler from configuration at cold start: it resolves the
+// Build makes a dispatch.Handler from configuration at cold start: it resolves the
 // API keys in Secrets Manager, builds every configured provider, reads the
 // routing parameter once, and wires the idempotency table. Every problem is
 // returned at once; no error quotes a credential.
-func Build(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger, m *metrics.Emitter) (*Handler, error) {
+func Build(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger, m *metrics.Emitter) (*dispatch.Handler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -87,13 +94,13 @@ func Build(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger
 		available = append(available, s.Name())
 	}
 
-	var routes Routes = providerconfig.Static(c.Routing)
+	var routes dispatch.Routes = providerconfig.Static(c.Routing)
 	if c.ProvidersParam != "" {
 		if cl.SSM == nil {
 			errs = append(errs, errors.New("COGMAIL_PROVIDERS_PARAM: an SSM client is required"))
 		} else if len(errs) == 0 {
 			src, err := providerconfig.NewSource(providerconfig.SourceOptions{
-				Client: cl.SSM, Parameter: c.ProvidersParam, Fallback: c.Routing, Available: available,
+				Client: ssmparam.Reader{Client: cl.SSM}, Parameter: c.ProvidersParam, Fallback: c.Routing, Available: available,
 				Refresh: c.ProvidersRefresh, Logger: log,
 			})
 			if err != nil {
@@ -109,7 +116,7 @@ func Build(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger
 		}
 	}
 
-	var store Idempotency
+	var store dispatch.Idempotency
 	if c.IdempotencyTable != "" {
 		if cl.DynamoDB == nil {
 			errs = append(errs, errors.New("COGMAIL_IDEMPOTENCY_TABLE: a DynamoDB client is required"))
@@ -140,9 +147,9 @@ func Build(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: %w", err)
 	}
-	d := Deps{Senders: senders, Routes: routes, Opener: opener, DLQ: cl.SQS, Visibility: cl.SQS, Idempotency: store,
+	d := dispatch.Deps{Senders: senders, Routes: routes, Opener: opener, DLQ: cl.SQS, Visibility: cl.SQS, Idempotency: store,
 		Suppressions: sup, Recipients: rec, Logger: log, Metrics: m}
-	return New(d, Options{
+	return dispatch.New(d, dispatch.Options{
 		DLQURL:         c.DLQURL,
 		QueueURL:       c.QueueURL,
 		From:           provider.Address{Email: c.SenderEmail, Name: c.SenderName},
@@ -162,7 +169,7 @@ func Build(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger
 }
 
 // buildSenders resolves keys and builds every configured provider.
-func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger) ([]Sender, error) {
+func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger) ([]dispatch.Sender, error) {
 	var errs []error
 	key := func(variable string, plain config.Secret, ref string) string {
 		if ref == "" {
@@ -183,8 +190,8 @@ func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog
 		hc = &http.Client{Timeout: c.SendTimeout, Transport: t}
 	}
 
-	var senders []Sender
-	add := func(s Sender, err error) {
+	var senders []dispatch.Sender
+	add := func(s dispatch.Sender, err error) {
 		if err != nil {
 			errs = append(errs, err)
 			return

@@ -1,0 +1,46 @@
+package envelope
+
+import "strings"
+
+// Attributes dispatch adds to a message it dead-letters, beside the
+// envelope's own (the body stays the original, sealed one). Dispatch writes
+// them; the DLQ tools (internal/ops/dlq) read them and drop them on replay.
+const (
+	AttrReason       = "cogmail.reason"       // a dead-letter Reason
+	AttrError        = "cogmail.error"        // what was wrong, for reasons that are not a provider's answer
+	AttrLastError    = "cogmail.lastError."   // + provider name: that provider's last classified error
+	AttrAttempts     = "cogmail.attempts"     // deliveries of the message to dispatch (ApproximateReceiveCount)
+	AttrFirstAttempt = "cogmail.firstAttempt" // first delivery to dispatch (RFC 3339, UTC)
+	AttrLastAttempt  = "cogmail.lastAttempt"  // the delivery that dead-lettered it
+)
+
+// DeadLetterOnly reports whether an attribute was written by dead-lettering
+// rather than by ingest. A message replayed from the DLQ must not carry
+// them back: dispatch replaces them, replay drops them, so an old provider
+// error cannot pass for a new one.
+func DeadLetterOnly(name string) bool {
+	switch name {
+	case AttrReason, AttrError, AttrAttempts, AttrFirstAttempt, AttrLastAttempt:
+		return true
+	}
+	return strings.HasPrefix(name, AttrLastError)
+}
+
+// Reason says why dispatch finished with a message as it did. The ones
+// below are the values of AttrReason on a dead-lettered message; dispatch
+// adds its own for the other outcomes (sent, retried later, skipped), which
+// appear only in its logs and metrics.
+type Reason string
+
+// The dead-letter reasons.
+const (
+	ReasonMalformed  Reason = "malformed"  // not an envelope, or a payload that is not one
+	ReasonExpired    Reason = "expired"    // past expiresAt: the code is useless
+	ReasonPermanent  Reason = "permanent"  // a provider rejected the message itself
+	ReasonUnsealable Reason = "unsealable" // the payload cannot be opened (tampered, key gone)
+	// ReasonRetriesExhausted: still unsent on dispatch's MaxReceives-th
+	// delivery. The DLQ tools also show it for a message without AttrReason:
+	// SQS's redrive moved it after maxReceiveCount deliveries that dispatch
+	// never saw through (timed-out or crashed invocations).
+	ReasonRetriesExhausted Reason = "retries-exhausted"
+)
