@@ -29,7 +29,16 @@ func realTime(d *dispatch.Deps, o *dispatch.Options) {
 // (the fake, over HTTP) that takes 50 ms per call. Sent concurrently, a
 // batch costs about one send: x-one-send is the batch's wall time over a
 // one-message batch's.
-func BenchmarkBatchOf10With50msProvider(b *testing.B) {
+func BenchmarkBatchOf10With50msProvider(b *testing.B) { benchBatchOf10(b) }
+
+// BenchmarkBatchOf10With50msProviderGuarded is the same batch with the
+// reputation guard on: every message checked against an in-memory
+// suppression list of 10,000 addresses and counted by the recipient limit.
+func BenchmarkBatchOf10With50msProviderGuarded(b *testing.B) {
+	benchBatchOf10(b, guardOn(b, time.Now))
+}
+
+func benchBatchOf10(b *testing.B, adjust ...func(*dispatch.Deps, *dispatch.Options)) {
 	fake := sendgridfake.New(sendgridfake.Options{})
 	defer fake.Close()
 	fake.SetFault(sendgridfake.Fault{Latency: 50 * time.Millisecond})
@@ -38,7 +47,7 @@ func BenchmarkBatchOf10With50msProvider(b *testing.B) {
 		b.Fatal(err)
 	}
 	f := newFixture(b, newSender("a")) // routes to "a"; replaced by SendGrid under that name
-	h := f.handler(realTime, func(d *dispatch.Deps, _ *dispatch.Options) { d.Senders = []dispatch.Sender{namedSender{sg, "a"}} })
+	h := f.handler(append([]func(*dispatch.Deps, *dispatch.Options){realTime, func(d *dispatch.Deps, _ *dispatch.Options) { d.Senders = []dispatch.Sender{namedSender{sg, "a"}} }}, adjust...)...)
 	ctx := context.Background()
 	run := func(n int) time.Duration {
 		recs := make([]events.SQSMessage, n)
