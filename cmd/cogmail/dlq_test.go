@@ -370,3 +370,36 @@ func TestDLQCell(t *testing.T) {
 		t.Errorf("dlqCell did not cut to 10 runes: %q", got)
 	}
 }
+
+// `cogmail dlq stats` and `dlq list`, five times each against an idle DLQ
+// of 58, count 58 every time, with nothing in flight before or after: each
+// run releases what it read.
+func TestDLQCountsAreStable(t *testing.T) {
+	t.Parallel()
+	const n = 58
+	s := newDLQStack(t, dlqtest.SQSLocal)
+	for i := 4; i < n; i++ { // newDLQStack put 4
+		s.Add(t, dlqtest.Message{Reason: "retries-exhausted", Detail: "last failure: breakers-open", Attempts: 5})
+	}
+	for run := 1; run <= 5; run++ {
+		code, out, errb := s.run(t, "", "stats", "--json")
+		var st dlq.Stats
+		if err := json.Unmarshal([]byte(out), &st); code != exitOK || err != nil {
+			t.Fatalf("stats, run %d: exit %d, %v:\n%s%s", run, code, err, out, errb)
+		}
+		if st.Visible != n || st.InFlight != 0 || st.Scanned != n {
+			t.Errorf("stats, run %d: %d visible, %d in flight, %d read; want %d, 0, %d", run, st.Visible, st.InFlight, st.Scanned, n, n)
+		}
+		code, out, errb = s.run(t, "", "list", "--json")
+		var ms []dlq.Message
+		if err := json.Unmarshal([]byte(out), &ms); code != exitOK || err != nil {
+			t.Fatalf("list, run %d: exit %d, %v:\n%s%s", run, code, err, out, errb)
+		}
+		if len(ms) != n {
+			t.Errorf("list, run %d: %d messages, want %d", run, len(ms), n)
+		}
+		if v, inFlight := s.Count(t, s.DLQ); v != n || inFlight != 0 {
+			t.Errorf("after run %d: %d visible, %d in flight", run, v, inFlight)
+		}
+	}
+}
