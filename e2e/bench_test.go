@@ -97,7 +97,9 @@ func run(b *testing.B, s *stack, enqueue func()) {
 	runtime.ReadMemStats(&before)
 	start := time.Now()
 	n := 0
+	var slowest time.Duration
 	for b.Loop() {
+		iter := time.Now()
 		s.clearDeliveries()
 		// Enqueueing and delivery overlap, as they would in AWS. Fresh
 		// containers each op: their dedup caches would skip the same
@@ -109,12 +111,16 @@ func run(b *testing.B, s *stack, enqueue func()) {
 			b.Fatalf("%d delivered, want %d", got, pipelineMessages)
 		}
 		n++
+		slowest = max(slowest, time.Since(iter))
 	}
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&after)
 	msgs := float64(n * pipelineMessages)
 	b.ReportMetric(msgs/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/msgs, "allocs/msg")
+	// A message received and then lost would come back only after the
+	// queue's visibility timeout: the slowest iteration shows it.
+	b.ReportMetric(slowest.Seconds(), "slowest-s")
 }
 
 // parallel runs f(0..n-1) on as many goroutines as there are CPUs.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -28,6 +30,12 @@ Examples:
   cogmail local --fail ses=1,sendgrid=0.5   # watch failover; ses always down, sendgrid half the time
   cogmail local --fail ses=1,sendgrid=1,mailgun=1,smtp=550   # watch the DLQ fill
   cogmail local --aes-key-hex $(openssl rand -hex 32) --aes-key-namespace ns --aes-key-name k
+  cogmail local --log-format text --log-level warn   # the functions' log lines, readable, warnings up
+
+The functions' log lines go to stderr (JSON by default, as Lambda writes them), each with a
+"function" attribute; the tables and addresses go to stdout. Everything lives in memory:
+stopping the stack loses the queues, the DLQ, the inbox and a generated KMS key (--kms-seed
+keeps the key, so events made for it stay valid across restarts).
 `
 
 func runLocal(ctx context.Context, e *env, args []string) int {
@@ -49,6 +57,8 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 	mgKey := fs.String("mailgun-webhook-signing-key", "", "turn on POST /webhooks/mailgun: Mailgun's webhook signing key")
 	limit := fs.String("recipient-limit", "off", "emails per address per window for code-bearing triggers, N/DURATION (e.g. 3/1h), or off")
 	brandsFile := fs.String("brands", "", "brand document (YAML or JSON, docs/brands.md): a brand per app client id")
+	logLevel := fs.String("log-level", "info", "the functions' log level on stderr: debug, info, warn or error")
+	logFormat := fs.String("log-format", "json", "the functions' log lines on stderr: json (as in CloudWatch) or text")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: cogmail local [flags]\n\nStarts local KMS and SQS endpoints on one loopback address, wires the real ingest handler to\nthem through the real AWS SDK clients, and sends one sample event per trigger source.\n\nFlags:")
 		fs.PrintDefaults()
@@ -65,8 +75,13 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "cogmail local: %v\n", err)
 		return exitUsage
 	}
+	logger, err := functionLogger(e.stderr, *logLevel, *logFormat)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cogmail local: %v\n", err)
+		return exitUsage
+	}
 	o := localstack.Options{Addr: *addr, KMSAccount: *account, KMSRegion: *region, KMSKeyARN: *keyARN, Faults: faults, Providers: *routing,
-		SendGridWebhookPublicKey: *sgKey, MailgunWebhookSigningKey: *mgKey, RecipientLimit: *limit}
+		SendGridWebhookPublicKey: *sgKey, MailgunWebhookSigningKey: *mgKey, RecipientLimit: *limit, Logger: logger}
 	if *brandsFile != "" {
 		// Refused here with every problem listed, before anything starts.
 		if _, err := brand.ReadFile(*brandsFile); err != nil {
@@ -142,4 +157,21 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 	<-ctx.Done()
 	fmt.Fprintln(e.stdout, "stopping")
 	return exitOK
+}
+
+// functionLogger is the functions' logger for `cogmail local`: JSON or text
+// lines on w from level up.
+func functionLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	o := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want json or text", format)
 }

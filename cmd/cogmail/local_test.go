@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -42,6 +43,8 @@ func TestLocalFlags(t *testing.T) {
 		{"invalid brands", []string{"local", "--once", "--brands", "testdata/brands-invalid.yaml"}, exitUsage, "brands[0].from.address"},
 		{"invalid brands lists every problem", []string{"local", "--once", "--brands", "testdata/brands-invalid.yaml"}, exitUsage, "brands[1].colors.accent"},
 		{"two brands", []string{"local", "--once", "--addr", "127.0.0.1:0", "--brands", "../../docs/brands.yaml"}, exitOK, "8 of 8 sample emails delivered"},
+		{"bad log level", []string{"local", "--once", "--log-level", "loud"}, exitUsage, "--log-level"},
+		{"bad log format", []string{"local", "--once", "--log-format", "xml"}, exitUsage, "--log-format"},
 		{"every provider down", []string{"local", "--once", "--addr", "127.0.0.1:0", "--wait", "3s", "--fail", "ses=1,sendgrid=1,mailgun=1,smtp=1"}, exitFailed, "0 of 8 sample emails delivered"},
 	}
 	for _, tc := range cases {
@@ -49,6 +52,50 @@ func TestLocalFlags(t *testing.T) {
 			code, out, stderr := runCmd(t, tc.args...)
 			if code != tc.code || !strings.Contains(out+stderr, tc.want) {
 				t.Errorf("exit %d (want %d); output lacks %q:\n%s%s", code, tc.code, tc.want, out, stderr)
+			}
+		})
+	}
+}
+
+// cogmail local shows the functions' log lines on stderr: JSON by default,
+// text on request, from the level asked for; each names its function.
+func TestLocalShowsFunctionLogs(t *testing.T) {
+	cases := []struct {
+		name     string
+		flags    []string
+		want     []string
+		wantNone []string
+		json     bool
+	}{
+		{"default: JSON from info", nil, []string{`"function":"ingest"`, `"function":"dispatch"`, `"level":"INFO"`, `"msg":"sent"`}, nil, true},
+		{"text", []string{"--log-format", "text"}, []string{"function=ingest", "function=dispatch", "level=INFO", "msg=sent"}, []string{`{"time"`}, false},
+		{"errors only", []string{"--log-level", "error"}, nil, []string{"level", "function"}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := runCmd(t, append([]string{"local", "--once", "--addr", "127.0.0.1:0"}, tc.flags...)...)
+			if code != exitOK {
+				t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			for _, w := range tc.wantNone {
+				if strings.Contains(stderr, w) {
+					t.Errorf("stderr has %q:\n%s", w, stderr)
+				}
+			}
+			if strings.Contains(out, `"level"`) || strings.Contains(out, "level=") {
+				t.Errorf("log lines on stdout:\n%s", out)
+			}
+			if tc.json {
+				for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+					if !json.Valid([]byte(line)) {
+						t.Errorf("not a JSON line: %s", line)
+					}
+				}
 			}
 		})
 	}

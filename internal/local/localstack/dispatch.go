@@ -176,7 +176,7 @@ func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	base := o.Logger.Handler()
+	base := o.Logger.Handler().WithAttrs([]slog.Attr{slog.String("function", "dispatch")})
 	s.observer = newFailoverObserver(base)
 	log := slog.New(&timelineHandler{tl: s.timeline, function: "dispatch", next: &guardObserver{next: s.observer, rep: s.rep}})
 	s.Dispatch, err = dispatchwire.Build(ctx, cfg, dispatchwire.Clients{AWS: awsCfg, SQS: s.SQSClient, KMS: s.KMSClient, SSM: s.SSMClient,

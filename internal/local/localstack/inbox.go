@@ -169,7 +169,8 @@ func first(v []string) string {
 // list returns the delivered emails, newest first.
 func (b *inbox) list() []Delivered {
 	b.mu.Lock()
-	out := slices.Clone(b.delivered)
+	out := make([]Delivered, 0, len(b.delivered)) // [] rather than null in JSON when empty
+	out = append(out, b.delivered...)
 	b.mu.Unlock()
 	if b.rep != nil {
 		out = append(out, b.rep.notSentList()...)

@@ -3,6 +3,7 @@ package localstack
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -73,8 +74,10 @@ func Event(spec EventSpec, ciphertext string) ([]byte, error) {
 }
 
 func pseudoSub(user string) string {
-	b := []byte(user + "................")
-	return fmt.Sprintf("%x-%x-4%x-8%x-%x", b[0:4], b[4:6], b[6:7], b[7:8], b[8:14])
+	b := sha256.Sum256([]byte("cogmail local sub\x00" + user))
+	b[6] = b[6]&0x0f | 0x40 // version 4, as Cognito's subs are
+	b[8] = b[8]&0x3f | 0x80 // the RFC 9562 variant
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // AccountTakeOverAttributes are the sign-in details Cognito puts in an

@@ -64,7 +64,7 @@ type Options struct {
 	// Env adds or overrides ingest settings (COGMAIL_* variables).
 	Env map[string]string
 
-	Logger  *slog.Logger // the functions' logs; default discarded
+	Logger  *slog.Logger // the functions' logs, each line with a "function" attribute; default discarded
 	Metrics io.Writer    // the functions' EMF lines; default discarded
 
 	// Providers is the initial routing in COGMAIL_PROVIDERS form
@@ -193,7 +193,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ingestLog := slog.New(&timelineHandler{tl: s.timeline, function: "ingest", next: o.Logger.Handler()})
+	ingestLog := slog.New(&timelineHandler{tl: s.timeline, function: "ingest", next: o.Logger.Handler().WithAttrs([]slog.Attr{slog.String("function", "ingest")})})
 	s.Ingest, err = ingestwire.Build(ctx, cfg, ingestwire.Clients{KMS: s.KMSClient, SQS: s.SQSClient}, ingestLog, metrics.New(o.Metrics, "ingest", nil))
 	if err != nil {
 		return nil, err
