@@ -51,7 +51,7 @@ func (h *Handler) deliver(ctx context.Context, m provider.Message, order []strin
 				return stop(ReasonDeadline)
 			}
 			br := h.breakers[name]
-			if !br.Allow() {
+			if !br.Allow(ctx) {
 				if _, ok := o.errs[name]; !ok {
 					if last := h.answers.skipped(name); last != "" {
 						o.errs[name] = last
@@ -63,7 +63,7 @@ func (h *Handler) deliver(ctx context.Context, m provider.Message, order []strin
 			o.attempts++
 			r, took, cut, err := h.call(ctx, h.senders[name], m, deadline)
 			if err == nil {
-				br.Success()
+				br.Success(ctx)
 				h.answers.succeeded(name)
 				if r.Provider == "" {
 					r.Provider = name
@@ -79,13 +79,13 @@ func (h *Handler) deliver(ctx context.Context, m provider.Message, order []strin
 				"attemptMs", ms(took), "error", err.Error())
 			switch {
 			case last == provider.Permanent:
-				br.Success()
+				br.Success(ctx)
 				h.answers.succeeded(name) // it works; the message was the problem
 				return stop(envelope.ReasonPermanent)
 			case cut:
 				br.Abandon()
 			default:
-				br.Failure()
+				br.Failure(ctx)
 			}
 			if last == provider.RateLimited && !waited[name] {
 				wait := provider.RetryAfter(err)

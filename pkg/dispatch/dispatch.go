@@ -203,12 +203,14 @@ func New(d Deps, o Options) (*Handler, error) {
 		bo := o.Breaker
 		bo.Now = o.Now
 		log := d.Logger.With("provider", name)
-		bo.OnChange = func(from, to breaker.State) {
+		bo.OnChange = func(ctx context.Context, from, to breaker.State) {
 			level := slog.LevelWarn
 			if to == breaker.Closed {
 				level = slog.LevelInfo
 			}
-			log.Log(context.Background(), level, "circuit breaker "+to.String(), "from", from.String())
+			// ctx is the request's that caused the transition, so the
+			// line carries its request id like every other line.
+			log.Log(ctx, level, "circuit breaker "+to.String(), "from", from.String())
 			d.Metrics.Count("BreakerTransition", 1, map[string]string{"Provider": name, "State": to.String()})
 		}
 		h.breakers[name] = breaker.New(bo)

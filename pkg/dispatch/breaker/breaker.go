@@ -5,6 +5,7 @@
 package breaker
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -42,8 +43,9 @@ type Options struct {
 	Threshold int              // consecutive failures that open the breaker
 	Cooldown  time.Duration    // how long it stays open before a probe
 	Now       func() time.Time // default time.Now
-	// OnChange, if set, is called (outside the lock) after every transition.
-	OnChange func(from, to State)
+	// OnChange, if set, is called (outside the lock) after every transition,
+	// with the context of the call that caused it (its request's, for logs).
+	OnChange func(ctx context.Context, from, to State)
 }
 
 // Breaker is safe for concurrent use. Every Allow that returns true must be
@@ -74,7 +76,7 @@ func New(o Options) *Breaker {
 
 // Allow reports whether a call may go ahead. An open breaker whose cooldown
 // has passed turns half-open and allows exactly one call, the probe.
-func (b *Breaker) Allow() bool {
+func (b *Breaker) Allow(ctx context.Context) bool {
 	b.mu.Lock()
 	from := b.state
 	allowed := false
@@ -92,22 +94,22 @@ func (b *Breaker) Allow() bool {
 	}
 	to := b.state
 	b.mu.Unlock()
-	b.changed(from, to)
+	b.changed(ctx, from, to)
 	return allowed
 }
 
 // Success records a call the provider answered properly (including a
 // permanent rejection of the message): it closes the breaker.
-func (b *Breaker) Success() {
+func (b *Breaker) Success(ctx context.Context) {
 	b.mu.Lock()
 	from := b.state
 	b.state, b.failures, b.probing = Closed, 0, false
 	b.mu.Unlock()
-	b.changed(from, Closed)
+	b.changed(ctx, from, Closed)
 }
 
 // Failure records an unavailable or rate-limited provider.
-func (b *Breaker) Failure() {
+func (b *Breaker) Failure(ctx context.Context) {
 	b.mu.Lock()
 	from := b.state
 	switch b.state {
@@ -123,7 +125,7 @@ func (b *Breaker) Failure() {
 	}
 	to := b.state
 	b.mu.Unlock()
-	b.changed(from, to)
+	b.changed(ctx, from, to)
 }
 
 // Abandon records a call that ended without a verdict (our own deadline cut
@@ -144,8 +146,8 @@ func (b *Breaker) State() State {
 	return b.state
 }
 
-func (b *Breaker) changed(from, to State) {
+func (b *Breaker) changed(ctx context.Context, from, to State) {
 	if from != to && b.o.OnChange != nil {
-		b.o.OnChange(from, to)
+		b.o.OnChange(ctx, from, to)
 	}
 }

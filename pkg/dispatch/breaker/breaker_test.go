@@ -1,6 +1,7 @@
 package breaker_test
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -92,15 +93,15 @@ func TestTransitions(t *testing.T) {
 			for i, s := range tt.steps {
 				switch s.do {
 				case "fail":
-					b.Failure()
+					b.Failure(context.Background())
 				case "ok":
-					b.Success()
+					b.Success(context.Background())
 				case "abandon":
 					b.Abandon()
 				case "wait":
 					clk.Add(s.by)
 				case "allow":
-					if got := b.Allow(); got != s.wantAllow {
+					if got := b.Allow(context.Background()); got != s.wantAllow {
 						t.Fatalf("step %d: Allow = %v, want %v", i, got, s.wantAllow)
 					}
 				}
@@ -116,13 +117,13 @@ func TestOneProbeAmongConcurrentCallers(t *testing.T) {
 	t.Parallel()
 	clk := &clock{t: time.Unix(1e9, 0)}
 	b := breaker.New(breaker.Options{Threshold: 1, Cooldown: time.Second, Now: clk.Now})
-	b.Failure()
+	b.Failure(context.Background())
 	clk.Add(time.Second)
 	var allowed atomic.Int32
 	var wg sync.WaitGroup
 	for range 64 {
 		wg.Go(func() {
-			if b.Allow() {
+			if b.Allow(context.Background()) {
 				allowed.Add(1)
 			}
 		})
@@ -138,12 +139,12 @@ func TestOnChangeReportsTransitions(t *testing.T) {
 	clk := &clock{t: time.Unix(1e9, 0)}
 	var got []string
 	b := breaker.New(breaker.Options{Threshold: 2, Cooldown: time.Second, Now: clk.Now,
-		OnChange: func(from, to breaker.State) { got = append(got, from.String()+">"+to.String()) }})
-	b.Failure()
-	b.Failure()
+		OnChange: func(_ context.Context, from, to breaker.State) { got = append(got, from.String()+">"+to.String()) }})
+	b.Failure(context.Background())
+	b.Failure(context.Background())
 	clk.Add(time.Second)
-	b.Allow()
-	b.Success()
+	b.Allow(context.Background())
+	b.Success(context.Background())
 	want := []string{"closed>open", "open>half-open", "half-open>closed"}
 	if len(got) != len(want) {
 		t.Fatalf("transitions %v, want %v", got, want)
@@ -159,12 +160,12 @@ func TestDefaults(t *testing.T) {
 	t.Parallel()
 	b := breaker.New(breaker.Options{})
 	for range breaker.DefaultThreshold - 1 {
-		b.Failure()
+		b.Failure(context.Background())
 	}
 	if b.State() != breaker.Closed {
 		t.Fatalf("opened before %d failures", breaker.DefaultThreshold)
 	}
-	b.Failure()
+	b.Failure(context.Background())
 	if b.State() != breaker.Open {
 		t.Fatalf("not open after %d failures", breaker.DefaultThreshold)
 	}
@@ -174,8 +175,8 @@ func BenchmarkAllowSuccess(b *testing.B) {
 	br := breaker.New(breaker.Options{})
 	b.ReportAllocs()
 	for b.Loop() {
-		if br.Allow() {
-			br.Success()
+		if br.Allow(context.Background()) {
+			br.Success(context.Background())
 		}
 	}
 }
