@@ -1,7 +1,7 @@
 # cogmail — see README.md. Every target works on a fresh machine with Go 1.26.
 GO        ?= go
 GOARCH_LAMBDA ?= arm64
-FUNCTIONS := ingest dispatch
+FUNCTIONS := ingest dispatch events
 DIST      := dist
 LDFLAGS   := -s -w
 

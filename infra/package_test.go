@@ -44,24 +44,29 @@ func TestPackage(t *testing.T) {
 		setup   func(t *testing.T, dir string)
 		wantErr []string // substrings; nil means success
 	}{
-		{"both functions built", func(t *testing.T, dir string) {
+		{"every function built", func(t *testing.T, dir string) {
 			good(t, dir, "ingest")
 			good(t, dir, "dispatch")
+			good(t, dir, "events")
 		}, nil},
 		{"dispatch not built", func(t *testing.T, dir string) {
 			good(t, dir, "ingest")
+			good(t, dir, "events")
 		}, []string{"DispatchFunction", "dispatch.zip", "make build"}},
 		{"nothing built", func(t *testing.T, dir string) {}, []string{"IngestFunction", "DispatchFunction"}},
 		{"bootstrap not executable", func(t *testing.T, dir string) {
 			good(t, dir, "ingest")
+			good(t, dir, "events")
 			writeZip(t, filepath.Join(dir, "dispatch.zip"), "bootstrap", 0o644, "\x7fELF")
 		}, []string{"dispatch.zip: bootstrap is not executable"}},
 		{"no bootstrap in the zip", func(t *testing.T, dir string) {
 			good(t, dir, "dispatch")
+			good(t, dir, "events")
 			writeZip(t, filepath.Join(dir, "ingest.zip"), "main", 0o755, "\x7fELF")
 		}, []string{"ingest.zip has no bootstrap"}},
 		{"not a zip", func(t *testing.T, dir string) {
 			good(t, dir, "dispatch")
+			good(t, dir, "events")
 			if err := os.WriteFile(filepath.Join(dir, "ingest.zip"), []byte("not a zip"), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -91,8 +96,8 @@ func TestPackage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkPackaged(t, src, dir, []string{"dispatch.zip", "ingest.zip"})
-			if len(arts) != 2 || arts[0].Resource != "DispatchFunction" || arts[1].CodeURI != "ingest.zip" || arts[1].Bytes == 0 {
+			checkPackaged(t, src, dir, []string{"dispatch.zip", "events.zip", "ingest.zip"})
+			if len(arts) != 3 || arts[0].Resource != "DispatchFunction" || arts[1].CodeURI != "events.zip" || arts[2].CodeURI != "ingest.zip" || arts[2].Bytes == 0 {
 				t.Errorf("artifacts %+v", arts)
 			}
 		})
@@ -159,8 +164,8 @@ func TestMakePackage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("make package: %v\n%s", err, out)
 	}
-	checkPackaged(t, loadStack(t, templatePath), dist, []string{"dispatch.zip", "ingest.zip"})
-	for _, zipName := range []string{"dispatch.zip", "ingest.zip"} {
+	checkPackaged(t, loadStack(t, templatePath), dist, []string{"dispatch.zip", "events.zip", "ingest.zip"})
+	for _, zipName := range []string{"dispatch.zip", "events.zip", "ingest.zip"} {
 		if _, err := checkZip(filepath.Join(dist, zipName)); err != nil {
 			t.Error(err)
 		}

@@ -342,18 +342,22 @@ func (s *stack) evaluate(params map[string]string) *evaluation {
 		return "arn:aws:secretsmanager:eu-west-1:123456789012:secret:" + name + "-AbCdEf"
 	}
 	return &evaluation{s: s, params: params, stand: map[string]string{
-		ref("Queue"):                 q("Queue"),
-		ref("DeadLetterQueue"):       q("DeadLetterQueue"),
-		ref("IngestFailureQueue"):    q("IngestFailureQueue"),
-		getAtt("CodeKey.Arn"):        "arn:aws:kms:eu-west-1:123456789012:key/0d7b1c3e-1111-2222-3333-444455556666",
-		ref("SendGridApiKeySecret"):  secret("SendGridApiKeySecret"),
-		ref("MailgunApiKeySecret"):   secret("MailgunApiKeySecret"),
-		ref("SmtpPasswordSecret"):    secret("SmtpPasswordSecret"),
-		ref("ProvidersParameter"):    "/cogmail/cogmail/providers",
-		ref("IdempotencyTable"):      "cogmail-IdempotencyTable-1AB2CD3EF",
-		ref("IngestLogGroup"):        "/cogmail/cogmail/ingest",
-		ref("DispatchLogGroup"):      "/cogmail/cogmail/dispatch",
-		getAtt("IngestFunction.Arn"): "arn:aws:lambda:eu-west-1:123456789012:function:cogmail-IngestFunction-1AB2CD3EF",
+		ref("Queue"):                          q("Queue"),
+		ref("DeadLetterQueue"):                q("DeadLetterQueue"),
+		ref("IngestFailureQueue"):             q("IngestFailureQueue"),
+		getAtt("CodeKey.Arn"):                 "arn:aws:kms:eu-west-1:123456789012:key/0d7b1c3e-1111-2222-3333-444455556666",
+		ref("SendGridApiKeySecret"):           secret("SendGridApiKeySecret"),
+		ref("MailgunApiKeySecret"):            secret("MailgunApiKeySecret"),
+		ref("SmtpPasswordSecret"):             secret("SmtpPasswordSecret"),
+		ref("ProvidersParameter"):             "/cogmail/cogmail/providers",
+		ref("IdempotencyTable"):               "cogmail-IdempotencyTable-1AB2CD3EF",
+		ref("ReputationTable"):                "cogmail-ReputationTable-1AB2CD3EF",
+		ref("SesEventsConfigurationSet"):      "cogmail-SesEventsConfigurationSet-1AB2CD3EF",
+		ref("MailgunWebhookSigningKeySecret"): secret("MailgunWebhookSigningKeySecret"),
+		ref("EventsLogGroup"):                 "/cogmail/cogmail/events",
+		ref("IngestLogGroup"):                 "/cogmail/cogmail/ingest",
+		ref("DispatchLogGroup"):               "/cogmail/cogmail/dispatch",
+		getAtt("IngestFunction.Arn"):          "arn:aws:lambda:eu-west-1:123456789012:function:cogmail-IngestFunction-1AB2CD3EF",
 	}}
 }
 
