@@ -19,6 +19,7 @@ import (
 	"github.com/cogmail/cogmail/functions/dispatch/dispatchwire"
 	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/initerror"
 	"github.com/cogmail/cogmail/pkg/metrics"
 )
 
@@ -27,16 +28,14 @@ func main() {
 	log := lambdacontext.NewLogger()
 	cfg, err := config.LoadDispatch(os.Getenv)
 	if err != nil {
-		log.Error("configuration rejected", "error", err.Error())
-		os.Exit(1)
+		initerror.Exit(log, initerror.TypeConfiguration, "configuration rejected", err)
 	}
 	// Load (LoadDefaultConfig with the HTTP workaround) honours
 	// AWS_ENDPOINT_URL_<SERVICE> (SQS, KMS, SESV2, SSM, SECRETS_MANAGER,
 	// DYNAMODB) for local endpoints.
 	awsCfg, err := awsclient.Load(ctx)
 	if err != nil {
-		log.Error("AWS configuration rejected", "error", err.Error())
-		os.Exit(1)
+		initerror.Exit(log, initerror.TypeConfiguration, "AWS configuration rejected", err)
 	}
 	h, err := dispatchwire.Build(ctx, cfg, dispatchwire.Clients{
 		AWS:            awsCfg,
@@ -47,8 +46,7 @@ func main() {
 		DynamoDB:       dynamodb.NewFromConfig(awsCfg),
 	}, log, metrics.New(os.Stdout, "dispatch", nil))
 	if err != nil {
-		log.Error("cold start failed", "error", err.Error())
-		os.Exit(1)
+		initerror.Exit(log, initerror.TypeColdStart, "cold start failed", err)
 	}
 	lambda.Start(h.Handle)
 }

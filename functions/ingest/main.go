@@ -15,6 +15,7 @@ import (
 	"github.com/cogmail/cogmail/functions/ingest/ingestwire"
 	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/initerror"
 	"github.com/cogmail/cogmail/pkg/metrics"
 )
 
@@ -23,21 +24,18 @@ func main() {
 	log := lambdacontext.NewLogger()
 	cfg, err := config.LoadIngest(os.Getenv)
 	if err != nil {
-		log.Error("configuration rejected", "error", err.Error())
-		os.Exit(1)
+		initerror.Exit(log, initerror.TypeConfiguration, "configuration rejected", err)
 	}
 	// Load (LoadDefaultConfig with the HTTP workaround) honours
 	// AWS_ENDPOINT_URL_KMS and AWS_ENDPOINT_URL_SQS.
 	awsCfg, err := awsclient.Load(ctx)
 	if err != nil {
-		log.Error("AWS configuration rejected", "error", err.Error())
-		os.Exit(1)
+		initerror.Exit(log, initerror.TypeConfiguration, "AWS configuration rejected", err)
 	}
 	h, err := ingestwire.Build(ctx, cfg, ingestwire.Clients{KMS: kms.NewFromConfig(awsCfg), SQS: sqs.NewFromConfig(awsCfg)},
 		log, metrics.New(os.Stdout, "ingest", nil))
 	if err != nil {
-		log.Error("cold start failed", "error", err.Error())
-		os.Exit(1)
+		initerror.Exit(log, initerror.TypeColdStart, "cold start failed", err)
 	}
 	lambda.Start(h.Lambda)
 }

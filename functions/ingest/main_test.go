@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"html"
 	"os"
 	"path/filepath"
@@ -139,7 +140,7 @@ func TestBootstrap(t *testing.T) {
 }
 
 // TestBootstrapRejectsBadConfig: a bad configuration stops the cold start
-// with every problem named, and the Runtime API is never polled.
+// with every problem named, and the Runtime API is never asked for an event.
 func TestBootstrapRejectsBadConfig(t *testing.T) {
 	bin := bootstrap(t)
 	rt, err := lambdaruntime.Start()
@@ -159,5 +160,33 @@ func TestBootstrapRejectsBadConfig(t *testing.T) {
 		if !strings.Contains(p.Stdout(), want) {
 			t.Errorf("output lacks %q: %s", want, p.Stdout())
 		}
+	}
+}
+
+// TestBootstrapReportsARejectedConfiguration: a cold start that rejects its
+// environment reports why through the Runtime API's init-error call, as
+// Lambda shows it to `aws lambda invoke` and the console, not only an exit
+// status.
+func TestBootstrapReportsARejectedConfiguration(t *testing.T) {
+	bin := bootstrap(t)
+	s, err := lambdaruntime.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := s.Exec(bin, []string{"AWS_REGION=us-east-1", "AWS_LAMBDA_LOG_FORMAT=JSON", "COGMAIL_KEYRING=kms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = s.Invoke(ctx, []byte(`{}`))
+	var fe *lambdaruntime.FunctionError
+	if !errors.As(err, &fe) {
+		t.Fatalf("Invoke = %v, want the init error\nstderr: %s", err, p.Stderr())
+	}
+	if fe.Type != "Cogmail.ConfigurationError" || !strings.Contains(fe.Message, "COGMAIL_QUEUE_URL") {
+		t.Errorf("init error %s: %q, want Cogmail.ConfigurationError naming COGMAIL_QUEUE_URL", fe.Type, fe.Message)
 	}
 }

@@ -66,6 +66,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/idempotency"
+	"github.com/cogmail/cogmail/pkg/initerror"
 )
 
 // The deploy's stated parameters: the required ones, plus SesIdentity, which
@@ -479,6 +480,22 @@ func TestDeploy(t *testing.T) {
 			if strings.Contains(fn.output.String(), code) {
 				t.Errorf("%s's output holds the code", fn.name)
 			}
+		}
+	})
+	// A configuration the function rejects, as Lambda would show it: the
+	// reason through the Runtime API's init-error call, not only an exit.
+	t.Run("init error shows the reason", func(t *testing.T) {
+		var env []string
+		for _, kv := range fnEnv(dispatchName) {
+			if !strings.HasPrefix(kv, "COGMAIL_SENDER_EMAIL=") {
+				env = append(env, kv)
+			}
+		}
+		broken := startRIE(t, rie, "dispatch without COGMAIL_SENDER_EMAIL", bootstrap("dispatch"), env)
+		_, err := broken.invoke(ctx, []byte(`{"Records":[]}`))
+		var fe *functionError
+		if !errors.As(err, &fe) || fe.Type != initerror.TypeConfiguration || !strings.Contains(fe.Message, "COGMAIL_SENDER_EMAIL") {
+			t.Errorf("invoke = %v, want %s naming COGMAIL_SENDER_EMAIL", err, initerror.TypeConfiguration)
 		}
 	})
 	t.Run("dispatch log lines carry the request id", func(t *testing.T) {

@@ -73,8 +73,8 @@ type functionError struct {
 
 func (e *functionError) Error() string { return e.Type + ": " + e.Message }
 
-// invoke posts payload as one synchronous invocation. A function error
-// (HTTP 200 with errorMessage/errorType, as RIE returns it) is a *functionError.
+// invoke posts payload as one synchronous invocation. A function error or
+// a failed init (errorMessage/errorType, as RIE returns them) is a *functionError.
 func (e *emulated) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -91,12 +91,14 @@ func (e *emulated) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: %w", e.name, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("invoke %s: HTTP %d: %s", e.name, resp.StatusCode, body)
-	}
+	// A function error comes back as 200, a failed init as 502, both with
+	// Lambda's error document.
 	var fe functionError
 	if json.Unmarshal(body, &fe) == nil && (fe.Message != "" || fe.Type != "") {
 		return nil, &fe
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("invoke %s: HTTP %d: %s", e.name, resp.StatusCode, body)
 	}
 	return body, nil
 }
