@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/cogmail/cogmail/functions/dispatch/dispatchwire"
 	"github.com/cogmail/cogmail/internal/ops/ping"
 	cogconfig "github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/provider"
@@ -349,6 +350,9 @@ func checkIngest(getenv func(string) string) functionReport {
 func checkDispatch(getenv func(string) string) (functionReport, *cogconfig.Dispatch) {
 	r := functionReport{Function: "dispatch"}
 	c, err := cogconfig.LoadDispatch(getenv)
+	if err == nil {
+		err = dispatchwire.Check(c) // how the settings fit dispatch's defaults
+	}
 	r.Problems = problemsOf(err)
 	// The smtp provider refuses to send a password in clear to anything
 	// but localhost: say so now rather than at the first email.

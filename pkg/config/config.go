@@ -49,19 +49,19 @@ const GenericExpiry = time.Hour
 type Ingest struct {
 	QueueURL string // COGMAIL_QUEUE_URL
 
-	Keyring       Keyring // COGMAIL_KEYRING: kms (default) or raw-aes
-	KMSKeyARN     string  // COGMAIL_KMS_KEY_ARN: the key Cognito encrypts codes with
-	AESKey        []byte  // COGMAIL_AES_KEY_HEX (64 hex characters)
-	AESNamespace  string  // COGMAIL_AES_KEY_NAMESPACE
-	AESName       string  // COGMAIL_AES_KEY_NAME
-	SealKeyID     string  // COGMAIL_SEAL_KEY_ID: KMS key for envelope data keys (default: COGMAIL_KMS_KEY_ARN)
-	SealKeyMaxAge time.Duration
-	SealKeyUses   int
+	Keyring       Keyring       // COGMAIL_KEYRING: kms (default) or raw-aes
+	KMSKeyARN     string        // COGMAIL_KMS_KEY_ARN: the key Cognito encrypts codes with
+	AESKey        []byte        // COGMAIL_AES_KEY_HEX (64 hex characters)
+	AESNamespace  string        // COGMAIL_AES_KEY_NAMESPACE
+	AESName       string        // COGMAIL_AES_KEY_NAME
+	SealKeyID     string        // COGMAIL_SEAL_KEY_ID: KMS key for envelope data keys (default: COGMAIL_KMS_KEY_ARN)
+	SealKeyMaxAge time.Duration // COGMAIL_SEAL_KEY_MAX_AGE (unset: seal.Options' default)
+	SealKeyUses   int           // COGMAIL_SEAL_KEY_MAX_USES (unset: seal.Options' default)
 
 	RecipientAttributes []string       // COGMAIL_RECIPIENT_ATTRIBUTES (default "email")
 	LookupURL           string         // COGMAIL_RECIPIENT_LOOKUP_URL
 	LookupPlaceholder   *regexp.Regexp // COGMAIL_RECIPIENT_PLACEHOLDER
-	LookupTimeout       time.Duration  // COGMAIL_RECIPIENT_LOOKUP_TIMEOUT (default 2s)
+	LookupTimeout       time.Duration  // COGMAIL_RECIPIENT_LOOKUP_TIMEOUT (unset: recipient.DefaultLookupTimeout)
 	LookupHeader        [2]string      // COGMAIL_RECIPIENT_LOOKUP_HEADER "Name: value"
 
 	TemplateDir   string // COGMAIL_TEMPLATE_DIR
@@ -101,12 +101,12 @@ func LoadIngest(getenv Getenv) (*Ingest, error) {
 		KMSKeyARN:           r.str("COGMAIL_KMS_KEY_ARN", ""),
 		AESNamespace:        r.str("COGMAIL_AES_KEY_NAMESPACE", ""),
 		AESName:             r.str("COGMAIL_AES_KEY_NAME", ""),
-		SealKeyMaxAge:       r.duration("COGMAIL_SEAL_KEY_MAX_AGE", 5*time.Minute),
-		SealKeyUses:         r.int("COGMAIL_SEAL_KEY_MAX_USES", 10000),
+		SealKeyMaxAge:       r.duration("COGMAIL_SEAL_KEY_MAX_AGE", 0),
+		SealKeyUses:         r.int("COGMAIL_SEAL_KEY_MAX_USES", 0),
 		RecipientAttributes: r.list("COGMAIL_RECIPIENT_ATTRIBUTES", []string{"email"}),
 		LookupURL:           r.url("COGMAIL_RECIPIENT_LOOKUP_URL", false),
 		LookupPlaceholder:   r.regexp("COGMAIL_RECIPIENT_PLACEHOLDER"),
-		LookupTimeout:       r.duration("COGMAIL_RECIPIENT_LOOKUP_TIMEOUT", 2*time.Second),
+		LookupTimeout:       r.duration("COGMAIL_RECIPIENT_LOOKUP_TIMEOUT", 0),
 		TemplateDir:         r.str("COGMAIL_TEMPLATE_DIR", ""),
 		DefaultLocale:       r.str("COGMAIL_DEFAULT_LOCALE", "en"),
 		Brand: Brand{

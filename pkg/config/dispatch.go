@@ -48,13 +48,16 @@ const (
 )
 
 // Dispatch is the dispatch function's configuration. docs/configuration.md
-// lists every key; the defaults are the ones below.
+// lists every key. A setting left unset is zero: the package that uses it
+// applies and documents its default (dispatch.Options, breaker.Options,
+// idempotency.Options, providerconfig.SourceOptions), so no default is
+// written twice.
 type Dispatch struct {
 	// Routing is COGMAIL_PROVIDERS (ordered, or "name=weight,...") with
 	// COGMAIL_STRATEGY (failover, the default, or weighted).
 	Routing          providerconfig.Config
 	ProvidersParam   string        // COGMAIL_PROVIDERS_PARAM: SSM parameter with the live routing (optional)
-	ProvidersRefresh time.Duration // COGMAIL_PROVIDERS_REFRESH: default and maximum 60s
+	ProvidersRefresh time.Duration // COGMAIL_PROVIDERS_REFRESH: at most 60s
 
 	SenderEmail string // COGMAIL_SENDER_EMAIL (required)
 	SenderName  string // COGMAIL_SENDER_NAME
@@ -63,20 +66,20 @@ type Dispatch struct {
 	QueueURL string // COGMAIL_QUEUE_URL: the source queue (default: from each record's event source ARN)
 
 	IdempotencyTable string        // COGMAIL_IDEMPOTENCY_TABLE (optional)
-	IdempotencyTTL   time.Duration // COGMAIL_IDEMPOTENCY_TTL (default 24h)
+	IdempotencyTTL   time.Duration // COGMAIL_IDEMPOTENCY_TTL
 	// Reputation is the suppression list and recipient limit (optional:
 	// COGMAIL_REPUTATION_TABLE turns them on).
 	Reputation       Reputation
 	ExpiredAction    ExpiredAction // COGMAIL_EXPIRED_ACTION: dlq (default) or drop
-	Concurrency      int           // COGMAIL_CONCURRENCY (default 10)
-	SendTimeout      time.Duration // COGMAIL_SEND_TIMEOUT: one provider call (default 10s)
-	MessageBudget    time.Duration // COGMAIL_MESSAGE_BUDGET: one message within an invocation (default 20s)
-	DeadlineMargin   time.Duration // COGMAIL_DEADLINE_MARGIN: kept before the Lambda deadline (default 2s)
-	BreakerThreshold int           // COGMAIL_BREAKER_THRESHOLD: consecutive failures that open a breaker (default 5)
-	BreakerCooldown  time.Duration // COGMAIL_BREAKER_COOLDOWN (default 30s)
-	BackoffBase      time.Duration // COGMAIL_BACKOFF_BASE (default 1s)
-	BackoffMax       time.Duration // COGMAIL_BACKOFF_MAX: visibility backoff cap (default 15m, at most 12h)
-	DedupCache       int           // COGMAIL_DEDUP_CACHE: dedup keys remembered per container (default 10000)
+	Concurrency      int           // COGMAIL_CONCURRENCY
+	SendTimeout      time.Duration // COGMAIL_SEND_TIMEOUT: one provider call
+	MessageBudget    time.Duration // COGMAIL_MESSAGE_BUDGET: one message within an invocation
+	DeadlineMargin   time.Duration // COGMAIL_DEADLINE_MARGIN: kept before the Lambda deadline
+	BreakerThreshold int           // COGMAIL_BREAKER_THRESHOLD: consecutive failures that open a breaker
+	BreakerCooldown  time.Duration // COGMAIL_BREAKER_COOLDOWN
+	BackoffBase      time.Duration // COGMAIL_BACKOFF_BASE
+	BackoffMax       time.Duration // COGMAIL_BACKOFF_MAX: visibility backoff cap
+	DedupCache       int           // COGMAIL_DEDUP_CACHE: dedup keys remembered per container
 	MaxReceives      int           // COGMAIL_MAX_RECEIVES: dead-letter with reasons on this delivery (default 0: leave it to the redrive policy)
 
 	SendGrid *SendGrid // nil when neither named nor configured
@@ -150,24 +153,24 @@ func LoadDispatch(getenv Getenv) (*Dispatch, error) {
 	r := reader{getenv: getenv}
 	c := &Dispatch{
 		ProvidersParam:   r.str("COGMAIL_PROVIDERS_PARAM", ""),
-		ProvidersRefresh: r.duration("COGMAIL_PROVIDERS_REFRESH", providerconfig.MaxRefresh),
+		ProvidersRefresh: r.duration("COGMAIL_PROVIDERS_REFRESH", 0),
 		SenderEmail:      r.str("COGMAIL_SENDER_EMAIL", ""),
 		SenderName:       r.str("COGMAIL_SENDER_NAME", ""),
 		DLQURL:           r.url("COGMAIL_DLQ_URL", true),
 		QueueURL:         r.url("COGMAIL_QUEUE_URL", false),
 		IdempotencyTable: r.str("COGMAIL_IDEMPOTENCY_TABLE", ""),
-		IdempotencyTTL:   r.duration("COGMAIL_IDEMPOTENCY_TTL", 24*time.Hour),
+		IdempotencyTTL:   r.duration("COGMAIL_IDEMPOTENCY_TTL", 0),
 		Reputation:       r.reputation(false),
 		ExpiredAction:    ExpiredAction(strings.ToLower(r.str("COGMAIL_EXPIRED_ACTION", string(ExpiredDLQ)))),
-		Concurrency:      r.int("COGMAIL_CONCURRENCY", 10),
-		SendTimeout:      r.duration("COGMAIL_SEND_TIMEOUT", 10*time.Second),
-		MessageBudget:    r.duration("COGMAIL_MESSAGE_BUDGET", 20*time.Second),
-		DeadlineMargin:   r.duration("COGMAIL_DEADLINE_MARGIN", 2*time.Second),
-		BreakerThreshold: r.int("COGMAIL_BREAKER_THRESHOLD", 5),
-		BreakerCooldown:  r.duration("COGMAIL_BREAKER_COOLDOWN", 30*time.Second),
-		BackoffBase:      r.duration("COGMAIL_BACKOFF_BASE", time.Second),
-		BackoffMax:       r.duration("COGMAIL_BACKOFF_MAX", 15*time.Minute),
-		DedupCache:       r.int("COGMAIL_DEDUP_CACHE", 10000),
+		Concurrency:      r.int("COGMAIL_CONCURRENCY", 0),
+		SendTimeout:      r.duration("COGMAIL_SEND_TIMEOUT", 0),
+		MessageBudget:    r.duration("COGMAIL_MESSAGE_BUDGET", 0),
+		DeadlineMargin:   r.duration("COGMAIL_DEADLINE_MARGIN", 0),
+		BreakerThreshold: r.int("COGMAIL_BREAKER_THRESHOLD", 0),
+		BreakerCooldown:  r.duration("COGMAIL_BREAKER_COOLDOWN", 0),
+		BackoffBase:      r.duration("COGMAIL_BACKOFF_BASE", 0),
+		BackoffMax:       r.duration("COGMAIL_BACKOFF_MAX", 0),
+		DedupCache:       r.int("COGMAIL_DEDUP_CACHE", 0),
 		MaxReceives:      r.optionalInt("COGMAIL_MAX_RECEIVES"),
 	}
 
@@ -189,12 +192,8 @@ func LoadDispatch(getenv Getenv) (*Dispatch, error) {
 	if c.Concurrency > 1000 {
 		r.fail("COGMAIL_CONCURRENCY", "must be at most 1000")
 	}
-	if c.SendTimeout > c.MessageBudget {
-		r.fail("COGMAIL_SEND_TIMEOUT", "must not exceed COGMAIL_MESSAGE_BUDGET")
-	}
-	if c.BackoffBase > c.BackoffMax {
-		r.fail("COGMAIL_BACKOFF_BASE", "must not exceed COGMAIL_BACKOFF_MAX")
-	}
+	// How these fit together once dispatch's defaults apply (a timeout over
+	// the default budget) is checked by dispatchwire.Check.
 	if c.BackoffMax > queue.MaxVisibility {
 		r.fail("COGMAIL_BACKOFF_MAX", "must be at most 12h (SQS's longest visibility timeout)")
 	}

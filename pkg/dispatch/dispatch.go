@@ -179,13 +179,7 @@ func New(d Deps, o Options) (*Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	o.Concurrency = orDefault(o.Concurrency, DefaultConcurrency)
-	o.SendTimeout = orDefault(o.SendTimeout, DefaultSendTimeout)
-	o.MessageBudget = orDefault(o.MessageBudget, DefaultMessageBudget)
-	o.DeadlineMargin = orDefault(o.DeadlineMargin, DefaultDeadlineMargin)
-	o.BackoffBase = orDefault(o.BackoffBase, DefaultBackoffBase)
-	o.BackoffMax = min(orDefault(o.BackoffMax, DefaultBackoffMax), queue.MaxVisibility)
-	o.DedupCacheSize = orDefault(o.DedupCacheSize, DefaultDedupCache)
+	o = o.WithDefaults()
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -216,6 +210,48 @@ func New(d Deps, o Options) (*Handler, error) {
 		h.breakers[name] = breaker.New(bo)
 	}
 	return h, nil
+}
+
+// WithDefaults returns o with every zero setting replaced by its default
+// (the Default constants above; BackoffMax is also capped at SQS's
+// queue.MaxVisibility). The wiring uses it to size what it builds around
+// the handler, such as the providers' HTTP client.
+func (o Options) WithDefaults() Options {
+	o.Concurrency = orDefault(o.Concurrency, DefaultConcurrency)
+	o.SendTimeout = orDefault(o.SendTimeout, DefaultSendTimeout)
+	o.MessageBudget = orDefault(o.MessageBudget, DefaultMessageBudget)
+	o.DeadlineMargin = orDefault(o.DeadlineMargin, DefaultDeadlineMargin)
+	o.BackoffBase = orDefault(o.BackoffBase, DefaultBackoffBase)
+	o.BackoffMax = min(orDefault(o.BackoffMax, DefaultBackoffMax), queue.MaxVisibility)
+	o.DedupCacheSize = orDefault(o.DedupCacheSize, DefaultDedupCache)
+	return o
+}
+
+// OptionError is a setting that does not fit the others once defaults
+// apply. Field names the Options field; the wiring names its variable.
+type OptionError struct {
+	Field, Other string // the setting at fault and the one it contradicts
+	Reason       string
+}
+
+func (e *OptionError) Error() string { return "Options." + e.Field + ": " + e.Reason }
+
+// Validate checks the settings against each other with the defaults
+// applied; every problem is an *OptionError, all of them joined. New does
+// not require it (a send timeout is cut to the message's budget anyway);
+// the wiring refuses such a configuration, since it is a mistake.
+func (o Options) Validate() error {
+	o = o.WithDefaults()
+	var errs []error
+	if o.SendTimeout > o.MessageBudget {
+		errs = append(errs, &OptionError{Field: "SendTimeout", Other: "MessageBudget",
+			Reason: fmt.Sprintf("must not exceed MessageBudget (%v)", o.MessageBudget)})
+	}
+	if o.BackoffBase > o.BackoffMax {
+		errs = append(errs, &OptionError{Field: "BackoffBase", Other: "BackoffMax",
+			Reason: fmt.Sprintf("must not exceed BackoffMax (%v)", o.BackoffMax)})
+	}
+	return errors.Join(errs...)
 }
 
 func orDefault[T int | time.Duration](v, def T) T {

@@ -85,6 +85,9 @@ func Build(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger
 	if cl.KMS == nil {
 		errs = append(errs, errors.New("a KMS client is required"))
 	}
+	if err := Check(c); err != nil {
+		errs = append(errs, err)
+	}
 	senders, err := buildSenders(ctx, c, cl, log)
 	if err != nil {
 		errs = append(errs, err)
@@ -149,28 +152,13 @@ func Build(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger
 	}
 	d := dispatch.Deps{Senders: senders, Routes: routes, Opener: opener, DLQ: cl.SQS, Visibility: cl.SQS, Idempotency: store,
 		Suppressions: sup, Recipients: rec, Logger: log, Metrics: m}
-	return dispatch.New(d, dispatch.Options{
-		DLQURL:         c.DLQURL,
-		QueueURL:       c.QueueURL,
-		From:           provider.Address{Email: c.SenderEmail, Name: c.SenderName},
-		DropExpired:    c.ExpiredAction == config.ExpiredDrop,
-		Concurrency:    c.Concurrency,
-		SendTimeout:    c.SendTimeout,
-		MessageBudget:  c.MessageBudget,
-		DeadlineMargin: c.DeadlineMargin,
-		BackoffBase:    c.BackoffBase,
-		BackoffMax:     c.BackoffMax,
-		DedupCacheSize: c.DedupCache,
-		MaxReceives:    c.MaxReceives,
-		Breaker:        breaker.Options{Threshold: c.BreakerThreshold, Cooldown: c.BreakerCooldown},
-		Suppression:    c.Reputation.Policy,
-		RecipientLimit: c.Reputation.RecipientLimit,
-	})
+	return dispatch.New(d, Options(c))
 }
 
 // buildSenders resolves keys and builds every configured provider.
 func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger) ([]dispatch.Sender, error) {
 	var errs []error
+	o := Options(c).WithDefaults() // the timeouts and concurrency in force
 	key := func(variable string, plain config.Secret, ref string) string {
 		if ref == "" {
 			return string(plain)
@@ -186,8 +174,8 @@ func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		// Keep a connection per concurrent send: the default two per host
 		// would make most sends of a batch open a new TLS connection.
-		t.MaxIdleConnsPerHost = max(c.Concurrency, 10)
-		hc = &http.Client{Timeout: c.SendTimeout, Transport: t}
+		t.MaxIdleConnsPerHost = max(o.Concurrency, 10)
+		hc = &http.Client{Timeout: o.SendTimeout, Transport: t}
 	}
 
 	var senders []dispatch.Sender
@@ -217,7 +205,7 @@ func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog
 	if sc := c.SES; sc != nil {
 		switch {
 		case cl.AWS.Region != "" && cl.AWS.Credentials != nil:
-			add(ses.New(ses.Config{AWS: cl.AWS, Endpoint: sc.Endpoint, ConfigurationSetName: sc.ConfigurationSet, Timeout: c.SendTimeout}))
+			add(ses.New(ses.Config{AWS: cl.AWS, Endpoint: sc.Endpoint, ConfigurationSetName: sc.ConfigurationSet, Timeout: o.SendTimeout}))
 		case slices.Contains(c.Routing.Providers, providerconfig.SES):
 			errs = append(errs, errors.New("ses: the AWS configuration has no region or credentials"))
 		default:
@@ -230,7 +218,7 @@ func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog
 			config.SMTPStartTLS: smtp.StartTLSMandatory, config.SMTPStartTLSOpportunistic: smtp.StartTLSOpportunistic,
 			config.SMTPImplicitTLS: smtp.ImplicitTLS, config.SMTPNoTLS: smtp.NoTLS,
 		}[sm.TLS]
-		add(smtp.New(smtp.Config{Host: sm.Host, Port: sm.Port, Username: sm.Username, Password: pass, TLS: policy, Timeout: c.SendTimeout}))
+		add(smtp.New(smtp.Config{Host: sm.Host, Port: sm.Port, Username: sm.Username, Password: pass, TLS: policy, Timeout: o.SendTimeout}))
 	}
 	return senders, errors.Join(errs...)
 }
@@ -250,4 +238,63 @@ func resolveSecret(ctx context.Context, sm SecretReader, ref string) (string, er
 		return "", fmt.Errorf("secret %s has no string value (store the key as plain text)", ref)
 	}
 	return v, nil
+}
+
+// Options are the handler's options as c sets them; what c leaves unset
+// stays zero, and dispatch applies its own defaults.
+func Options(c *config.Dispatch) dispatch.Options {
+	return dispatch.Options{
+		DLQURL:         c.DLQURL,
+		QueueURL:       c.QueueURL,
+		From:           provider.Address{Email: c.SenderEmail, Name: c.SenderName},
+		DropExpired:    c.ExpiredAction == config.ExpiredDrop,
+		Concurrency:    c.Concurrency,
+		SendTimeout:    c.SendTimeout,
+		MessageBudget:  c.MessageBudget,
+		DeadlineMargin: c.DeadlineMargin,
+		BackoffBase:    c.BackoffBase,
+		BackoffMax:     c.BackoffMax,
+		DedupCacheSize: c.DedupCache,
+		MaxReceives:    c.MaxReceives,
+		Breaker:        breaker.Options{Threshold: c.BreakerThreshold, Cooldown: c.BreakerCooldown},
+		Suppression:    c.Reputation.Policy,
+		RecipientLimit: c.Reputation.RecipientLimit,
+	}
+}
+
+// variables names the environment variable of each dispatch.Options field
+// that Check can report.
+var variables = map[string]string{
+	"SendTimeout": "COGMAIL_SEND_TIMEOUT", "MessageBudget": "COGMAIL_MESSAGE_BUDGET",
+	"BackoffBase": "COGMAIL_BACKOFF_BASE", "BackoffMax": "COGMAIL_BACKOFF_MAX",
+}
+
+// Check reports the settings that contradict each other once dispatch's
+// defaults apply (a send timeout over the default message budget, say),
+// each as a *config.Error naming its variable: what config alone cannot
+// see, since it does not restate dispatch's defaults. Build runs it, and
+// so does `cogmail config check`.
+func Check(c *config.Dispatch) error {
+	err := Options(c).Validate()
+	if err == nil {
+		return nil
+	}
+	var errs []error
+	for _, e := range unjoin(err) {
+		var oe *dispatch.OptionError
+		if errors.As(e, &oe) {
+			reason := strings.Replace(oe.Reason, oe.Other, variables[oe.Other], 1)
+			errs = append(errs, &config.Error{Var: variables[oe.Field], Reason: reason})
+			continue
+		}
+		errs = append(errs, e)
+	}
+	return errors.Join(errs...)
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

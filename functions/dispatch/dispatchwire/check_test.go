@@ -1,0 +1,73 @@
+package dispatchwire_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cogmail/cogmail/functions/dispatch/dispatchwire"
+	"github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/dispatch"
+)
+
+func load(t *testing.T, extra map[string]string) *config.Dispatch {
+	t.Helper()
+	env := map[string]string{
+		"COGMAIL_PROVIDERS":    "ses",
+		"COGMAIL_SENDER_EMAIL": "no-reply@example.com",
+		"COGMAIL_DLQ_URL":      "https://sqs.us-east-1.amazonaws.com/111122223333/cogmail-dlq",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	c, err := config.LoadDispatch(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestCheck: settings that contradict dispatch's defaults are reported with
+// their variable, though config itself knows no default.
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string // variables reported
+	}{
+		{"defaults", nil, nil},
+		{"timeout within the default budget", map[string]string{"COGMAIL_SEND_TIMEOUT": "15s"}, nil},
+		{"timeout over the default budget", map[string]string{"COGMAIL_SEND_TIMEOUT": "30s"}, []string{"COGMAIL_SEND_TIMEOUT"}},
+		{"timeout within a raised budget", map[string]string{"COGMAIL_SEND_TIMEOUT": "30s", "COGMAIL_MESSAGE_BUDGET": "40s"}, nil},
+		{"backoff base over the cap", map[string]string{"COGMAIL_BACKOFF_BASE": "2h", "COGMAIL_BACKOFF_MAX": "1h"}, []string{"COGMAIL_BACKOFF_BASE"}},
+		{"backoff base over the default cap", map[string]string{"COGMAIL_BACKOFF_BASE": "20m"}, []string{"COGMAIL_BACKOFF_BASE"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := dispatchwire.Check(load(t, tt.env))
+			for _, v := range tt.want {
+				var ce *config.Error
+				if !errors.As(err, &ce) || !strings.Contains(err.Error(), v+": must not exceed COGMAIL_") {
+					t.Errorf("Check = %v, want a *config.Error for %s naming the other variable", err, v)
+				}
+			}
+			if len(tt.want) == 0 && err != nil {
+				t.Errorf("Check = %v, want nil", err)
+			}
+		})
+	}
+}
+
+// TestUnsetSettingsTakeDispatchDefaults: what config leaves unset reaches
+// dispatch as zero and comes out as dispatch's documented default.
+func TestUnsetSettingsTakeDispatchDefaults(t *testing.T) {
+	t.Parallel()
+	o := dispatchwire.Options(load(t, map[string]string{"COGMAIL_SEND_TIMEOUT": "5s"})).WithDefaults()
+	if o.SendTimeout != 5*time.Second || o.MessageBudget != dispatch.DefaultMessageBudget || o.Concurrency != dispatch.DefaultConcurrency ||
+		o.BackoffMax != dispatch.DefaultBackoffMax || o.DedupCacheSize != dispatch.DefaultDedupCache {
+		t.Fatalf("options with defaults: %+v", o)
+	}
+}
