@@ -17,6 +17,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/events"
+	"github.com/cogmail/cogmail/pkg/initerror"
 	"github.com/cogmail/cogmail/pkg/metrics"
 )
 
@@ -25,21 +26,18 @@ func main() {
 	log := lambdacontext.NewLogger()
 	cfg, err := config.LoadEvents(os.Getenv)
 	if err != nil {
-		log.Error("configuration rejected", "error", err.Error())
-		os.Exit(1)
+		initerror.Exit(log, initerror.TypeConfiguration, "configuration rejected", err)
 	}
 	awsCfg, err := awsclient.Load(ctx) // LoadDefaultConfig with the HTTP workaround
 	if err != nil {
-		log.Error("AWS configuration rejected", "error", err.Error())
-		os.Exit(1)
+		initerror.Exit(log, initerror.TypeConfiguration, "AWS configuration rejected", err)
 	}
 	h, err := events.Build(ctx, cfg, events.Clients{
 		DynamoDB:       dynamodb.NewFromConfig(awsCfg),
 		SecretsManager: secretsmanager.NewFromConfig(awsCfg),
 	}, log, metrics.New(os.Stdout, "events", nil))
 	if err != nil {
-		log.Error("cold start failed", "error", err.Error())
-		os.Exit(1)
+		initerror.Exit(log, initerror.TypeColdStart, "cold start failed", err)
 	}
 	lambda.Start(h.Invoke)
 }
