@@ -3,6 +3,7 @@ package localstack_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -93,6 +94,19 @@ func TestTwoBrandsEndToEnd(t *testing.T) {
 
 	for i, id := range ids {
 		checkTimeline(t, s, id, codes[i])
+	}
+
+	// The inbox shows the selected email's brand, sender and timeline.
+	resp, err = http.Get(s.URL + "/?id=" + ids[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`<span class="tag brand">Acme Admin</span>`, "admin-no-reply@acme.example", `<div class="timeline">`, " ms</td><td>dispatch</td><td>sent</td>"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("inbox page lacks %q", want)
+		}
 	}
 }
 
