@@ -18,6 +18,25 @@ run: ## the local stack on embedded defaults: sample events through ingest (no A
 test: ## every test, integration tests included (moto_server is used when installed)
 	$(GO) test -count=1 -timeout 20m ./...
 
+# The packages that run goroutines against each other: dispatch, the local SQS
+# endpoint and its poller, the local stack, the DLQ tools, idempotency and the
+# AWS HTTP client.
+RACE_PKGS := ./pkg/dispatch/... ./pkg/idempotency/... ./pkg/awsclient/... ./internal/local/sqslocal/... \
+	./internal/local/eventsource/... ./internal/local/localstack/... ./internal/ops/dlq/...
+
+.PHONY: test-race stress-test
+test-race: ## the concurrent packages under the race detector
+	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
+
+stress-test: ## make test three times in a row while a bounded CPU hog keeps every core busy (it stops by itself)
+	@mkdir -p $(DIST)
+	$(GO) build -o $(DIST)/cpuhog ./internal/tools/cpuhog
+	@$(DIST)/cpuhog -for 90m & hog=$$!; trap 'kill $$hog 2>/dev/null' EXIT; \
+	for i in 1 2 3; do \
+	  echo "stress-test: make test, run $$i of 3, every core busy"; \
+	  $(MAKE) --no-print-directory test || { echo "stress-test: run $$i failed"; exit 1; }; \
+	done; echo "stress-test: 3 of 3 passed"
+
 build: ## each function as a bootstrap for provided.al2023 (linux/$(GOARCH_LAMBDA)), zipped under dist/
 	@mkdir -p $(DIST)
 	@for f in $(FUNCTIONS); do \

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,12 +232,21 @@ func (s *stack) drain(handlers ...*dispatch.Handler) {
 }
 
 // drainUntil runs pollers until done reports true (checked every few
-// milliseconds), then stops them. The timeout only guards against a hang.
-func (s *stack) drainUntil(done func() bool, handlers ...*dispatch.Handler) {
+// milliseconds), then stops them and returns when done was first seen. The
+// timeout only guards against a hang.
+//
+// The pollers stop between polls, never in the middle of one: a receive
+// abandoned during its long poll is still waiting on the server (SQS too
+// cannot know the client left), takes the next messages sent, and answers
+// a closed connection; those messages then stay hidden for the queue's
+// visibility timeout. That was the pipeline benchmark's 30 s stall: the
+// next iteration's first messages went to the previous iteration's
+// cancelled long polls.
+func (s *stack) drainUntil(done func() bool, handlers ...*dispatch.Handler) time.Time {
 	s.t.Helper()
 	guard, cancelGuard := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancelGuard()
-	ctx, stop := context.WithCancel(guard)
+	var stopping atomic.Bool
 	var wg sync.WaitGroup
 	for _, h := range handlers {
 		p, err := eventsource.NewPoller(s.sqs, h.Handle, eventsource.PollerOptions{QueueURL: s.queueURL, BatchSize: 10, WaitTime: time.Second})
@@ -244,8 +254,8 @@ func (s *stack) drainUntil(done func() bool, handlers ...*dispatch.Handler) {
 			s.t.Fatal(err)
 		}
 		wg.Go(func() {
-			for ctx.Err() == nil {
-				if _, err := p.Poll(ctx); err != nil && ctx.Err() == nil {
+			for !stopping.Load() && guard.Err() == nil {
+				if _, err := p.Poll(guard); err != nil && guard.Err() == nil {
 					s.t.Errorf("poll: %v", err)
 					return
 				}
@@ -255,11 +265,13 @@ func (s *stack) drainUntil(done func() bool, handlers ...*dispatch.Handler) {
 	for guard.Err() == nil && !done() {
 		time.Sleep(5 * time.Millisecond)
 	}
-	stop()
+	doneAt := time.Now()
+	stopping.Store(true)
 	wg.Wait()
 	if guard.Err() != nil {
 		s.t.Fatalf("the pipeline did not drain: %d messages still queued", s.queued())
 	}
+	return doneAt
 }
 
 // delivery is a message some fake provider accepted, whichever it was.

@@ -38,9 +38,12 @@ import (
 
 // Queue names the stack creates.
 const (
-	QueueName       = "cogmail-emails"
-	DLQName         = "cogmail-emails-dlq"
-	MaxReceiveCount = 5
+	QueueName = "cogmail-emails"
+	DLQName   = "cogmail-emails-dlq"
+	// IngestFailureQueueName plays the ingest function's on-failure
+	// destination: failed Event invocations land there.
+	IngestFailureQueueName = "cogmail-ingest-failures"
+	MaxReceiveCount        = 5
 )
 
 // Options configure the stack. The zero value runs on embedded defaults:
@@ -93,6 +96,8 @@ type Stack struct {
 	KMSKeyARN string
 	QueueURL  string
 	DLQURL    string
+	// IngestFailureQueueURL receives failed Event invocations of ingest.
+	IngestFailureQueueURL string
 
 	KMS       *kmslocal.Server
 	SQS       *sqslocal.Server
@@ -114,6 +119,7 @@ type Stack struct {
 	observer  *failoverObserver
 	timeline  *timeline
 	inbox     *inbox
+	log       *slog.Logger // the functions' logger, for the Invoke API's own lines
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
 }
@@ -126,7 +132,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Stack{timeline: newTimeline()}
+	s := &Stack{timeline: newTimeline(), log: o.Logger}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -236,6 +242,12 @@ func (s *Stack) createQueues(ctx context.Context) error {
 		return fmt.Errorf("localstack: create queue: %w", err)
 	}
 	s.QueueURL = aws.ToString(q.QueueUrl)
+	f, err := s.SQSClient.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(IngestFailureQueueName),
+		Attributes: map[string]string{"MessageRetentionPeriod": "1209600"}})
+	if err != nil {
+		return fmt.Errorf("localstack: create the ingest failure queue: %w", err)
+	}
+	s.IngestFailureQueueURL = aws.ToString(f.QueueUrl)
 	return nil
 }
 

@@ -52,7 +52,7 @@ func TestInboxAPIAndPages(t *testing.T) {
 	}
 	var queues []localstack.QueueStatus
 	getJSON(t, s.URL+"/api/queues", &queues)
-	if len(queues) != 4 { // the emails queue and the events queue, each with its DLQ
+	if len(queues) != 5 { // the emails queue and the events queue, each with its DLQ, and the ingest failure queue
 		t.Errorf("/api/queues = %+v", queues)
 	}
 
