@@ -86,6 +86,13 @@ var motoGaps = map[string]string{
 	"AWS::CloudWatch::Alarm":         "moto's CloudFormation does not create CloudWatch alarms",
 	"AWS::Lambda::EventInvokeConfig": "moto's CloudFormation does not create EventInvokeConfig (retries, on-failure destination)",
 	"AWS::SecretsManager::Secret":    "moto's CloudFormation does not create Secrets Manager secrets",
+	// The reputation guard's wiring (docs/reputation.md); moto 5.2.1's create_stack skips these types.
+	"AWS::Lambda::Url":                           "moto's CloudFormation does not create Lambda function URLs",
+	"AWS::SQS::QueuePolicy":                      "moto's CloudFormation does not create SQS queue policies",
+	"AWS::SNS::TopicPolicy":                      "moto's CloudFormation does not create SNS topic policies",
+	"AWS::SNS::Subscription":                     "moto's CloudFormation does not create SNS subscriptions",
+	"AWS::SES::ConfigurationSet":                 "moto's CloudFormation does not create SES configuration sets",
+	"AWS::SES::ConfigurationSetEventDestination": "moto's CloudFormation does not create SES event destinations",
 }
 
 // coldStartLines are logged while the function initialises, before any
