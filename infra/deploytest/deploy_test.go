@@ -95,6 +95,40 @@ var motoGaps = map[string]string{
 	"AWS::SES::ConfigurationSetEventDestination": "moto's CloudFormation does not create SES event destinations",
 }
 
+// withoutGapOutputs drops the outputs that read a GetAtt of a resource type
+// moto does not create (moto fails the whole create_stack on them), naming
+// each one in a skipped subtest.
+func withoutGapOutputs(t *testing.T, tpl string) string {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(tpl), &doc); err != nil {
+		t.Fatalf("translate.py wrote no JSON template: %v", err)
+	}
+	resources, _ := doc["Resources"].(map[string]any)
+	outputs, _ := doc["Outputs"].(map[string]any)
+	for _, name := range sortedKeys(outputs) {
+		o, _ := outputs[name].(map[string]any)
+		v, _ := o["Value"].(map[string]any)
+		ga, _ := v["Fn::GetAtt"].([]any)
+		if len(ga) != 2 {
+			continue
+		}
+		r, _ := resources[fmt.Sprint(ga[0])].(map[string]any)
+		typ := fmt.Sprint(r["Type"])
+		if why, ok := motoGaps[typ]; ok {
+			delete(outputs, name)
+			t.Run("moto's gaps/output "+name, func(t *testing.T) {
+				t.Skipf("output %s (GetAtt %v.%v, %s) left out of create_stack: %s", name, ga[0], ga[1], typ, why)
+			})
+		}
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // coldStartLines are logged while the function initialises, before any
 // request exists (RIE initialises on the first invoke).
 var coldStartLines = map[string]bool{"provider configuration loaded": true}
@@ -114,8 +148,9 @@ func TestDeploy(t *testing.T) {
 	// 2. the SAM translator.
 	cfnTemplate := run(t, root, python, filepath.Join(root, "infra", "deploytest", "translate.py"),
 		filepath.Join(dist, "template.yaml"), codeBucket, motoserver.Region)
+	cfnTemplate = withoutGapOutputs(t, cfnTemplate)
 	var translated struct {
-		Resources map[string]struct{ Type string }
+		Resources map[string]struct{ Type, Condition string }
 	}
 	if err := json.Unmarshal([]byte(cfnTemplate), &translated); err != nil {
 		t.Fatalf("translate.py wrote no JSON template: %v", err)
@@ -192,6 +227,9 @@ func TestDeploy(t *testing.T) {
 				continue
 			}
 			t.Run(id, func(t *testing.T) {
+				if c := translated.Resources[id].Condition; c != "" {
+					t.Skipf("%s (%s) has Condition %s: not created with this test's parameters", id, typ, c)
+				}
 				if why, ok := motoGaps[typ]; ok {
 					t.Skipf("%s (%s) not created: %s; not checked here (infra/template_test.go checks its template)", id, typ, why)
 				}
