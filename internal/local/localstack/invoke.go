@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -197,7 +198,40 @@ func (s *Stack) onFailure(ctx context.Context, fnARN string, event []byte, err e
 		args = append(args, "destinationError", serr.Error())
 	}
 	s.log.ErrorContext(ctx, "asynchronous invocation failed; the event went to the on-failure destination", args...)
+	s.failed.add(FailedInvocation{At: time.Now(), Function: "ingest", ErrorType: fe["errorType"], Error: fe["errorMessage"], Destination: IngestFailureQueueName})
 }
+
+// FailedInvocation is an Event invocation that failed and went to the
+// on-failure destination, as the inbox and GET /api/invocations/failed show
+// it. Its error is ingest's, which never holds the code.
+type FailedInvocation struct {
+	At          time.Time `json:"at"`
+	Function    string    `json:"function"`
+	ErrorType   string    `json:"errorType"`
+	Error       string    `json:"error"`
+	Destination string    `json:"destination"`
+}
+
+// failedInvocations keeps the newest failed Event invocations first.
+type failedInvocations struct {
+	mu   sync.Mutex
+	list []FailedInvocation
+}
+
+func (f *failedInvocations) add(x FailedInvocation) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.list = append([]FailedInvocation{x}, f.list...)
+}
+
+func (f *failedInvocations) all() []FailedInvocation {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]FailedInvocation{}, f.list...)
+}
+
+// FailedInvocations lists the Event invocations that failed, newest first.
+func (s *Stack) FailedInvocations() []FailedInvocation { return s.failed.all() }
 
 func newRequestID() string {
 	var b [16]byte

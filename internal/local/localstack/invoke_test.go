@@ -149,6 +149,16 @@ func TestFailedEventGoesToTheFailureDestination(t *testing.T) {
 	if !strings.Contains(logs.String(), "on-failure destination") || !strings.Contains(logs.String(), localstack.IngestFailureQueueName) {
 		t.Errorf("no log line for the failed event:\n%s", logs.String())
 	}
+	// The inbox and its JSON show the failure too.
+	var failed []localstack.FailedInvocation
+	getJSON(t, s.URL+"/api/invocations/failed", &failed)
+	if len(failed) != 1 || failed[0].ErrorType != "ingest.parse" || failed[0].Destination != localstack.IngestFailureQueueName {
+		t.Errorf("GET /api/invocations/failed = %+v", failed)
+	}
+	page := getText(t, s.URL+"/")
+	if !strings.Contains(page, "Event invocation failed") || !strings.Contains(page, "ingest.parse") || !strings.Contains(page, localstack.IngestFailureQueueName) {
+		t.Errorf("the inbox does not show the failed invocation:\n%s", page)
+	}
 }
 
 // The real clients: aws CLI v1 and boto3 see what Lambda would answer.

@@ -120,6 +120,7 @@ type Stack struct {
 	timeline  *timeline
 	inbox     *inbox
 	log       *slog.Logger // the functions' logger, for the Invoke API's own lines
+	failed    failedInvocations
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
 }

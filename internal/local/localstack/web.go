@@ -18,6 +18,9 @@ func (s *Stack) routes() {
 		s.inbox.clear()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	s.Mux.HandleFunc("GET /api/invocations/failed", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.FailedInvocations())
+	})
 	s.Mux.HandleFunc("GET /api/queues", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.queueStatus())
 	})
@@ -62,7 +65,7 @@ func (s *Stack) routes() {
 			sel = msgs[0].MessageID
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = inboxPage.Execute(w, map[string]any{"Messages": msgs, "Selected": sel, "Now": time.Now(), "Timeline": s.Timeline(sel)})
+		_ = inboxPage.Execute(w, map[string]any{"Messages": msgs, "Selected": sel, "Now": time.Now(), "Timeline": s.Timeline(sel), "Failed": s.FailedInvocations()})
 	})
 }
 
@@ -114,11 +117,13 @@ var inboxPage = template.Must(template.New("inbox").Funcs(funcs).Parse(`<!doctyp
 <title>cogmail local inbox</title>` + style + `</head><body>
 <header><h1>cogmail local inbox</h1><a href="/">Inbox ({{len .Messages}})</a><a href="/queues">Queues</a><a href="/api/messages">JSON</a></header>
 <main><div class="list">
-{{range .Messages}}<a class="item{{if eq .MessageID $.Selected}} sel{{end}}" href="/?id={{.MessageID}}">
+{{range .Failed}}<div class="item"><div class="meta">{{.Function}} · Event invocation failed · {{ago .At $.Now}}</div>
+<div class="subj">{{.ErrorType}}</div><div><span class="tag fail" title="{{.Error}}">sent to the on-failure destination {{.Destination}}</span></div></div>
+{{end}}{{range .Messages}}<a class="item{{if eq .MessageID $.Selected}} sel{{end}}" href="/?id={{.MessageID}}">
 <div class="meta">{{.To}} · from {{with .From.Name}}{{.}} {{end}}&lt;{{.From.Address}}&gt; · {{ago .DeliveredAt $.Now}}</div>
 <div class="subj">{{.Subject}}</div>
 <div>{{with .Brand}}<span class="tag brand">{{.}}</span>{{end}}<span class="tag">{{short .TriggerSource}}</span>{{if .Status}}<span class="tag fail" title="{{.Why}}">{{.Status}}: {{.Why}}</span>{{else}}<span class="tag" title="the provider's message id">via {{.Provider}}{{with .ProviderMessageID}} · {{.}}{{end}}</span>{{end}}{{range .Failovers}}<span class="tag fail">{{.}}</span>{{end}}</div>
-</a>{{else}}<div class="empty">No email yet. Run <code>cogmail invoke --event FILE</code> or restart <code>cogmail local</code>.</div>{{end}}
+</a>{{else}}{{if not .Failed}}<div class="empty">No email yet. Run <code>cogmail invoke --event FILE</code> or restart <code>cogmail local</code>.</div>{{end}}{{end}}
 </div><div class="view">{{if .Selected}}<iframe sandbox title="email" src="/messages/{{.Selected}}/html"></iframe>
 {{with .Timeline}}<div class="timeline"><table><tr><th>+ms</th><th>function</th><th>step</th><th>detail</th></tr>
 {{range .}}<tr><td>{{ms .OffsetMs}}</td><td>{{.Function}}</td><td>{{.Step}}</td><td>{{with .Brand}}brand {{.}} {{end}}{{with .Provider}}{{.}} {{end}}{{with .Outcome}}{{.}} {{end}}{{if .LatencyMs}}in {{ms .LatencyMs}} {{end}}{{with .Receives}}receive {{.}} {{end}}{{with .Reason}}{{.}}{{end}}</td></tr>
