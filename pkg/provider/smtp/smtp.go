@@ -178,14 +178,55 @@ func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Recei
 		return provider.Receipt{}, classify.Transport(ctx, p.name, ctx.Err())
 	}
 
+	session, stop, err := p.open(ctx)
+	if err != nil {
+		return provider.Receipt{}, err
+	}
+	defer stop()
+	// The transaction is driven here rather than by go-mail's Send, so every
+	// reply arrives as a *textproto.Error with its code, and the stage is
+	// known from the code path, not read from an error string.
+	if st, err := transfer(session, msg, m.From.Email, m.To); err != nil {
+		_ = session.Close()
+		return provider.Receipt{}, p.failure(ctx, st, err)
+	}
+	// The relay has the message: a failing QUIT changes nothing.
+	_ = session.Quit()
+	_ = session.Close()
+	return provider.Receipt{Provider: p.name, ID: msg.GetMessageID()}, nil
+}
+
+// Ping opens a session exactly as Send does (the same port, TLS policy,
+// certificates, EHLO name and AUTH mechanism): greeting, EHLO, STARTTLS when
+// the policy asks for it, AUTH when a username is set; then it quits without
+// sending. A failure is a *provider.Error classified as Send classifies a
+// failure while opening its session: a refused password (535) or no answer
+// at all is Unavailable, 421/450/452 RateLimited.
+func (p *Provider) Ping(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return classify.Transport(ctx, p.name, ctx.Err())
+	}
+	session, stop, err := p.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	_ = session.Quit()
+	_ = session.Close()
+	return nil
+}
+
+// open dials the relay and runs the session up to AUTH. stop releases what
+// open set up; call it once the session is done.
+func (p *Provider) open(ctx context.Context) (*gomailsmtp.Client, func(), error) {
 	// go-mail watches the context only while dialing; closing the
 	// connection when ctx ends makes the whole session honour it.
 	var stop func() bool
-	defer func() {
+	release := func() {
 		if stop != nil {
 			stop()
 		}
-	}()
+	}
 	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer
 		raw, err := d.DialContext(dctx, network, addr)
@@ -206,23 +247,14 @@ func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Recei
 	// Concat, not append: p.options is shared by concurrent sends.
 	c, err := mail.NewClient(p.host, slices.Concat(p.options, []mail.Option{mail.WithDialContextFunc(dial)})...)
 	if err != nil {
-		return provider.Receipt{}, &provider.Error{Provider: p.name, Class: provider.Unavailable, Reason: "client: " + redact.Reason(err.Error(), p.password), Err: err}
+		return nil, release, &provider.Error{Provider: p.name, Class: provider.Unavailable, Reason: "client: " + redact.Reason(err.Error(), p.password), Err: err}
 	}
 	session, err := c.DialToSMTPClientWithContext(ctx)
 	if err != nil {
-		return provider.Receipt{}, p.failure(ctx, stageSession, err)
+		release()
+		return nil, func() {}, p.failure(ctx, stageSession, err)
 	}
-	// The transaction is driven here rather than by go-mail's Send, so every
-	// reply arrives as a *textproto.Error with its code, and the stage is
-	// known from the code path, not read from an error string.
-	if st, err := transfer(session, msg, m.From.Email, m.To); err != nil {
-		_ = session.Close()
-		return provider.Receipt{}, p.failure(ctx, st, err)
-	}
-	// The relay has the message: a failing QUIT changes nothing.
-	_ = session.Quit()
-	_ = session.Close()
-	return provider.Receipt{Provider: p.name, ID: msg.GetMessageID()}, nil
+	return session, release, nil
 }
 
 // transfer runs MAIL, RCPT and DATA, and says at which stage it failed.
