@@ -262,6 +262,48 @@ func Run(t *testing.T, newHarness func(t *testing.T, f Fault) Harness) {
 			}
 		})
 	}
+
+	runPing(t, newHarness)
+}
+
+// Pinger is a provider that can check its configuration without sending.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// runPing checks a Pinger, when the provider is one: with no fault the
+// ping succeeds, bad credentials are Unavailable with the provider's
+// status (a misconfiguration: fail over), a reset connection is
+// Unavailable with no status; nothing is delivered and no error holds a
+// secret.
+func runPing(t *testing.T, newHarness func(t *testing.T, f Fault) Harness) {
+	probe := newHarness(t, None)
+	if _, ok := probe.Sender.(Pinger); !ok {
+		return
+	}
+	for _, f := range []Fault{None, Unauthorized, ConnectionReset} {
+		t.Run("ping "+f.String(), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, f)
+			err := h.Sender.(Pinger).Ping(context.Background())
+			if n := len(h.Inbox()); n != 0 {
+				t.Errorf("Ping delivered %d messages", n)
+			}
+			if f == None {
+				if err != nil {
+					t.Fatalf("Ping: %v", err)
+				}
+				return
+			}
+			e := check(t, h, Message(), err, provider.Unavailable, 0)
+			if e != nil && f.answered() && e.Status == 0 {
+				t.Errorf("%v: Status = 0, want the provider's status", err)
+			}
+			if e != nil && !f.answered() && e.Status != 0 {
+				t.Errorf("%v: Status = %d, want 0 (there was no answer)", err, e.Status)
+			}
+		})
+	}
 }
 
 // check asserts the class, the retry time, the provider name and that the
