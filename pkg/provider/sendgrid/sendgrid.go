@@ -34,7 +34,10 @@ const DefaultTimeout = 10 * time.Second
 // MessageIDArg is the custom_args key that carries Message.ID.
 const MessageIDArg = "cogmail_message_id"
 
-const sendPath = "/v3/mail/send"
+const (
+	sendPath   = "/v3/mail/send"
+	scopesPath = "/v3/scopes"
+)
 
 // Config configures a Provider. Zero values mean the documented defaults.
 type Config struct {
@@ -142,6 +145,11 @@ func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Recei
 		}
 		return provider.Receipt{Provider: p.name, ID: h.Get("X-Message-Id")}, nil
 	}
+	return provider.Receipt{}, p.failure(resp)
+}
+
+// failure classifies an answer that is not a success.
+func (p *Provider) failure(resp *rest.Response) *provider.Error {
 	e := &provider.Error{
 		Provider: p.name,
 		Class:    classify.HTTP(resp.StatusCode),
@@ -149,9 +157,46 @@ func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Recei
 		Reason:   redact.Reason(reason(resp), p.key),
 	}
 	if e.Class == provider.RateLimited {
-		e.RetryAfter = classify.RetryAfter(h, p.now())
+		e.RetryAfter = classify.RetryAfter(http.Header(resp.Headers), p.now())
 	}
-	return provider.Receipt{}, e
+	return e
+}
+
+// Ping checks the API key without sending: GET /v3/scopes with the client
+// and base URL Send uses, and the key must hold the mail.send scope. A
+// failure is a *provider.Error classified as Send's: 401/403 (a wrong or
+// revoked key) Unavailable with the status, 429 RateLimited, no answer
+// Unavailable; a key without mail.send is Unavailable with Code
+// "mail.send" (a misconfiguration).
+func (p *Provider) Ping(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return classify.Transport(ctx, p.name, ctx.Err())
+	}
+	req := sg.GetRequest(p.key, scopesPath, p.baseURL)
+	req.Method = rest.Get
+	resp, err := p.client.SendWithContext(ctx, req)
+	if err != nil {
+		return classify.Transport(ctx, p.name, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		return p.failure(resp)
+	}
+	var body struct {
+		Scopes []string `json:"scopes"`
+	}
+	if json.Unmarshal([]byte(resp.Body), &body) != nil {
+		return &provider.Error{
+			Provider: p.name, Class: provider.Unavailable, Status: resp.StatusCode,
+			Reason: "answer is not SendGrid's (" + contentType(http.Header(resp.Headers)) + ")",
+		}
+	}
+	if !slices.Contains(body.Scopes, "mail.send") {
+		return &provider.Error{
+			Provider: p.name, Class: provider.Unavailable, Status: resp.StatusCode, Code: "mail.send",
+			Reason: "the API key lacks the mail.send scope",
+		}
+	}
+	return nil
 }
 
 func (p *Provider) mail(m provider.Message) *sgmail.SGMailV3 {

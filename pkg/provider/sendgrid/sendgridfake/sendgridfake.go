@@ -27,6 +27,7 @@ type Options struct {
 	Listener net.Listener     // default: a new listener on 127.0.0.1:0
 	Now      func() time.Time // clock for X-RateLimit-Reset; default time.Now
 	Limit    int              // X-RateLimit-Limit on 429 answers; default 600
+	Scopes   []string         // what GET /v3/scopes lists for the key; default ["mail.send"]
 }
 
 // Fault is injected into the next Count requests (0: every request until
@@ -86,6 +87,7 @@ func New(opts Options) *Server {
 	s := &Server{opts: opts}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v3/mail/send", s.send)
+	mux.HandleFunc("/v3/scopes", s.scopes)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, apiError{Message: "not found"})
 	})
@@ -200,6 +202,36 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// scopes answers GET /v3/scopes as SendGrid does: the key's permissions,
+// or 401 for a key it does not know. It takes the same faults as send.
+func (s *Server) scopes(w http.ResponseWriter, r *http.Request) {
+	if f, ok := s.faults.Next(); ok {
+		fakehttp.Wait(r, f.Latency, s.http.Closed())
+		if s.fault(w, r, f) {
+			return
+		}
+	}
+	if r.Method != http.MethodGet {
+		writeErrors(w, http.StatusMethodNotAllowed, apiError{Message: statusText[http.StatusMethodNotAllowed]})
+		return
+	}
+	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || key == "" {
+		writeErrors(w, http.StatusUnauthorized, apiError{Message: "authorization required"})
+		return
+	}
+	if s.opts.APIKey != "" && key != s.opts.APIKey {
+		writeErrors(w, http.StatusUnauthorized, apiError{Message: statusText[http.StatusUnauthorized]})
+		return
+	}
+	scopes := s.opts.Scopes
+	if scopes == nil {
+		scopes = []string{"mail.send"}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string][]string{"scopes": scopes})
 }
 
 // fault answers with f; it returns false when f only added latency.

@@ -1,0 +1,70 @@
+package sendgrid_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/cogmail/cogmail/pkg/provider"
+	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
+	"github.com/cogmail/cogmail/pkg/provider/sendgrid/sendgridfake"
+)
+
+// Ping reads the key's scopes with Send's client and sends nothing.
+func TestPing(t *testing.T) {
+	tests := []struct {
+		name   string
+		scopes []string
+		fault  sendgridfake.Fault
+		key    string
+		class  provider.Class // 0: success
+		status int
+		code   string
+	}{
+		{name: "good", key: key},
+		{name: "wrong key", key: "SG.wrong-key-9876543210", class: provider.Unavailable, status: 401},
+		{name: "forbidden", key: key, fault: sendgridfake.Fault{Status: http.StatusForbidden}, class: provider.Unavailable, status: 403},
+		{name: "rate limited", key: key, fault: sendgridfake.Fault{Status: http.StatusTooManyRequests}, class: provider.RateLimited, status: 429},
+		{name: "server error", key: key, fault: sendgridfake.Fault{Status: http.StatusServiceUnavailable}, class: provider.Unavailable, status: 503},
+		{name: "no mail.send scope", key: key, scopes: []string{"stats.read"}, class: provider.Unavailable, status: 200, code: "mail.send"},
+		{name: "not SendGrid", key: key, fault: sendgridfake.Fault{Garbage: true}, class: provider.Unavailable, status: 200},
+		{name: "reset", key: key, fault: sendgridfake.Fault{Reset: true}, class: provider.Unavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := sendgridfake.New(sendgridfake.Options{APIKey: key, Scopes: tt.scopes})
+			t.Cleanup(fake.Close)
+			if tt.fault.Status != 0 || tt.fault.Garbage || tt.fault.Reset {
+				fake.SetFault(tt.fault)
+			}
+			p, err := sendgrid.New(sendgrid.Config{APIKey: tt.key, BaseURL: fake.URL()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = p.Ping(context.Background())
+			if n := len(fake.Messages()); n != 0 {
+				t.Errorf("Ping delivered %d messages", n)
+			}
+			if tt.class == 0 {
+				if err != nil {
+					t.Fatalf("Ping: %v", err)
+				}
+				return
+			}
+			var pe *provider.Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("Ping: %v, want a *provider.Error", err)
+			}
+			if pe.Class != tt.class || pe.Status != tt.status || pe.Code != tt.code {
+				t.Errorf("Ping: class %v status %d code %q, want %v %d %q (%v)", pe.Class, pe.Status, pe.Code, tt.class, tt.status, tt.code, err)
+			}
+			for _, s := range []string{key, tt.key} {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("Ping error holds the key: %v", err)
+				}
+			}
+		})
+	}
+}
