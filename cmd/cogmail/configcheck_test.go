@@ -302,7 +302,7 @@ func TestConfigCheckPing(t *testing.T) {
 		want  []string
 	}{
 		{name: "sendgrid: the key works", env: sendgridEnv, code: exitOK,
-			want: []string{"pings (sandbox and test-mode requests; nothing is delivered):", "ok       sendgrid the API key works: sandbox request accepted, nothing was sent", "config check: ok"}},
+			want: []string{"pings (sandbox and test-mode requests; nothing is delivered):", "ok       sendgrid the API key works (mail.send scope): sandbox request accepted, nothing was sent", "config check: ok"}},
 		{name: "sendgrid: 401 bad key", env: func(f *fakes) map[string]string {
 			return with(sendgridEnv(f), "COGMAIL_SENDGRID_API_KEY", "SG.wrong-key-0123456789")
 		}, code: exitFailed,

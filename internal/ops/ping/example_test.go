@@ -21,6 +21,6 @@ func ExampleSendGrid() {
 	r = ping.SendGrid(context.Background(), sendgrid.Config{APIKey: "SG.wrong", BaseURL: fake.URL()}, m)
 	fmt.Println(r.Status, r.Problem, r.Message)
 	// Output:
-	// ok the API key works: sandbox request accepted, nothing was sent
+	// ok the API key works (mail.send scope): sandbox request accepted, nothing was sent
 	// failed credentials the API key is rejected (401 Unauthorized: The provided authorization grant is invalid, expired, or revoked)
 }

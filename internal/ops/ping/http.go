@@ -2,14 +2,16 @@ package ping
 
 import (
 	"context"
+	"errors"
 
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun"
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
 )
 
-// SendGrid sends m through SendGrid with sandbox mode forced on: SendGrid
-// authenticates the key and validates the request, then delivers nothing.
+// SendGrid checks the key with the provider's Ping (its scopes must hold
+// mail.send), then sends m through SendGrid with sandbox mode forced on:
+// SendGrid validates the request and delivers nothing.
 // Build m with TestMessage.
 func SendGrid(ctx context.Context, cfg sendgrid.Config, m provider.Message) Result {
 	cfg.Sandbox = true
@@ -22,10 +24,17 @@ func SendGrid(ctx context.Context, cfg sendgrid.Config, m provider.Message) Resu
 	if base == "" {
 		base = sendgrid.GlobalBaseURL
 	}
+	if err := p.Ping(ctx); err != nil {
+		var pe *provider.Error
+		if errors.As(err, &pe) && pe.Code == "mail.send" {
+			return failed(name, Permission, "the API key works but lacks the mail.send scope: give it Mail Send access")
+		}
+		return httpFailure(name, base, err, "", cfg.APIKey)
+	}
 	if _, err := p.Send(ctx, m); err != nil {
 		return httpFailure(name, base, err, "", cfg.APIKey)
 	}
-	return ok(name, "the API key works: sandbox request accepted, nothing was sent")
+	return ok(name, "the API key works (mail.send scope): sandbox request accepted, nothing was sent")
 }
 
 // Mailgun sends m through Mailgun with test mode (o:testmode) forced on:

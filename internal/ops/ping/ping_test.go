@@ -92,11 +92,16 @@ func TestSendGrid(t *testing.T) {
 		{"not SendGrid", sgKey, sendgridfake.Fault{Garbage: true}, false, ping.Failed, ping.Unexpected, "not SendGrid's"},
 		{"reset", sgKey, sendgridfake.Fault{Reset: true}, false, ping.Failed, ping.Unreachable, "cannot reach"},
 		{"nothing listens", sgKey, sendgridfake.Fault{}, true, ping.Failed, ping.Unreachable, "connection refused"},
+		{"no mail.send scope", sgKey + "-read-only", sendgridfake.Fault{}, false, ping.Failed, ping.Permission, "lacks the mail.send scope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fake := sendgridfake.New(sendgridfake.Options{APIKey: sgKey})
+			opts := sendgridfake.Options{APIKey: sgKey}
+			if strings.HasSuffix(tt.key, "-read-only") {
+				opts = sendgridfake.Options{APIKey: tt.key, Scopes: []string{"stats.read"}}
+			}
+			fake := sendgridfake.New(opts)
 			t.Cleanup(fake.Close)
 			fake.SetFault(tt.fault)
 			base := fake.URL()
