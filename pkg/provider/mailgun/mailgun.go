@@ -163,6 +163,12 @@ func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Recei
 	if err == nil {
 		return provider.Receipt{Provider: p.name, ID: strings.Trim(id, "<>")}, nil
 	}
+	return provider.Receipt{}, p.failure(ctx, err, rec)
+}
+
+// failure classifies a failed call by mailgun-go's error and what the
+// recorder saw of the answer.
+func (p *Provider) failure(ctx context.Context, err error, rec answer) *provider.Error {
 	var ure *mg.UnexpectedResponseError
 	switch {
 	case errors.As(err, &ure):
@@ -176,16 +182,32 @@ func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Recei
 		if e.Class == provider.RateLimited {
 			e.RetryAfter = classify.RetryAfter(rec.header, p.now())
 		}
-		return provider.Receipt{}, e
+		return e
 	case rec.status != 0:
 		// Mailgun answered with a success status but not its JSON (a captive
 		// proxy, say): we cannot tell whether Mailgun has the message.
-		return provider.Receipt{}, &provider.Error{
+		return &provider.Error{
 			Provider: p.name, Class: provider.Unavailable, Status: rec.status,
 			Reason: "answer is not Mailgun's (" + contentType(rec.header) + ")", Err: err,
 		}
 	}
-	return provider.Receipt{}, classify.Transport(ctx, p.name, err)
+	return classify.Transport(ctx, p.name, err)
+}
+
+// Ping checks the key and the domain without sending: GET
+// /v3/domains/{domain} with the client, base URL and region Send uses. A
+// failure is a *provider.Error classified as Send's: 401 (wrong key) and
+// 404 (the domain is not in this account or region) Unavailable with the
+// status, 429 RateLimited, no answer Unavailable.
+func (p *Provider) Ping(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return classify.Transport(ctx, p.name, ctx.Err())
+	}
+	var rec answer
+	if _, err := p.mg.GetDomain(context.WithValue(ctx, answerKey{}, &rec), p.mg.Domain()); err != nil {
+		return p.failure(ctx, err, rec)
+	}
+	return nil
 }
 
 // reason is Mailgun's {"message": "..."} or the status text.

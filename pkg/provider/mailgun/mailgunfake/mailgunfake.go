@@ -86,6 +86,10 @@ func New(opts Options) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v3/{domain}/messages", s.messages)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if name, ok := strings.CutPrefix(r.URL.Path, "/v3/domains/"); ok && name != "" && !strings.Contains(name, "/") {
+			s.domain(w, r)
+			return
+		}
 		writeMessage(w, http.StatusNotFound, "Not Found")
 	})
 	s.http = fakehttp.Start(opts.Listener, mux)
@@ -134,6 +138,42 @@ func unauthorized(w http.ResponseWriter) {
 	w.Header().Set("Www-Authenticate", `Basic realm="MG API"`)
 	w.WriteHeader(http.StatusUnauthorized)
 	_, _ = w.Write([]byte("Forbidden"))
+}
+
+// domain answers GET /v3/domains/{domain} (routed from "/": the pattern
+// would overlap /v3/{domain}/messages) as Mailgun does: the domain's
+// record, 401 for a wrong key, 404 for a domain not in the account. It
+// takes the same faults as messages.
+func (s *Server) domain(w http.ResponseWriter, r *http.Request) {
+	if f, ok := s.faults.Next(); ok {
+		fakehttp.Wait(r, f.Latency, s.http.Closed())
+		if s.fault(w, r, f) {
+			return
+		}
+	}
+	if r.Method != http.MethodGet {
+		writeMessage(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		return
+	}
+	user, key, ok := r.BasicAuth()
+	if !ok || user != "api" || key == "" || (s.opts.APIKey != "" && key != s.opts.APIKey) {
+		unauthorized(w)
+		return
+	}
+	domain := strings.TrimPrefix(r.URL.Path, "/v3/domains/")
+	if s.opts.Domain != "" && domain != s.opts.Domain {
+		writeMessage(w, http.StatusNotFound, "Domain not found")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"domain": map[string]any{
+			"name": domain, "state": "active", "spam_action": "disabled", "wildcard": false,
+			"created_at": s.opts.Now().UTC().Format("Mon, 02 Jan 2006 15:04:05 MST"),
+		},
+		"receiving_dns_records": []any{},
+		"sending_dns_records":   []any{},
+	})
 }
 
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
