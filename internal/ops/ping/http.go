@@ -37,9 +37,9 @@ func SendGrid(ctx context.Context, cfg sendgrid.Config, m provider.Message) Resu
 	return ok(name, "the API key works (mail.send scope): sandbox request accepted, nothing was sent")
 }
 
-// Mailgun sends m through Mailgun with test mode (o:testmode) forced on:
-// Mailgun authenticates the key, checks the domain and accepts the message
-// without delivering it. Build m with TestMessage.
+// Mailgun checks the key and the domain with the provider's Ping, then
+// sends m through Mailgun with test mode (o:testmode) forced on: Mailgun
+// accepts the message without delivering it. Build m with TestMessage.
 func Mailgun(ctx context.Context, cfg mailgun.Config, m provider.Message) Result {
 	cfg.TestMode = true
 	name := "mailgun"
@@ -52,6 +52,9 @@ func Mailgun(ctx context.Context, cfg mailgun.Config, m provider.Message) Result
 		base = mailgun.USBaseURL
 	}
 	notFound := "the domain " + cfg.Domain + " is not in this Mailgun account, or not in this region"
+	if err := p.Ping(ctx); err != nil {
+		return httpFailure(name, base, err, notFound, cfg.APIKey)
+	}
 	if _, err := p.Send(ctx, m); err != nil {
 		return httpFailure(name, base, err, notFound, cfg.APIKey)
 	}
