@@ -128,6 +128,27 @@ func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Recei
 	return provider.Receipt{Provider: p.name, ID: aws.ToString(out.MessageId)}, nil
 }
 
+// Ping checks the credentials, the region and the account without sending:
+// GetAccount with the client Send uses. A failure is a *provider.Error
+// classified as Send's (rejected credentials or access denied: Unavailable
+// with the status; throttling RateLimited; no answer Unavailable); an
+// account whose sending is disabled is Unavailable with Code
+// "SendingPaused", as SES would answer SendEmail.
+func (p *Provider) Ping(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return classify.Transport(ctx, p.name, ctx.Err())
+	}
+	out, err := p.client.GetAccount(ctx, &sesv2.GetAccountInput{})
+	if err != nil {
+		return p.failure(ctx, err)
+	}
+	if !out.SendingEnabled {
+		return &provider.Error{Provider: p.name, Class: provider.Unavailable, Status: http.StatusOK, Code: "SendingPaused",
+			Reason: "sending is disabled for this account"}
+	}
+	return nil
+}
+
 func (p *Provider) input(m provider.Message) *sesv2.SendEmailInput {
 	utf8 := aws.String("UTF-8")
 	body := &types.Body{}

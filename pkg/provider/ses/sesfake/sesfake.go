@@ -105,6 +105,7 @@ func New(opts Options) *Server {
 	s := &Server{opts: opts}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v2/email/outbound-emails", s.sendEmail)
+	mux.HandleFunc("/v2/email/account", s.getAccount)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 404, "UnknownOperationException", "")
 	})
@@ -266,6 +267,36 @@ type sendEmailInput struct {
 }
 
 var tagText = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+
+// getAccount answers GetAccount (GET /v2/email/account) as SES does:
+// sending enabled, production access unless Options.Sandbox; a request
+// that is not signed, or signed with unknown credentials, gets 403. It
+// takes the same faults as SendEmail.
+func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
+	if f, ok := s.faults.Next(); ok {
+		fakehttp.Wait(r, f.Latency, s.http.Closed())
+		if s.fault(w, r, f) {
+			return
+		}
+	}
+	if r.Method != http.MethodGet {
+		writeError(w, 404, "UnknownOperationException", "")
+		return
+	}
+	if _, code, msg := s.authenticate(r, nil); code != "" {
+		writeError(w, 403, code, msg)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-Requestid", requestID())
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"SendingEnabled":               true,
+		"ProductionAccessEnabled":      !s.opts.Sandbox,
+		"EnforcementStatus":            "HEALTHY",
+		"DedicatedIpAutoWarmupEnabled": false,
+		"SendQuota":                    map[string]float64{"Max24HourSend": 50000, "MaxSendRate": 14, "SentLast24Hours": float64(len(s.inbox.All()))},
+	})
+}
 
 func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request) {
 	if f, ok := s.faults.Next(); ok {
