@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	xlanguage "golang.org/x/text/language"
+
 	"github.com/cogmail/cogmail/pkg/cognito"
 )
 
@@ -19,93 +21,71 @@ const maxLocaleLen = 64
 // "de_DE.UTF-8" become "de-DE", "zh_hant_tw" becomes "zh-Hant-TW", and the
 // first entry of an Accept-Language list is used ("fr-CA,fr;q=0.9" gives
 // "fr-CA"). Variants and extensions are dropped. It returns "" when s holds
-// no usable language.
+// no usable language. Parsing is golang.org/x/text/language's, so only
+// languages in its registry count and deprecated codes are replaced ("iw"
+// gives "he").
 func NormalizeLocale(s string) string {
-	if len(s) > maxLocaleLen {
+	out := normalizeOnce(s)
+	// x/text replaces deprecated subtags only in some positions ("aa-aay-yd"
+	// keeps region YD, "aa-YD" becomes "aa-YE"), so parse the result until it
+	// is stable; two more rounds are enough for any tag of three parts
+	for range 2 {
+		again := normalizeOnce(out)
+		if again == out {
+			break
+		}
+		out = again
+	}
+	return out
+}
+
+func normalizeOnce(s string) string {
+	t, ok := parseLocale(s)
+	if !ok {
 		return ""
+	}
+	base, script, region := t.Raw()
+	out := base.String()
+	if script.String() != "Zzzz" {
+		out += "-" + script.String()
+	}
+	if region.String() != "ZZ" {
+		out += "-" + region.String()
+	}
+	return out
+}
+
+// parseLocale parses s as NormalizeLocale describes; the tag it returns may
+// still hold variants and extensions.
+func parseLocale(s string) (xlanguage.Tag, bool) {
+	if len(s) > maxLocaleLen {
+		return xlanguage.Und, false
 	}
 	s = strings.TrimSpace(s)
 	if i := strings.IndexAny(s, ",;.@"); i >= 0 { // list, weight, POSIX codeset or modifier
 		s = strings.TrimSpace(s[:i])
 	}
-	var (
-		out   [3]string // language, script, region
-		n     int
-		first = true
-	)
-subtags:
-	for tag := range strings.FieldsFuncSeq(s, func(r rune) bool { return r == '-' || r == '_' }) {
-		switch {
-		case first:
-			if len(tag) < 2 || len(tag) > 3 || !isAlpha(tag) {
-				return ""
+	s = strings.ReplaceAll(s, "_", "-")
+	for {
+		t, err := xlanguage.Parse(s)
+		var verr interface{ Subtag() string }
+		if err == nil || errors.As(err, &verr) {
+			// a well-formed tag, possibly with an unknown variant or
+			// extension, which the parser drops; Raw, unlike Base, infers
+			// no language for "und"
+			if base, _, _ := t.Raw(); base.String() == "und" {
+				return xlanguage.Und, false
 			}
-			out[0], n, first = tag, 1, false
-		case n == 1 && len(tag) == 4 && isAlpha(tag):
-			out[1], n = tag, 2
-		case n <= 2 && (len(tag) == 2 && isAlpha(tag) || len(tag) == 3 && isDigit(tag)):
-			out[2], n = tag, 3
-		default: // a variant, an extension or garbage ends the tag
-			break subtags
+			return t, true
 		}
-	}
-	if first {
-		return ""
-	}
-	return canonical(s, out[0], out[1], out[2])
-}
-
-// canonical spells the parts as BCP 47 recommends (de, Hant, DE). When s
-// already starts with exactly that spelling it returns a slice of s, so the
-// common case (a tag that is already canonical) allocates nothing.
-func canonical(s, lang, script, region string) string {
-	var buf [maxLocaleLen + 2]byte
-	b := appendCase(buf[:0], lang, false)
-	if script != "" {
-		b = append(b, '-')
-		b = appendCase(b, script[:1], true)
-		b = appendCase(b, script[1:], false)
-	}
-	if region != "" {
-		b = append(b, '-')
-		b = appendCase(b, region, true)
-	}
-	if len(s) >= len(b) && s[:len(b)] == string(b) {
-		return s[:len(b)]
-	}
-	return string(b)
-}
-
-func appendCase(b []byte, s string, upper bool) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case upper && 'a' <= c && c <= 'z':
-			c -= 'a' - 'A'
-		case !upper && 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
+		// ill-formed: a trailing subtag that is garbage ("de-DE-foo") ends
+		// the tag, as it did before x/text
+		i := strings.LastIndexAny(s, "-")
+		if i < 0 {
+			return xlanguage.Und, false
 		}
-		b = append(b, c)
+		s = s[:i]
 	}
-	return b
-}
-
-func isAlpha(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i] | 0x20; c < 'a' || c > 'z' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-func isDigit(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // LocaleResolver picks the locale an email is written in from the locales
@@ -113,6 +93,7 @@ func isDigit(s string) bool {
 type LocaleResolver struct {
 	def       string
 	supported []string // canonical, sorted
+	matcher   xlanguage.Matcher
 }
 
 // NewLocaleResolver returns a resolver over the supported locales whose last
@@ -132,10 +113,21 @@ func NewLocaleResolver(def string, supported ...string) (*LocaleResolver, error)
 		}
 	}
 	slices.Sort(l.supported)
+	tags := make([]xlanguage.Tag, len(l.supported))
+	for i, c := range l.supported {
+		tags[i] = xlanguage.Make(c)
+	}
+	l.matcher = xlanguage.NewMatcher(tags)
 	if len(l.supported) == 0 {
 		errs = append(errs, errors.New("no supported locales"))
 	}
-	if l.def = l.match(NormalizeLocale(def)); l.def == "" && len(l.supported) > 0 {
+	// the default must be a supported locale or a regional form of one: the
+	// matcher's second-language fallbacks ("tlh" reads English, "gl" reads
+	// Spanish) are for users, not for an operator's configuration
+	if l.def = l.match(def); l.def != "" && !sameLanguage(def, l.def) {
+		l.def = ""
+	}
+	if l.def == "" && len(l.supported) > 0 {
 		errs = append(errs, fmt.Errorf("default locale %q is not one of the supported locales %s", def, strings.Join(l.supported, ", ")))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -153,7 +145,7 @@ func (l *LocaleResolver) Resolve(candidates ...string) string {
 		if c == "" {
 			continue
 		}
-		if m := l.match(NormalizeLocale(c)); m != "" {
+		if m := l.match(c); m != "" {
 			return m
 		}
 	}
@@ -197,18 +189,31 @@ func (l *LocaleResolver) Default() string { return l.def }
 // Supported lists the supported locales, sorted.
 func (l *LocaleResolver) Supported() []string { return slices.Clone(l.supported) }
 
-// match walks tag's fallback chain (zh-Hant-TW, zh-Hant, zh) and returns the
-// first supported entry. tag must be canonical.
-func (l *LocaleResolver) match(tag string) string {
-	for tag != "" {
-		if i, ok := slices.BinarySearch(l.supported, tag); ok {
-			return l.supported[i]
-		}
-		i := strings.LastIndexByte(tag, '-')
-		if i < 0 {
-			break
-		}
-		tag = tag[:i]
+// match returns the supported locale x/text's matcher picks for s with at
+// least high confidence (de-DE gives de, pt-BR and pt-PT give pt, es-419
+// gives es, and CLDR's second languages: gsw gives de, ht gives fr), or ""
+// when s is no locale or none fits well enough: a low-confidence match (a
+// related language, another script) is not taken.
+func (l *LocaleResolver) match(s string) string {
+	t, ok := parseLocale(s)
+	if !ok || len(l.supported) == 0 {
+		return ""
 	}
-	return ""
+	_, i, conf := l.matcher.Match(t)
+	if conf < xlanguage.High {
+		return ""
+	}
+	return l.supported[i]
+}
+
+// sameLanguage reports whether a and b parse to the same language subtag.
+func sameLanguage(a, b string) bool {
+	ta, oka := parseLocale(a)
+	tb, okb := parseLocale(b)
+	if !oka || !okb {
+		return false
+	}
+	ba, _, _ := ta.Raw()
+	bb, _, _ := tb.Raw()
+	return ba == bb
 }
