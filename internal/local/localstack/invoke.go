@@ -191,14 +191,16 @@ func (s *Stack) onFailure(ctx context.Context, fnARN string, event []byte, err e
 	if !json.Valid(event) {
 		rec["requestPayload"] = string(event)
 	}
-	b, _ := json.Marshal(rec)
-	_, serr := s.SQSClient.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(s.IngestFailureQueueURL), MessageBody: aws.String(string(b))})
-	args := []any{"function", "ingest", "errorType", fe["errorType"], "error", fe["errorMessage"], "destination", IngestFailureQueueName}
-	if serr != nil {
-		args = append(args, "destinationError", serr.Error())
-	}
-	s.log.ErrorContext(ctx, "asynchronous invocation failed; the event went to the on-failure destination", args...)
+	// The line and the inbox entry come before the record is sent, so that
+	// whoever sees the record on the queue also finds them.
+	s.log.ErrorContext(ctx, "asynchronous invocation failed; the event went to the on-failure destination",
+		"function", "ingest", "errorType", fe["errorType"], "error", fe["errorMessage"], "destination", IngestFailureQueueName)
 	s.failed.add(FailedInvocation{At: time.Now(), Function: "ingest", ErrorType: fe["errorType"], Error: fe["errorMessage"], Destination: IngestFailureQueueName})
+	b, _ := json.Marshal(rec)
+	if _, err := s.SQSClient.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(s.IngestFailureQueueURL), MessageBody: aws.String(string(b))}); err != nil {
+		s.log.ErrorContext(ctx, "the on-failure destination refused the record; the event is lost", "function", "ingest",
+			"destination", IngestFailureQueueName, "destinationError", err.Error())
+	}
 }
 
 // FailedInvocation is an Event invocation that failed and went to the
