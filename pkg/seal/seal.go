@@ -203,6 +203,16 @@ type Opener struct {
 	lru   *list.List // of *cachedKey, most recent first
 	byKey map[[32]byte]*list.Element
 	calls int
+	// fetching holds the KMS Decrypt under way per data key, so that a
+	// batch's concurrent first opens of one key share a single call.
+	fetching map[[32]byte]*fetch
+}
+
+// fetch is one KMS Decrypt of a data key; done closes when aead or err is set.
+type fetch struct {
+	done chan struct{}
+	aead cipher.AEAD
+	err  error
 }
 
 type cachedKey struct {
@@ -225,7 +235,7 @@ func NewOpener(o OpenerOptions) (*Opener, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Opener{kms: o.KMS, size: o.CacheSize, maxAge: o.MaxAge, now: o.Now, lru: list.New(), byKey: map[[32]byte]*list.Element{}}, nil
+	return &Opener{kms: o.KMS, size: o.CacheSize, maxAge: o.MaxAge, now: o.Now, lru: list.New(), byKey: map[[32]byte]*list.Element{}, fetching: map[[32]byte]*fetch{}}, nil
 }
 
 // Open decrypts a payload sealed for message id.
@@ -271,9 +281,41 @@ func (o *Opener) key(ctx context.Context, s Sealed) (cipher.AEAD, error) {
 		o.lru.Remove(el)
 		delete(o.byKey, h)
 	}
+	if f, ok := o.fetching[h]; ok { // another open is fetching this key
+		o.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.aead, f.err
+		case <-ctx.Done():
+			return nil, &Error{Op: "open", retry: true, Err: fmt.Errorf("waiting for the data key: %w", ctx.Err())}
+		}
+	}
+	f := &fetch{done: make(chan struct{})}
+	o.fetching[h] = f
 	o.calls++
 	o.mu.Unlock()
 
+	f.aead, f.err = o.decryptKey(ctx, s)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.fetching, h)
+	close(f.done)
+	if f.err != nil {
+		return nil, f.err
+	}
+	if _, ok := o.byKey[h]; !ok {
+		o.byKey[h] = o.lru.PushFront(&cachedKey{hash: h, aead: f.aead, fetched: now})
+		for o.lru.Len() > o.size {
+			last := o.lru.Back()
+			o.lru.Remove(last)
+			delete(o.byKey, last.Value.(*cachedKey).hash)
+		}
+	}
+	return f.aead, nil
+}
+
+// decryptKey asks KMS for a data key's plaintext and keeps only its AEAD.
+func (o *Opener) decryptKey(ctx context.Context, s Sealed) (cipher.AEAD, error) {
 	in := &kms.DecryptInput{CiphertextBlob: s.DataKey, EncryptionContext: kmsContext}
 	if s.KeyID != "" {
 		in.KeyId = aws.String(s.KeyID)
@@ -286,16 +328,6 @@ func (o *Opener) key(ctx context.Context, s Sealed) (cipher.AEAD, error) {
 	clear(out.Plaintext)
 	if err != nil {
 		return nil, &Error{Op: "open", Err: err}
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if _, ok := o.byKey[h]; !ok {
-		o.byKey[h] = o.lru.PushFront(&cachedKey{hash: h, aead: aead, fetched: now})
-		for o.lru.Len() > o.size {
-			last := o.lru.Back()
-			o.lru.Remove(last)
-			delete(o.byKey, last.Value.(*cachedKey).hash)
-		}
 	}
 	return aead, nil
 }
