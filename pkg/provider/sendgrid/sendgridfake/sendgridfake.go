@@ -153,24 +153,33 @@ func field(f string) apiError {
 	return e
 }
 
-func (s *Server) send(w http.ResponseWriter, r *http.Request) {
+// admit is what every endpoint does first, as SendGrid does: an injected
+// fault, then the method, then the API key. It reports whether to go on.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, method string) bool {
 	if f, ok := s.faults.Next(); ok {
 		fakehttp.Wait(r, f.Latency, s.http.Closed())
 		if s.fault(w, r, f) {
-			return
+			return false
 		}
 	}
-	if r.Method != http.MethodPost {
+	if r.Method != method {
 		writeErrors(w, http.StatusMethodNotAllowed, apiError{Message: statusText[http.StatusMethodNotAllowed]})
-		return
+		return false
 	}
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || key == "" {
 		writeErrors(w, http.StatusUnauthorized, apiError{Message: "authorization required"})
-		return
+		return false
 	}
 	if s.opts.APIKey != "" && key != s.opts.APIKey {
 		writeErrors(w, http.StatusUnauthorized, apiError{Message: statusText[http.StatusUnauthorized]})
+		return false
+	}
+	return true
+}
+
+func (s *Server) send(w http.ResponseWriter, r *http.Request) {
+	if !s.admit(w, r, http.MethodPost) {
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
@@ -207,23 +216,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 // scopes answers GET /v3/scopes as SendGrid does: the key's permissions,
 // or 401 for a key it does not know. It takes the same faults as send.
 func (s *Server) scopes(w http.ResponseWriter, r *http.Request) {
-	if f, ok := s.faults.Next(); ok {
-		fakehttp.Wait(r, f.Latency, s.http.Closed())
-		if s.fault(w, r, f) {
-			return
-		}
-	}
-	if r.Method != http.MethodGet {
-		writeErrors(w, http.StatusMethodNotAllowed, apiError{Message: statusText[http.StatusMethodNotAllowed]})
-		return
-	}
-	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || key == "" {
-		writeErrors(w, http.StatusUnauthorized, apiError{Message: "authorization required"})
-		return
-	}
-	if s.opts.APIKey != "" && key != s.opts.APIKey {
-		writeErrors(w, http.StatusUnauthorized, apiError{Message: statusText[http.StatusUnauthorized]})
+	if !s.admit(w, r, http.MethodGet) {
 		return
 	}
 	scopes := s.opts.Scopes
