@@ -24,22 +24,16 @@ const (
 
 // Counter is a sendlimit.Counter in the table: one conditional UpdateItem
 // per Take, atomic across containers.
-type Counter struct {
-	db    Client
-	table string
-	now   func() time.Time
-}
+type Counter struct{ store }
 
 // NewCounter returns the send counters in table; now defaults to
 // time.Now. It does not call DynamoDB.
 func NewCounter(db Client, table string, now func() time.Time) (*Counter, error) {
-	if db == nil || table == "" {
-		return nil, errors.New("reputationtable: a DynamoDB client and a table name are required")
+	st, err := newStore(db, table, now)
+	if err != nil {
+		return nil, err
 	}
-	if now == nil {
-		now = time.Now
-	}
-	return &Counter{db: db, table: table, now: now}, nil
+	return &Counter{st}, nil
 }
 
 // Take implements sendlimit.Counter. The id joins the window's set only while the set

@@ -48,24 +48,36 @@ type Client interface {
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
-// Suppressions is a suppression.Store in the table. It is safe for
-// concurrent use.
-type Suppressions struct {
+// store is what each of the table's stores holds: the client, the table
+// and the clock.
+type store struct {
 	db    Client
 	table string
 	now   func() time.Time
 }
 
-// NewSuppressions returns the suppression list in table; now defaults to
-// time.Now. It does not call DynamoDB.
-func NewSuppressions(db Client, table string, now func() time.Time) (*Suppressions, error) {
+func newStore(db Client, table string, now func() time.Time) (store, error) {
 	if db == nil || table == "" {
-		return nil, errors.New("reputationtable: a DynamoDB client and a table name are required")
+		return store{}, errors.New("reputationtable: a DynamoDB client and a table name are required")
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Suppressions{db: db, table: table, now: now}, nil
+	return store{db: db, table: table, now: now}, nil
+}
+
+// Suppressions is a suppression.Store in the table. It is safe for
+// concurrent use.
+type Suppressions struct{ store }
+
+// NewSuppressions returns the suppression list in table; now defaults to
+// time.Now. It does not call DynamoDB.
+func NewSuppressions(db Client, table string, now func() time.Time) (*Suppressions, error) {
+	st, err := newStore(db, table, now)
+	if err != nil {
+		return nil, err
+	}
+	return &Suppressions{st}, nil
 }
 
 func key(address string, r suppression.Reason) map[string]types.AttributeValue {

@@ -17,21 +17,15 @@ const TokenPrefix = "mailgun-token#"
 
 // Tokens is a mailevent.Tokens in the table, so a captured Mailgun webhook
 // replayed to another container is refused too.
-type Tokens struct {
-	db    Client
-	table string
-	now   func() time.Time
-}
+type Tokens struct{ store }
 
 // NewTokens returns the token store in table; now defaults to time.Now.
 func NewTokens(db Client, table string, now func() time.Time) (*Tokens, error) {
-	if db == nil || table == "" {
-		return nil, errors.New("reputationtable: a DynamoDB client and a table name are required")
+	st, err := newStore(db, table, now)
+	if err != nil {
+		return nil, err
 	}
-	if now == nil {
-		now = time.Now
-	}
-	return &Tokens{db: db, table: table, now: now}, nil
+	return &Tokens{st}, nil
 }
 
 // FirstUse implements mailevent.Tokens with a conditional put: the token is
