@@ -1,6 +1,8 @@
 // Package config reads cogmail's settings from environment variables at cold
-// start, applies the documented defaults, and reports every problem at once,
-// each naming its variable. docs/configuration.md lists every key.
+// start and validates them, reporting every problem at once, each naming its
+// variable. It does not restate defaults: an unset value stays zero, and the
+// package that uses it applies its own default (ingest.DefaultExpiry,
+// render.DefaultLocale, recipient, seal, dispatch and each provider's Options). docs/configuration.md lists every key.
 package config
 
 import (
@@ -29,22 +31,6 @@ const (
 	KeyringRawAES Keyring = "raw-aes" // a raw AES-256 key: local stack and tests
 )
 
-// DefaultExpiry is how long each trigger's code stays useful; a message not
-// sent by then is never sent (COGMAIL_EXPIRY overrides entries).
-var DefaultExpiry = map[cognito.Trigger]time.Duration{
-	cognito.SignUp:                      24 * time.Hour,
-	cognito.ResendCode:                  24 * time.Hour,
-	cognito.UpdateUserAttribute:         24 * time.Hour,
-	cognito.VerifyUserAttribute:         24 * time.Hour,
-	cognito.ForgotPassword:              time.Hour,
-	cognito.Authentication:              3 * time.Minute,
-	cognito.AdminCreateUser:             7 * 24 * time.Hour,
-	cognito.AccountTakeOverNotification: 24 * time.Hour,
-}
-
-// GenericExpiry applies to trigger sources this version does not know.
-const GenericExpiry = time.Hour
-
 // Ingest is the ingest function's configuration.
 type Ingest struct {
 	QueueURL string // COGMAIL_QUEUE_URL
@@ -58,38 +44,32 @@ type Ingest struct {
 	SealKeyMaxAge time.Duration // COGMAIL_SEAL_KEY_MAX_AGE (unset: seal.Options' default)
 	SealKeyUses   int           // COGMAIL_SEAL_KEY_MAX_USES (unset: seal.Options' default)
 
-	RecipientAttributes []string       // COGMAIL_RECIPIENT_ATTRIBUTES (default "email")
+	RecipientAttributes []string       // COGMAIL_RECIPIENT_ATTRIBUTES (unset: recipient's default, "email")
 	LookupURL           string         // COGMAIL_RECIPIENT_LOOKUP_URL
 	LookupPlaceholder   *regexp.Regexp // COGMAIL_RECIPIENT_PLACEHOLDER
 	LookupTimeout       time.Duration  // COGMAIL_RECIPIENT_LOOKUP_TIMEOUT (unset: recipient.DefaultLookupTimeout)
 	LookupHeader        [2]string      // COGMAIL_RECIPIENT_LOOKUP_HEADER "Name: value"
 
 	TemplateDir   string // COGMAIL_TEMPLATE_DIR
-	DefaultLocale string // COGMAIL_DEFAULT_LOCALE (default "en")
+	DefaultLocale string // COGMAIL_DEFAULT_LOCALE (unset: render.DefaultLocale)
 	Brand         Brand
 	// Brands, when set, gives each app client its own brand (COGMAIL_BRANDS,
 	// a JSON or YAML brand document, or COGMAIL_BRANDS_FILE, a path to one);
 	// Brand and TemplateDir are then unused.
 	Brands *brand.Set
 
-	Expiry map[cognito.Trigger]time.Duration // defaults + COGMAIL_EXPIRY
+	// Expiry is COGMAIL_EXPIRY's entries only; ingest.DefaultExpiry holds
+	// the rest.
+	Expiry map[cognito.Trigger]time.Duration
 }
 
 // Brand is what the templates say about the product.
 type Brand struct {
-	ProductName string // COGMAIL_PRODUCT_NAME (default "Your app")
-	SenderName  string // COGMAIL_SENDER_NAME (default: the product name)
+	ProductName string // COGMAIL_PRODUCT_NAME (unset: render.DefaultProductName)
+	SenderName  string // COGMAIL_SENDER_NAME (unset: the product name, as render applies it)
 	SenderEmail string // COGMAIL_SENDER_EMAIL (optional: dispatch's sender is used otherwise)
 	SupportURL  string // COGMAIL_SUPPORT_URL
 	LogoURL     string // COGMAIL_LOGO_URL
-}
-
-// ExpiryFor returns the validity of a trigger's code.
-func (c *Ingest) ExpiryFor(t cognito.Trigger) time.Duration {
-	if d, ok := c.Expiry[t]; ok {
-		return d
-	}
-	return GenericExpiry
 }
 
 // LoadIngest reads and validates the ingest configuration.
@@ -103,20 +83,20 @@ func LoadIngest(getenv Getenv) (*Ingest, error) {
 		AESName:             r.str("COGMAIL_AES_KEY_NAME", ""),
 		SealKeyMaxAge:       r.duration("COGMAIL_SEAL_KEY_MAX_AGE", 0),
 		SealKeyUses:         r.int("COGMAIL_SEAL_KEY_MAX_USES", 0),
-		RecipientAttributes: r.list("COGMAIL_RECIPIENT_ATTRIBUTES", []string{"email"}),
+		RecipientAttributes: r.list("COGMAIL_RECIPIENT_ATTRIBUTES", nil),
 		LookupURL:           r.url("COGMAIL_RECIPIENT_LOOKUP_URL", false),
 		LookupPlaceholder:   r.regexp("COGMAIL_RECIPIENT_PLACEHOLDER"),
 		LookupTimeout:       r.duration("COGMAIL_RECIPIENT_LOOKUP_TIMEOUT", 0),
 		TemplateDir:         r.str("COGMAIL_TEMPLATE_DIR", ""),
-		DefaultLocale:       r.str("COGMAIL_DEFAULT_LOCALE", "en"),
+		DefaultLocale:       r.str("COGMAIL_DEFAULT_LOCALE", ""),
 		Brand: Brand{
-			ProductName: r.str("COGMAIL_PRODUCT_NAME", "Your app"),
+			ProductName: r.str("COGMAIL_PRODUCT_NAME", ""),
+			SenderName:  r.str("COGMAIL_SENDER_NAME", ""),
 			SenderEmail: r.str("COGMAIL_SENDER_EMAIL", ""),
 			SupportURL:  r.url("COGMAIL_SUPPORT_URL", false),
 			LogoURL:     r.url("COGMAIL_LOGO_URL", false),
 		},
 	}
-	c.Brand.SenderName = r.str("COGMAIL_SENDER_NAME", c.Brand.ProductName)
 	c.SealKeyID = r.str("COGMAIL_SEAL_KEY_ID", c.KMSKeyARN)
 	c.Expiry = r.expiry("COGMAIL_EXPIRY")
 	c.Brands = r.brands("COGMAIL_BRANDS", "COGMAIL_BRANDS_FILE")
@@ -161,7 +141,7 @@ func LoadIngest(getenv Getenv) (*Ingest, error) {
 	if c.LookupPlaceholder != nil && c.LookupURL == "" {
 		r.fail("COGMAIL_RECIPIENT_LOOKUP_URL", "is required when COGMAIL_RECIPIENT_PLACEHOLDER is set")
 	}
-	if len(c.RecipientAttributes) == 0 {
+	if len(c.RecipientAttributes) == 0 && strings.TrimSpace(r.str("COGMAIL_RECIPIENT_ATTRIBUTES", "")) != "" {
 		r.fail("COGMAIL_RECIPIENT_ATTRIBUTES", "must name at least one attribute")
 	}
 	return c, r.err()
@@ -290,12 +270,9 @@ func (r *reader) brands(name, fileName string) *brand.Set {
 	return s
 }
 
-// expiry parses "ForgotPassword=1h,Authentication=3m" over the defaults.
+// expiry parses "ForgotPassword=1h,Authentication=3m"; nil when unset.
 func (r *reader) expiry(name string) map[cognito.Trigger]time.Duration {
-	out := make(map[cognito.Trigger]time.Duration, len(DefaultExpiry))
-	for k, v := range DefaultExpiry {
-		out[k] = v
-	}
+	var out map[cognito.Trigger]time.Duration
 	for _, item := range r.list(name, nil) {
 		k, v, ok := strings.Cut(item, "=")
 		if !ok {
@@ -311,6 +288,9 @@ func (r *reader) expiry(name string) map[cognito.Trigger]time.Duration {
 		if err != nil || d <= 0 {
 			r.fail(name, fmt.Sprintf("%s: %q is not a positive duration", t.Short(), v))
 			continue
+		}
+		if out == nil {
+			out = map[cognito.Trigger]time.Duration{}
 		}
 		out[t] = d
 	}

@@ -70,7 +70,7 @@ type Dispatch struct {
 	// Reputation is the suppression list and recipient limit (optional:
 	// COGMAIL_REPUTATION_TABLE turns them on).
 	Reputation       Reputation
-	ExpiredAction    ExpiredAction // COGMAIL_EXPIRED_ACTION: dlq (default) or drop
+	ExpiredAction    ExpiredAction // COGMAIL_EXPIRED_ACTION: dlq or drop (unset: dispatch dead-letters)
 	Concurrency      int           // COGMAIL_CONCURRENCY
 	SendTimeout      time.Duration // COGMAIL_SEND_TIMEOUT: one provider call
 	MessageBudget    time.Duration // COGMAIL_MESSAGE_BUDGET: one message within an invocation
@@ -101,7 +101,7 @@ type Mailgun struct {
 	APIKey       Secret // COGMAIL_MAILGUN_API_KEY
 	APIKeySecret string // COGMAIL_MAILGUN_API_KEY_SECRET
 	Domain       string // COGMAIL_MAILGUN_DOMAIN (required)
-	Region       string // COGMAIL_MAILGUN_REGION: us (default) or eu
+	Region       string // COGMAIL_MAILGUN_REGION: us or eu (unset: the mailgun provider's US base URL)
 	BaseURL      string // COGMAIL_MAILGUN_BASE_URL (overrides the region)
 	TestMode     bool   // COGMAIL_MAILGUN_TESTMODE
 }
@@ -121,11 +121,11 @@ type SES struct {
 // SMTP is the SMTP relay's configuration.
 type SMTP struct {
 	Host           string  // COGMAIL_SMTP_HOST (required)
-	Port           int     // COGMAIL_SMTP_PORT (default 587, 465 with tls)
+	Port           int     // COGMAIL_SMTP_PORT (unset: the smtp provider's 587, or 465 with tls)
 	Username       string  // COGMAIL_SMTP_USERNAME
 	Password       Secret  // COGMAIL_SMTP_PASSWORD
 	PasswordSecret string  // COGMAIL_SMTP_PASSWORD_SECRET
-	TLS            SMTPTLS // COGMAIL_SMTP_TLS (default starttls)
+	TLS            SMTPTLS // COGMAIL_SMTP_TLS (unset: the smtp provider's mandatory STARTTLS)
 }
 
 // Providers lists the providers this configuration builds.
@@ -161,7 +161,7 @@ func LoadDispatch(getenv Getenv) (*Dispatch, error) {
 		IdempotencyTable: r.str("COGMAIL_IDEMPOTENCY_TABLE", ""),
 		IdempotencyTTL:   r.duration("COGMAIL_IDEMPOTENCY_TTL", 0),
 		Reputation:       r.reputation(false),
-		ExpiredAction:    ExpiredAction(strings.ToLower(r.str("COGMAIL_EXPIRED_ACTION", string(ExpiredDLQ)))),
+		ExpiredAction:    ExpiredAction(strings.ToLower(r.str("COGMAIL_EXPIRED_ACTION", ""))),
 		Concurrency:      r.int("COGMAIL_CONCURRENCY", 0),
 		SendTimeout:      r.duration("COGMAIL_SEND_TIMEOUT", 0),
 		MessageBudget:    r.duration("COGMAIL_MESSAGE_BUDGET", 0),
@@ -186,7 +186,7 @@ func LoadDispatch(getenv Getenv) (*Dispatch, error) {
 	if c.ProvidersRefresh > providerconfig.MaxRefresh {
 		r.fail("COGMAIL_PROVIDERS_REFRESH", "must be at most 60s (a switch must take effect within a minute)")
 	}
-	if c.ExpiredAction != ExpiredDLQ && c.ExpiredAction != ExpiredDrop {
+	if c.ExpiredAction != "" && c.ExpiredAction != ExpiredDLQ && c.ExpiredAction != ExpiredDrop {
 		r.fail("COGMAIL_EXPIRED_ACTION", fmt.Sprintf("%q is not dlq or drop", c.ExpiredAction))
 	}
 	if c.Concurrency > 1000 {
@@ -275,11 +275,11 @@ func (r *reader) mailgun() *Mailgun {
 	m := &Mailgun{
 		APIKey: key, APIKeySecret: ref,
 		Domain:   r.str("COGMAIL_MAILGUN_DOMAIN", ""),
-		Region:   strings.ToLower(r.str("COGMAIL_MAILGUN_REGION", "us")),
+		Region:   strings.ToLower(r.str("COGMAIL_MAILGUN_REGION", "")),
 		BaseURL:  r.url("COGMAIL_MAILGUN_BASE_URL", false),
 		TestMode: r.bool("COGMAIL_MAILGUN_TESTMODE"),
 	}
-	if m.Region != "us" && m.Region != "eu" {
+	if m.Region != "" && m.Region != "us" && m.Region != "eu" {
 		r.fail("COGMAIL_MAILGUN_REGION", fmt.Sprintf("%q is not us or eu", m.Region))
 	}
 	if !ok && m.Domain == "" {
@@ -305,9 +305,9 @@ func (r *reader) smtp() *SMTP {
 		Host:     r.str("COGMAIL_SMTP_HOST", ""),
 		Username: r.str("COGMAIL_SMTP_USERNAME", ""),
 		Password: pass, PasswordSecret: ref,
-		TLS: SMTPTLS(strings.ToLower(r.str("COGMAIL_SMTP_TLS", string(SMTPStartTLS)))),
+		TLS: SMTPTLS(strings.ToLower(r.str("COGMAIL_SMTP_TLS", ""))),
 	}
-	if !slices.Contains([]SMTPTLS{SMTPStartTLS, SMTPStartTLSOpportunistic, SMTPImplicitTLS, SMTPNoTLS}, s.TLS) {
+	if s.TLS != "" && !slices.Contains([]SMTPTLS{SMTPStartTLS, SMTPStartTLSOpportunistic, SMTPImplicitTLS, SMTPNoTLS}, s.TLS) {
 		r.fail("COGMAIL_SMTP_TLS", fmt.Sprintf("%q is not starttls, starttls-opportunistic, tls or none", s.TLS))
 	}
 	if v := r.str("COGMAIL_SMTP_PORT", ""); v != "" {
@@ -316,10 +316,6 @@ func (r *reader) smtp() *SMTP {
 			r.fail("COGMAIL_SMTP_PORT", fmt.Sprintf("%q is not a port (1-65535)", v))
 		}
 		s.Port = n
-	} else if s.TLS == SMTPImplicitTLS {
-		s.Port = 465
-	} else {
-		s.Port = 587
 	}
 	if s.Host == "" {
 		if s.Username != "" || hasPass {

@@ -47,7 +47,7 @@ func TestLoadDispatchDefaults(t *testing.T) {
 		// providerconfig apply their own defaults (dispatchwire's tests).
 		{"refresh", c.ProvidersRefresh, time.Duration(0)},
 		{"idempotency TTL", c.IdempotencyTTL, time.Duration(0)},
-		{"expired action", c.ExpiredAction, config.ExpiredDLQ},
+		{"expired action", c.ExpiredAction, config.ExpiredAction("")},
 		{"concurrency", c.Concurrency, 0},
 		{"send timeout", c.SendTimeout, time.Duration(0)},
 		{"message budget", c.MessageBudget, time.Duration(0)},
@@ -105,7 +105,7 @@ func TestLoadDispatchProviders(t *testing.T) {
 		{"sendgrid", *c.SendGrid, config.SendGrid{APIKey: "SG.plain-key", BaseURL: "https://api.eu.sendgrid.com", Sandbox: true}},
 		{"mailgun", *c.Mailgun, config.Mailgun{APIKeySecret: all["COGMAIL_MAILGUN_API_KEY_SECRET"], Domain: "mg.example.com", Region: "eu", TestMode: true}},
 		{"ses", *c.SES, config.SES{ConfigurationSet: "cogmail"}},
-		{"smtp: implicit TLS defaults to 465", *c.SMTP, config.SMTP{Host: "smtp.example.com", Port: 465, Username: "relay", PasswordSecret: "cogmail/smtp", TLS: config.SMTPImplicitTLS}},
+		{"smtp: the port is left to the provider", *c.SMTP, config.SMTP{Host: "smtp.example.com", Username: "relay", PasswordSecret: "cogmail/smtp", TLS: config.SMTPImplicitTLS}},
 		{"every provider built", c.Providers(), []string{"sendgrid", "mailgun", "ses", "smtp"}},
 		{"param", c.ProvidersParam, "/cogmail/providers"},
 		{"refresh", c.ProvidersRefresh, 15 * time.Second},

@@ -37,7 +37,7 @@ type Events struct {
 	MailgunSigningKey       Secret
 	MailgunSigningKeySecret string
 	// WebhookMaxAge is COGMAIL_WEBHOOK_MAX_AGE: how old a signed webhook
-	// may be (default 10m).
+	// may be (unset: mailevent.DefaultMaxAge).
 	WebhookMaxAge time.Duration
 }
 
@@ -46,7 +46,7 @@ func LoadEvents(getenv Getenv) (*Events, error) {
 	r := &reader{getenv: getenv}
 	c := &Events{Reputation: r.reputation(true), SendGridPublicKey: r.str("COGMAIL_SENDGRID_WEBHOOK_PUBLIC_KEY", "")}
 	c.MailgunSigningKey, c.MailgunSigningKeySecret, _ = r.key("COGMAIL_MAILGUN_WEBHOOK_SIGNING_KEY")
-	c.WebhookMaxAge = r.duration("COGMAIL_WEBHOOK_MAX_AGE", 10*time.Minute)
+	c.WebhookMaxAge = r.duration("COGMAIL_WEBHOOK_MAX_AGE", 0)
 	return c, r.err()
 }
 

@@ -3,12 +3,10 @@ package ingest_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/cogmail/cogmail/internal/testkit/fakekms"
 	"github.com/cogmail/cogmail/internal/testkit/fixtures"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
-	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/ingest"
 	"github.com/cogmail/cogmail/pkg/recipient"
@@ -50,7 +48,7 @@ func BenchmarkHandleRawAES(b *testing.B) {
 		b.Fatal(err)
 	}
 	h, err := ingest.New(ingest.Deps{Decrypter: dec, Recipient: rc, Renderer: rnd, Sealer: sl, Publisher: &marshalPublisher{}},
-		ingest.Options{Expiry: func(cognito.Trigger) time.Duration { return time.Hour }})
+		ingest.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cogmail/cogmail/pkg/brand"
-	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/ingest"
 	"github.com/cogmail/cogmail/pkg/recipient"
@@ -56,7 +54,7 @@ func TestBrandPerAppClient(t *testing.T) {
 	}
 	sl, pub := &keepSealer{}, &fakePublisher{}
 	h, err := ingest.New(ingest.Deps{Decrypter: fakeDecrypter{code: "123456"}, Recipient: rc, Brands: brands, Sealer: sl, Publisher: pub},
-		ingest.Options{Expiry: func(cognito.Trigger) time.Duration { return time.Hour }})
+		ingest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

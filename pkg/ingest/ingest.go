@@ -62,9 +62,11 @@ type Deps struct {
 
 // Options are the handler's settings.
 type Options struct {
-	// Expiry returns how long a trigger's code stays useful.
-	Expiry func(cognito.Trigger) time.Duration
-	// DefaultLocale is used when neither the client metadata nor the user names one.
+	// Expiry replaces entries of DefaultExpiry (how long a trigger's code
+	// stays useful); nil keeps them all.
+	Expiry map[cognito.Trigger]time.Duration
+	// DefaultLocale is used when neither the client metadata nor the user
+	// names one; empty means render.DefaultLocale.
 	DefaultLocale string
 	// From and FromName, when set, are sealed into the payload as the
 	// sender of the single brand (Deps.Brands nil), named BrandName.
@@ -88,7 +90,7 @@ func New(d Deps, o Options) (*Handler, error) {
 		ok   bool
 	}{
 		{"Decrypter", d.Decrypter != nil}, {"Recipient", d.Recipient != nil}, {"Renderer or Brands", d.Renderer != nil || d.Brands != nil},
-		{"Sealer", d.Sealer != nil}, {"Publisher", d.Publisher != nil}, {"Expiry", o.Expiry != nil},
+		{"Sealer", d.Sealer != nil}, {"Publisher", d.Publisher != nil},
 	} {
 		if !dep.ok {
 			missing = append(missing, dep.name)
@@ -107,7 +109,7 @@ func New(d Deps, o Options) (*Handler, error) {
 		o.NewID = envelope.NewID
 	}
 	if o.DefaultLocale == "" {
-		o.DefaultLocale = "en"
+		o.DefaultLocale = render.DefaultLocale
 	}
 	if d.Brands == nil {
 		d.Brands = single{Name: o.BrandName, Renderer: d.Renderer, From: o.From, FromName: o.FromName}
@@ -216,7 +218,7 @@ func (h *Handler) Handle(ctx context.Context, raw []byte) (Result, error) {
 		return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageRecipient, Retryable: isRetryable(err), Err: err})
 	}
 
-	validFor := h.o.Expiry(ev.TriggerSource)
+	validFor := ExpiryFor(h.o.Expiry, ev.TriggerSource)
 	email, err := b.Renderer.Render(render.Input{
 		Trigger:    ev.TriggerSource,
 		Locale:     render.ResolveLocale(ev, b.DefaultLocale),

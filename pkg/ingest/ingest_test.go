@@ -84,13 +84,8 @@ func newHarness(t *testing.T, dec ingest.Decrypter) *harness {
 		Decrypter: dec, Recipient: rc, Renderer: r, Sealer: sl, Publisher: hs.pub,
 		Logger: slog.New(slog.NewJSONHandler(hs.logs, nil)), Metrics: metrics.New(hs.emf, "ingest", nil),
 	}, ingest.Options{
-		Expiry: func(t cognito.Trigger) time.Duration {
-			if t == cognito.SignUp {
-				return 24 * time.Hour
-			}
-			return time.Hour
-		},
-		Now: func() time.Time { return now },
+		Expiry: map[cognito.Trigger]time.Duration{cognito.ForgotPassword: 2 * time.Hour},
+		Now:    func() time.Time { return now },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +191,7 @@ func TestNewRequiresDependencies(t *testing.T) {
 	if err == nil {
 		t.Fatal("New accepted no dependencies")
 	}
-	for _, name := range []string{"Decrypter", "Recipient", "Renderer", "Sealer", "Publisher", "Expiry"} {
+	for _, name := range []string{"Decrypter", "Recipient", "Renderer", "Sealer", "Publisher"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

@@ -137,10 +137,10 @@ func checkSyntax(files map[string]file) error {
 
 func checkBrand(b Brand) (Brand, error) {
 	var errs []error
-	if strings.TrimSpace(b.ProductName) == "" {
-		errs = append(errs, errors.New("render: Brand.ProductName is required"))
-	}
 	b.ProductName = oneLine(b.ProductName, maxName)
+	if strings.TrimSpace(b.ProductName) == "" {
+		b.ProductName = DefaultProductName
+	}
 	b.SenderName = oneLine(b.SenderName, maxName)
 	if b.SenderName == "" {
 		b.SenderName = b.ProductName

@@ -21,12 +21,15 @@ const Generic = "Generic"
 // DefaultLocale is used when Options.DefaultLocale is empty.
 const DefaultLocale = "en"
 
+// DefaultProductName is used when Brand.ProductName is empty.
+const DefaultProductName = "Your app"
+
 // ErrNoCode is returned when a trigger that must show a code has none.
 var ErrNoCode = errors.New("render: no code to show")
 
 // Brand is what the templates say about the product.
 type Brand struct {
-	ProductName string // required: "Acme"
+	ProductName string // "Acme"; DefaultProductName when empty
 	SenderName  string // signs the footer; defaults to ProductName
 	SupportURL  string // optional http(s) link in the footer
 	LogoURL     string // optional http(s) image in the header; the product name is shown without it
@@ -125,6 +128,9 @@ type set struct {
 
 // Locales returns the resolver over the locales the renderer has templates for.
 func (r *Renderer) Locales() *LocaleResolver { return r.locales }
+
+// Brand is the brand the templates show, with its defaults applied.
+func (r *Renderer) Brand() Brand { return r.brand }
 
 // Render renders in. An unknown trigger renders the Generic template and sets
 // Email.Fallback. The only errors are ErrNoCode and template execution errors,

@@ -456,7 +456,6 @@ func TestNewErrors(t *testing.T) {
 		o    render.Options
 		want []string
 	}{
-		{"no product name", render.Options{}, []string{"ProductName"}},
 		{"bad URLs", render.Options{Brand: render.Brand{ProductName: "A", SupportURL: "javascript:x", LogoURL: "/logo.png", ProductURL: "acme.example"}}, []string{"SupportURL", "LogoURL", "ProductURL"}},
 		{"bad colours", render.Options{Brand: render.Brand{ProductName: "A", Colors: render.Colors{Accent: "red;}", Text: "#12"}}}, []string{"Colors.Accent", "Colors.Text"}},
 		{"unsupported default locale", render.Options{Brand: brand, DefaultLocale: "it"}, []string{`"it"`, "de, en, es, fr, pt"}},
@@ -472,6 +471,36 @@ func TestNewErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
+			}
+		})
+	}
+}
+
+func TestBrandDefaults(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   render.Brand
+		want render.Brand
+	}{
+		{"nothing set", render.Brand{}, render.Brand{ProductName: render.DefaultProductName, SenderName: render.DefaultProductName}},
+		{"product only", render.Brand{ProductName: "Acme"}, render.Brand{ProductName: "Acme", SenderName: "Acme"}},
+		{"both", render.Brand{ProductName: "Acme", SenderName: "Acme Security"}, render.Brand{ProductName: "Acme", SenderName: "Acme Security"}},
+		{"blank product", render.Brand{ProductName: "  "}, render.Brand{ProductName: render.DefaultProductName, SenderName: render.DefaultProductName}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := render.New(render.Options{Brand: c.in})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Brand(); got != c.want {
+				t.Errorf("Brand() = %+v, want %+v", got, c.want)
+			}
+			e, err := r.Render(render.Input{Trigger: cognito.SignUp, Locale: "en", Code: secret.New("123456")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(e.Subject, c.want.ProductName) {
+				t.Errorf("subject %q does not name %q", e.Subject, c.want.ProductName)
 			}
 		})
 	}

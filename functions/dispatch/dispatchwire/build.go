@@ -214,11 +214,7 @@ func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog
 	}
 	if sm := c.SMTP; sm != nil {
 		pass := key("COGMAIL_SMTP_PASSWORD", sm.Password, sm.PasswordSecret)
-		policy := map[config.SMTPTLS]smtp.TLSPolicy{
-			config.SMTPStartTLS: smtp.StartTLSMandatory, config.SMTPStartTLSOpportunistic: smtp.StartTLSOpportunistic,
-			config.SMTPImplicitTLS: smtp.ImplicitTLS, config.SMTPNoTLS: smtp.NoTLS,
-		}[sm.TLS]
-		add(smtp.New(smtp.Config{Host: sm.Host, Port: sm.Port, Username: sm.Username, Password: pass, TLS: policy, Timeout: o.SendTimeout}))
+		add(smtp.New(smtp.Config{Host: sm.Host, Port: sm.Port, Username: sm.Username, Password: pass, TLS: SMTPPolicy(sm.TLS), Timeout: o.SendTimeout}))
 	}
 	return senders, errors.Join(errs...)
 }
@@ -297,4 +293,18 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// SMTPPolicy is the smtp provider's TLS policy for COGMAIL_SMTP_TLS; unset
+// is the provider's zero policy, mandatory STARTTLS.
+func SMTPPolicy(t config.SMTPTLS) smtp.TLSPolicy {
+	switch t {
+	case config.SMTPStartTLSOpportunistic:
+		return smtp.StartTLSOpportunistic
+	case config.SMTPImplicitTLS:
+		return smtp.ImplicitTLS
+	case config.SMTPNoTLS:
+		return smtp.NoTLS
+	}
+	return smtp.StartTLSMandatory // config.SMTPStartTLS or unset
 }

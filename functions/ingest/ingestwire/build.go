@@ -82,7 +82,7 @@ func Build(ctx context.Context, c *config.Ingest, cl Clients, log *slog.Logger, 
 	}
 	fromName := ""
 	if c.Brand.SenderEmail != "" {
-		fromName = c.Brand.SenderName
+		fromName = rnd.Brand().SenderName // COGMAIL_SENDER_NAME, else the product name
 	}
 	d := ingest.Deps{Decrypter: dec, Recipient: rcpt, Renderer: rnd, Sealer: sl, Publisher: pub, Logger: log, Metrics: m}
 	if c.Brands != nil {
@@ -90,6 +90,6 @@ func Build(ctx context.Context, c *config.Ingest, cl Clients, log *slog.Logger, 
 			return nil, err
 		}
 	}
-	return ingest.New(d, ingest.Options{Expiry: c.ExpiryFor, DefaultLocale: c.DefaultLocale, From: c.Brand.SenderEmail, FromName: fromName,
-		BrandName: c.Brand.ProductName})
+	return ingest.New(d, ingest.Options{Expiry: c.Expiry, DefaultLocale: c.DefaultLocale, From: c.Brand.SenderEmail, FromName: fromName,
+		BrandName: rnd.Brand().ProductName})
 }

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/cogmail/cogmail/pkg/cognito"
-	"github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/ingest"
 	"github.com/cogmail/cogmail/pkg/render"
 	"github.com/cogmail/cogmail/pkg/secret"
 )
@@ -92,10 +92,7 @@ func sampleInput(t cognito.Trigger, locale string) render.Input {
 	in := render.Input{
 		Trigger: t, Locale: locale, UserName: SampleUserName, Code: secret.New(SampleCode),
 		Attributes: map[string]string{"email": SampleUserName + "@example.com", "given_name": SampleName},
-		ValidFor:   config.GenericExpiry,
-	}
-	if d, ok := config.DefaultExpiry[t]; ok {
-		in.ValidFor = d
+		ValidFor:   ingest.ExpiryFor(nil, t),
 	}
 	switch t {
 	case cognito.AdminCreateUser:
