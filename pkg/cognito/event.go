@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -155,7 +154,40 @@ var ErrMalformed = errors.New("malformed cognito event")
 // Is makes errors.Is(err, ErrMalformed) true for every *Error.
 func (e *Error) Is(target error) bool { return target == ErrMalformed }
 
-var poolIDPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+_[0-9A-Za-z]+$`)
+// ValidPoolID reports whether s has the shape of a user pool id: a region
+// ("eu-west-1", "us-gov-west-1"), an underscore and letters and digits, which
+// is ^[a-z]{2}(-[a-z]+)+-[0-9]+_[0-9A-Za-z]+$. It is written out rather than
+// compiled from that pattern so that the package costs nothing at cold start.
+func ValidPoolID(s string) bool {
+	region, id, ok := strings.Cut(s, "_")
+	if !ok || id == "" || !allOf(id, isAlnum) {
+		return false
+	}
+	parts := strings.Split(region, "-")
+	if len(parts) < 3 || len(parts[0]) != 2 || !allOf(parts[0], isLower) {
+		return false
+	}
+	for _, p := range parts[1 : len(parts)-1] {
+		if p == "" || !allOf(p, isLower) {
+			return false
+		}
+	}
+	last := parts[len(parts)-1]
+	return last != "" && allOf(last, isDigit)
+}
+
+func allOf(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isAlnum(c byte) bool { return isLower(c) || isDigit(c) || ('A' <= c && c <= 'Z') }
 
 // Parse decodes and validates an event. It never echoes attribute values or
 // the code in its errors: only field names and sizes.
@@ -208,7 +240,7 @@ func (e *Event) Validate() error {
 	switch {
 	case e.UserPoolID == "":
 		bad("userPoolId", "missing")
-	case !poolIDPattern.MatchString(e.UserPoolID):
+	case !ValidPoolID(e.UserPoolID):
 		bad("userPoolId", fmt.Sprintf("%q is not a user pool id", clip(e.UserPoolID, 64)))
 	}
 	if e.UserName == "" {

@@ -9,11 +9,16 @@ import (
 	"html"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/cogmail/cogmail/functions/ingest/ingestwire"
 	"github.com/cogmail/cogmail/internal/local/kmslocal"
@@ -37,6 +42,39 @@ type stack struct {
 	opener   *seal.Opener
 	logs     *bytes.Buffer
 	emf      *bytes.Buffer
+	kmsOps   *opCounter // the KMS calls of the handler's client
+}
+
+// opCounter counts a client's successful calls by operation name, and
+// signals each completed GenerateDataKey.
+type opCounter struct {
+	mu        sync.Mutex
+	n         map[string]int
+	generated chan struct{}
+}
+
+func (c *opCounter) option(o *kms.Options) {
+	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("countOps", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleInitialize(ctx, in)
+			if err == nil {
+				op := awsmiddleware.GetOperationName(ctx)
+				c.mu.Lock()
+				c.n[op]++
+				c.mu.Unlock()
+				if op == "GenerateDataKey" {
+					c.generated <- struct{}{}
+				}
+			}
+			return out, md, err
+		}), middleware.After)
+	})
+}
+
+func (c *opCounter) count(op string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[op]
 }
 
 func newStack(t *testing.T, keyring config.Keyring) *stack {
@@ -75,9 +113,10 @@ func newStack(t *testing.T, keyring config.Keyring) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{sqs: sqsClient, queueURL: aws.ToString(q.QueueUrl), logs: &bytes.Buffer{}, emf: &bytes.Buffer{}}
+	s := &stack{sqs: sqsClient, queueURL: aws.ToString(q.QueueUrl), logs: &bytes.Buffer{}, emf: &bytes.Buffer{},
+		kmsOps: &opCounter{n: map[string]int{}, generated: make(chan struct{}, 100)}}
 	log := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	kmsClient := kmsSrv.Client()
+	kmsClient := kmsSrv.Client(s.kmsOps.option)
 	s.h, err = ingestwire.Build(ctx, cfg, ingestwire.Clients{KMS: kmsClient, SQS: sqsClient}, log, metrics.New(s.emf, "ingest", nil))
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +162,31 @@ type queued struct {
 // Encryption SDK, through the real handler with its keyring: deliver cases
 // are enqueued sealed with their secret inside; reject cases fail and
 // enqueue nothing; no log line, metric or queue body carries a secret.
+// TestColdStartPrefetchesTheSealingKey: Build fetches the sealer's data key
+// in the background, before any event, and the first event seals with it
+// instead of asking KMS for another.
+func TestColdStartPrefetchesTheSealingKey(t *testing.T) {
+	s := newStack(t, config.KeyringKMS)
+	select { // the prefetch, with no event handled yet
+	case <-s.kmsOps.generated:
+	case <-time.After(30 * time.Second): // a bound on a hang, not a speed test
+		t.Fatal("no GenerateDataKey within 30 s of Build: the sealing key is not prefetched")
+	}
+	if d := s.kmsOps.count("Decrypt"); d != 0 {
+		t.Fatalf("%d KMS Decrypt calls before any event", d)
+	}
+	c := fixtures.MustLoadEvents().ByKeyring("kms")[0]
+	if _, err := s.h.Handle(context.Background(), c.Event); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.drain(t)) != 1 {
+		t.Fatal("the first event was not enqueued")
+	}
+	if g, d := s.kmsOps.count("GenerateDataKey"), s.kmsOps.count("Decrypt"); g != 1 || d != 1 {
+		t.Errorf("KMS calls: GenerateDataKey %d (want 1: the prefetched key), Decrypt %d (want 1: the code)", g, d)
+	}
+}
+
 func TestSharedEvents(t *testing.T) {
 	ev := fixtures.MustLoadEvents()
 	for _, keyring := range []config.Keyring{config.KeyringRawAES, config.KeyringKMS} {

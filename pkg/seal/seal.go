@@ -143,15 +143,30 @@ func (s *Sealer) KMSCalls() int {
 	return s.calls
 }
 
-// key returns the current data key, replacing it when it is too old or too
-// used. The KMS call happens under the lock: concurrent sealers wait for one
-// new key rather than each asking KMS for its own.
-func (s *Sealer) key(ctx context.Context) (*dataKey, error) {
+// Prefetch fetches a data key now if the Sealer has no usable one, so that
+// the first Seal finds it ready: a cold start calls it in the background
+// while it waits for its first event and decrypts that event's code. It
+// counts no use. A Seal that starts while Prefetch waits for KMS waits for
+// the same key instead of asking for its own; if Prefetch fails, the next
+// Seal asks KMS again and reports its own error.
+func (s *Sealer) Prefetch(ctx context.Context) error {
+	_, err := s.ensure(ctx, 0)
+	return err
+}
+
+// key returns the current data key for one more use, replacing it when it
+// is too old or too used.
+func (s *Sealer) key(ctx context.Context) (*dataKey, error) { return s.ensure(ctx, 1) }
+
+// ensure returns a usable data key after counting uses against it. The KMS
+// call happens under the lock: concurrent sealers wait for one new key
+// rather than each asking KMS for its own.
+func (s *Sealer) ensure(ctx context.Context, uses int) (*dataKey, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	if dk := s.current; dk != nil && dk.uses < s.maxUses && now.Sub(dk.created) < s.maxAge {
-		dk.uses++
+		dk.uses += uses
 		return dk, nil
 	}
 	out, err := s.kms.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
@@ -168,7 +183,7 @@ func (s *Sealer) key(ctx context.Context) (*dataKey, error) {
 	if err != nil {
 		return nil, &Error{Op: "seal", Err: err}
 	}
-	s.current = &dataKey{aead: aead, encrypted: out.CiphertextBlob, keyID: aws.ToString(out.KeyId), created: now, uses: 1}
+	s.current = &dataKey{aead: aead, encrypted: out.CiphertextBlob, keyID: aws.ToString(out.KeyId), created: now, uses: uses}
 	return s.current, nil
 }
 

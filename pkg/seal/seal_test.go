@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
 	"github.com/cogmail/cogmail/internal/testkit/fakekms"
 	"github.com/cogmail/cogmail/pkg/seal"
 )
@@ -197,4 +199,90 @@ func BenchmarkSealOpen(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// gatedKMS holds GenerateDataKey until released, and says when a call is in.
+type gatedKMS struct {
+	*fakekms.KMS
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedKMS) GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, o ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error) {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.KMS.GenerateDataKey(ctx, in, o...)
+}
+
+func TestPrefetch(t *testing.T) {
+	ctx := context.Background()
+	t.Run("the prefetched key serves the first seals and counts no use", func(t *testing.T) {
+		k := fakekms.New()
+		s, o := newPair(t, k, seal.Options{MaxUses: 10})
+		if err := s.Prefetch(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Prefetch(ctx); err != nil { // a usable key: no second call
+			t.Fatal(err)
+		}
+		var last seal.Sealed
+		for i := 0; i < 10; i++ {
+			var err error
+			if last, err = s.Seal(ctx, "id", []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if k.Generate != 1 {
+			t.Errorf("GenerateDataKey calls = %d after a prefetch and 10 seals, want 1", k.Generate)
+		}
+		if _, err := s.Seal(ctx, "id", []byte("x")); err != nil || k.Generate != 2 {
+			t.Errorf("the 11th seal: err %v, calls %d, want a new key (max uses 10)", err, k.Generate)
+		}
+		if _, err := o.Open(ctx, "id", last); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("a failed prefetch leaves the next seal to ask again", func(t *testing.T) {
+		k := fakekms.New()
+		k.Fail = errors.New("dial tcp 127.0.0.1:1: connection refused")
+		s, _ := newPair(t, k, seal.Options{})
+		var se *seal.Error
+		if err := s.Prefetch(ctx); !errors.As(err, &se) || !se.Retryable() {
+			t.Fatalf("prefetch err = %v, want a retryable *seal.Error", err)
+		}
+		k.Fail = nil
+		if _, err := s.Seal(ctx, "id", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if k.Generate != 2 {
+			t.Errorf("GenerateDataKey calls = %d, want 2 (the failed prefetch, then the seal's own)", k.Generate)
+		}
+	})
+	t.Run("a seal during the prefetch waits for the same key", func(t *testing.T) {
+		g := &gatedKMS{KMS: fakekms.New(), entered: make(chan struct{}, 2), release: make(chan struct{})}
+		s, o := newPair(t, g, seal.Options{})
+		prefetched := make(chan error, 1)
+		go func() { prefetched <- s.Prefetch(ctx) }()
+		<-g.entered // the prefetch holds the key lock inside its KMS call
+		sealed := make(chan error, 1)
+		var x seal.Sealed
+		go func() {
+			var err error
+			x, err = s.Seal(ctx, "id", []byte("x"))
+			sealed <- err
+		}()
+		close(g.release)
+		if err := <-prefetched; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-sealed; err != nil {
+			t.Fatal(err)
+		}
+		if g.Generate != 1 {
+			t.Errorf("GenerateDataKey calls = %d, want 1 shared by the prefetch and the seal", g.Generate)
+		}
+		if _, err := o.Open(ctx, "id", x); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

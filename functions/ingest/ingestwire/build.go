@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -34,11 +35,18 @@ type Clients struct {
 // Build makes an ingest.Handler from configuration: the keyring, the templates (CSS
 // inlined once), the sealer and the publisher are all built here, at cold
 // start, never per event.
+//
+// The sealer's first data key is fetched in the background from here on
+// (seal.Sealer.Prefetch), so the KMS round trip overlaps the rest of the cold
+// start, the wait for the first event and that event's decrypt; it also opens
+// the connection to KMS that the decrypt then reuses.
 func Build(ctx context.Context, c *config.Ingest, cl Clients, log *slog.Logger, m *metrics.Emitter) (*ingest.Handler, error) {
-	var (
-		dec *codecrypt.Decrypter
-		err error
-	)
+	sl, err := seal.NewSealer(seal.Options{KMS: cl.KMS, KeyID: c.SealKeyID, MaxAge: c.SealKeyMaxAge, MaxUses: c.SealKeyUses})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	go prefetch(ctx, sl, log)
+	var dec *codecrypt.Decrypter
 	switch c.Keyring {
 	case config.KeyringRawAES:
 		dec, err = codecrypt.NewRawAES(ctx, codecrypt.RawAESKey{Namespace: c.AESNamespace, Name: c.AESName, Key: c.AESKey})
@@ -72,10 +80,6 @@ func Build(ctx context.Context, c *config.Ingest, cl Clients, log *slog.Logger, 
 	if err != nil {
 		return nil, fmt.Errorf("ingest: templates: %w", err)
 	}
-	sl, err := seal.NewSealer(seal.Options{KMS: cl.KMS, KeyID: c.SealKeyID, MaxAge: c.SealKeyMaxAge, MaxUses: c.SealKeyUses})
-	if err != nil {
-		return nil, fmt.Errorf("ingest: %w", err)
-	}
 	pub, err := queue.NewPublisher(cl.SQS, c.QueueURL)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
@@ -92,4 +96,16 @@ func Build(ctx context.Context, c *config.Ingest, cl Clients, log *slog.Logger, 
 	}
 	return ingest.New(d, ingest.Options{Expiry: c.Expiry, DefaultLocale: c.DefaultLocale, From: c.Brand.SenderEmail, FromName: fromName,
 		BrandName: rnd.Brand().ProductName})
+}
+
+// PrefetchTimeout bounds the background fetch of the first data key.
+const PrefetchTimeout = 10 * time.Second
+
+func prefetch(ctx context.Context, sl *seal.Sealer, log *slog.Logger) {
+	pctx, cancel := context.WithTimeout(ctx, PrefetchTimeout)
+	defer cancel()
+	if err := sl.Prefetch(pctx); err != nil && ctx.Err() == nil {
+		// The first Seal asks KMS again and reports its own failure.
+		log.WarnContext(ctx, "sealing data key not prefetched; the first event fetches it", "error", err.Error())
+	}
 }
