@@ -30,8 +30,15 @@ import (
 func main() {
 	runs := flag.Int("runs", 15, "cold starts per implementation")
 	warm := flag.Int("warm", 10, "warm invocations after each cold start")
+	inits := flag.Int("inittrace", 0, "instead: run the ingest bootstrap this many times under GODEBUG=inittrace=1 and report its package init")
 	flag.Parse()
-	if err := run(*runs, *warm); err != nil {
+	var err error
+	if *inits > 0 {
+		err = initTrace(*inits)
+	} else {
+		err = run(*runs, *warm)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
 		os.Exit(1)
 	}
@@ -91,6 +98,7 @@ func run(runs, warm int) error {
 	}
 	results := make([][]time.Duration, len(impls))
 	warmRuns := make([]warmStats, len(impls))
+	var goStages []stages // where the Go bootstrap's cold starts went
 	// Interleave the runs so machine load affects both alike.
 	for i := 0; i < runs+1; i++ {
 		for j, im := range impls {
@@ -101,6 +109,9 @@ func run(runs, warm int) error {
 			if i > 0 { // the first run of each warms the page cache
 				results[j] = append(results[j], r.cold)
 				warmRuns[j].add(r)
+				if j == 0 {
+					goStages = append(goStages, r.stages)
+				}
 			}
 		}
 	}
@@ -115,7 +126,8 @@ func run(runs, warm int) error {
 		medians[j] = r[len(r)/2]
 		fmt.Printf("| %s | %s | %s | %s |\n", im.name, ms(medians[j]), ms(r[0]), ms(r[len(r)*9/10]))
 	}
-	fmt.Printf("\nGo / Node median ratio: %.3f (goal: <= 0.2)\n\n", float64(medians[0])/float64(medians[1]))
+	fmt.Printf("\nGo / Node median ratio: %.3f (goal: <= 0.08)\n\n", float64(medians[0])/float64(medians[1]))
+	printStages(goStages)
 
 	if warm > 0 {
 		fmt.Printf("## Warm invocations: %d per process after its cold start; peak RSS and log output over the process's life\n\n", warm)
@@ -164,6 +176,7 @@ func run(runs, warm int) error {
 // process is what one process measured.
 type process struct {
 	cold     time.Duration   // exec → first invocation answered
+	stages   stages          // where cold went (the Go bootstrap's log says the handler's part)
 	warm     []time.Duration // each later invocation, sent → answered
 	coldCPU  time.Duration   // CPU run time up to the first answer
 	warmCPU  time.Duration   // CPU run time per warm invocation
@@ -222,6 +235,8 @@ func coldStart(ctx context.Context, argv, env []string, event []byte, warm int) 
 		if i == 0 {
 			r.cold = res.Received.Sub(start)
 			r.coldCPU = cpuTime(p.Cmd.Process.Pid)
+			r.stages = stages{init: res.Delivered.Sub(start), handled: res.Received.Sub(res.Delivered)}
+			r.stages.offsets, _ = enqueuedOffsets(p.Stdout())
 		} else {
 			r.warm = append(r.warm, res.Received.Sub(sent))
 		}

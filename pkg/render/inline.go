@@ -9,12 +9,11 @@ import (
 	"strings"
 	"text/template/parse"
 
-	"github.com/vanng822/go-premailer/premailer"
 	"golang.org/x/net/html"
 )
 
 // CSS inlining happens once, in New, on the template source rather than on
-// every rendered email. premailer parses its input as an HTML5 document, and
+// every rendered email. inlineStyles parses its input as an HTML5 document, and
 // the HTML5 tree builder rewrites what it does not like: text between table
 // rows is moved in front of the table, characters are re-escaped, and so on.
 // Template actions ({{if .X}}, {{.Code}}) are not HTML and would be mangled, so
@@ -27,7 +26,7 @@ import (
 //     comment, which the tree builder leaves in place everywhere (tables
 //     included); in a tag or attribute name, a <style> block or a doctype it
 //     is rejected,
-//  3. runs premailer, then swaps the tokens back and checks that every one
+//  3. runs inlineStyles (css.go), then swaps the tokens back and checks that every one
 //     came back exactly once and in its original order.
 
 // tokenPrefix starts every placeholder; a template that contains it is refused.
@@ -85,11 +84,7 @@ func inlineCSS(name, src string) (string, error) {
 	}
 	b.WriteString(tokenized[prev:])
 
-	pm, err := premailer.NewPremailerFromString(b.String(), premailer.NewOptions())
-	if err != nil {
-		return "", fmt.Errorf("%s: parse HTML: %w", name, err)
-	}
-	out, err := pm.Transform()
+	out, err := inlineStyles(b.String())
 	if err != nil {
 		return "", fmt.Errorf("%s: inline CSS: %w", name, err)
 	}
@@ -256,7 +251,7 @@ func classify(name, tokenized string, spans [][2]int, src string) ([]int, error)
 	return where, errors.Join(errs...)
 }
 
-// restore swaps the placeholders in premailer's output back for the actions,
+// restore swaps the placeholders in the inlined output back for the actions,
 // checking that each comes back once, in order, in the form it was given.
 func restore(name, out string, spans [][2]int, src string, where []int) (string, error) {
 	var b strings.Builder

@@ -76,7 +76,7 @@ func New(o Options) (*Renderer, error) {
 	if !eager {
 		return r, nil
 	}
-	// Inlining dominates this check (premailer parses the layout's CSS for
+	// Inlining dominates this check (the layout's CSS is parsed and matched for
 	// each of the 45 templates), so the templates are built in parallel.
 	keys := make([]setKey, 0, len(r.sets))
 	for k := range r.sets {

@@ -22,6 +22,7 @@ type Result struct {
 	RequestID string
 	Payload   json.RawMessage // the response, or the error document
 	Err       *FunctionError  // set when the function reported an error
+	Delivered time.Time       // when the function took the event (its GET .../invocation/next was answered)
 	Received  time.Time       // when the answer arrived
 }
 
@@ -38,6 +39,8 @@ type invocation struct {
 	event    []byte
 	deadline time.Time
 	done     chan Result
+
+	delivered time.Time // under Server.mu
 }
 
 // Server serves the Runtime API on 127.0.0.1.
@@ -116,6 +119,7 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 	select {
 	case inv := <-s.pending:
 		s.mu.Lock()
+		inv.delivered = time.Now()
 		s.inflight[inv.id] = inv
 		s.mu.Unlock()
 		h := w.Header()
@@ -136,12 +140,16 @@ func (s *Server) respond(isErr bool) http.HandlerFunc {
 		s.mu.Lock()
 		inv, ok := s.inflight[id]
 		delete(s.inflight, id)
+		var delivered time.Time
+		if ok {
+			delivered = inv.delivered
+		}
 		s.mu.Unlock()
 		if !ok {
 			http.Error(w, `{"errorMessage":"unknown request id","errorType":"InvalidRequestID"}`, http.StatusBadRequest)
 			return
 		}
-		res := Result{RequestID: id, Payload: body, Received: time.Now()}
+		res := Result{RequestID: id, Payload: body, Delivered: delivered, Received: time.Now()}
 		if isErr {
 			fe := &FunctionError{}
 			if json.Unmarshal(body, fe) != nil || fe.Type == "" {
