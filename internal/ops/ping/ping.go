@@ -8,8 +8,6 @@ package ping
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -97,7 +95,7 @@ func httpFailure(name, base string, err error, notFound string, secrets ...strin
 	}
 	switch st := pe.Status; {
 	case st == 0:
-		if tlsError(pe.Err) {
+		if provider.TLSUntrusted(err) {
 			return failed(name, TLS, "cannot reach "+base+": its TLS certificate is not trusted ("+reason+")")
 		}
 		return failed(name, Unreachable, "cannot reach "+base+": "+reason)
@@ -122,17 +120,6 @@ func httpFailure(name, base string, err error, notFound string, secrets ...strin
 	return failed(name, Unexpected, "unexpected answer from "+base+" ("+said()+")")
 }
 
-// tlsError reports a certificate the client does not trust.
-func tlsError(err error) bool {
-	var (
-		certErr *tls.CertificateVerificationError
-		unknown x509.UnknownAuthorityError
-		hostErr x509.HostnameError
-		invalid x509.CertificateInvalidError
-	)
-	return errors.As(err, &certErr) || errors.As(err, &unknown) || errors.As(err, &hostErr) || errors.As(err, &invalid)
-}
-
 // netReason says why a connection failed, by the error's type.
 func netReason(err error) string {
 	var (
@@ -150,8 +137,6 @@ func netReason(err error) string {
 		return "connection reset"
 	case errors.As(err, &dnsErr):
 		return "DNS lookup failed (" + dnsErr.Name + ")"
-	case tlsError(err):
-		return "TLS certificate not trusted: " + err.Error()
 	}
 	return err.Error()
 }

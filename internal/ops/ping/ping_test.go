@@ -196,6 +196,14 @@ func TestSMTP(t *testing.T) {
 			ping.Failed, ping.Unreachable, "connection reset"},
 		{"no answer", smtpfake.Options{}, smtpfake.Fault{Hang: true}, smtp.Config{TLS: smtp.NoTLS, Timeout: 200 * time.Millisecond}, false,
 			ping.Failed, ping.Unreachable, "no answer within 200ms (greeting)"},
+		{"a relay that echoes the password", smtpfake.Options{Username: smtpUser, Password: smtpPass},
+			smtpfake.Fault{Stage: smtpfake.Auth, Code: 535, Enhanced: "5.7.8", Message: "credentials " + smtpUser + ":" + smtpPass + " rejected"},
+			smtp.Config{Username: smtpUser, Password: smtpPass, TLS: smtp.NoTLS}, false,
+			ping.Failed, ping.Credentials, "rejected the username or password (535 5.7.8 credentials relay-user:REDACTED rejected)"},
+		{"AUTH mechanism not offered", smtpfake.Options{Username: smtpUser, Password: smtpPass, AuthMechanisms: []string{"LOGIN"}}, smtpfake.Fault{},
+			smtp.Config{Username: smtpUser, Password: smtpPass, TLS: smtp.NoTLS}, false, ping.Failed, ping.Credentials, "does not offer the configured AUTH mechanism: PLAIN (it offers LOGIN)"},
+		{"implicit TLS to a plain relay", smtpfake.Options{}, smtpfake.Fault{}, smtp.Config{TLS: smtp.ImplicitTLS}, false,
+			ping.Failed, ping.TLS, "implicit TLS: TLS handshake failed (the server does not speak TLS)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,6 +222,16 @@ func TestSMTP(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A password goes unencrypted only to localhost: any other name (here an
+// IPv4-mapped address of the fake) is refused before AUTH is sent.
+func TestSMTPUnencryptedAuth(t *testing.T) {
+	t.Parallel()
+	fake := smtpfake.New(smtpfake.Options{Username: smtpUser, Password: smtpPass})
+	t.Cleanup(fake.Close)
+	r := ping.SMTP(context.Background(), smtp.Config{Host: "::ffff:127.0.0.1", Port: fake.Port(), TLS: smtp.NoTLS, Username: smtpUser, Password: smtpPass})
+	check(t, r, ping.Failed, ping.TLS, "AUTH refused by cogmail: the password would go unencrypted to ::ffff:127.0.0.1")
 }
 
 func TestSMTPUnreachable(t *testing.T) {

@@ -9,11 +9,14 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"maps"
 	"net"
 	"net/textproto"
+	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +45,7 @@ const (
 )
 
 // DefaultTimeout bounds dialing, and then the whole session (greeting to
-// QUIT): go-mail sets the connection deadline once the greeting is read.
+// QUIT): the connection's deadline is set again once the greeting is read.
 const DefaultTimeout = 10 * time.Second
 
 // Headers added to every message.
@@ -101,12 +104,15 @@ func (c Config) Validate() error {
 // safe for concurrent use.
 type Provider struct {
 	name     string
-	password string
 	host     string
-	implicit bool
+	addr     string // host:port
+	policy   TLSPolicy
 	tlsConf  *tls.Config
 	timeout  time.Duration
-	options  []mail.Option
+	helo     string
+	username string
+	password string
+	auth     string // "PLAIN" or "LOGIN"
 }
 
 // New validates cfg and returns a Provider.
@@ -114,7 +120,10 @@ func New(cfg Config) (*Provider, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Provider{name: cfg.Name, password: cfg.Password, host: cfg.Host, implicit: cfg.TLS == ImplicitTLS, timeout: cfg.Timeout}
+	p := &Provider{
+		name: cfg.Name, host: cfg.Host, policy: cfg.TLS, timeout: cfg.Timeout, helo: cfg.HELO,
+		username: cfg.Username, password: cfg.Password, auth: "PLAIN",
+	}
 	if p.name == "" {
 		p.name = "smtp"
 	}
@@ -124,10 +133,11 @@ func New(cfg Config) (*Provider, error) {
 	port := cfg.Port
 	if port == 0 {
 		port = 587
-		if p.implicit {
+		if p.policy == ImplicitTLS {
 			port = 465
 		}
 	}
+	p.addr = net.JoinHostPort(cfg.Host, strconv.Itoa(port))
 	p.tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.TLSConfig != nil {
 		p.tlsConf = cfg.TLSConfig.Clone()
@@ -135,27 +145,16 @@ func New(cfg Config) (*Provider, error) {
 	if p.tlsConf.ServerName == "" {
 		p.tlsConf.ServerName = cfg.Host
 	}
-	policy := map[TLSPolicy]mail.TLSPolicy{
-		StartTLSMandatory:     mail.TLSMandatory,
-		StartTLSOpportunistic: mail.TLSOpportunistic,
-		ImplicitTLS:           mail.NoTLS, // the dialer does TLS; no STARTTLS on top
-		NoTLS:                 mail.NoTLS,
-	}[cfg.TLS]
-	p.options = []mail.Option{
-		mail.WithPort(port),
-		mail.WithTimeout(p.timeout),
-		mail.WithTLSPolicy(policy),
-		mail.WithTLSConfig(p.tlsConf),
-	}
-	if cfg.HELO != "" {
-		p.options = append(p.options, mail.WithHELO(cfg.HELO))
-	}
-	if cfg.Username != "" {
-		auth := mail.SMTPAuthPlain
-		if strings.EqualFold(cfg.Auth, "LOGIN") {
-			auth = mail.SMTPAuthLogin
+	if p.helo == "" {
+		// go-mail's default: the machine's host name.
+		if h, err := os.Hostname(); err == nil && h != "" {
+			p.helo = h
+		} else {
+			p.helo = "localhost"
 		}
-		p.options = append(p.options, mail.WithSMTPAuth(auth), mail.WithUsername(cfg.Username), mail.WithPassword(cfg.Password))
+	}
+	if strings.EqualFold(cfg.Auth, "LOGIN") {
+		p.auth = "LOGIN"
 	}
 	return p, nil
 }
@@ -178,7 +177,7 @@ func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Recei
 		return provider.Receipt{}, classify.Transport(ctx, p.name, ctx.Err())
 	}
 
-	session, stop, err := p.open(ctx)
+	session, _, stop, err := p.open(ctx)
 	if err != nil {
 		return provider.Receipt{}, err
 	}
@@ -196,83 +195,191 @@ func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Recei
 	return provider.Receipt{Provider: p.name, ID: msg.GetMessageID()}, nil
 }
 
-// Ping opens a session exactly as Send does (the same port, TLS policy,
-// certificates, EHLO name and AUTH mechanism): greeting, EHLO, STARTTLS when
-// the policy asks for it, AUTH when a username is set; then it quits without
-// sending. A failure is a *provider.Error classified as Send classifies a
-// failure while opening its session: a refused password (535) or no answer
-// at all is Unavailable, 421/450/452 RateLimited.
-func (p *Provider) Ping(ctx context.Context) error {
-	if ctx.Err() != nil {
-		return classify.Transport(ctx, p.name, ctx.Err())
-	}
-	session, stop, err := p.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	_ = session.Quit()
-	_ = session.Close()
-	return nil
+// Session is what Probe saw of a session with the relay.
+type Session struct {
+	Addr    string        // the relay's host:port
+	Timeout time.Duration // the session's time limit (Config.Timeout or DefaultTimeout)
+	TLS     TLSPolicy     // the policy it ran under
+	// STARTTLS says whether the relay offered STARTTLS in its EHLO reply
+	// (whether or not the policy used it).
+	STARTTLS bool
+	// TLSVersion is the negotiated version (tls.VersionTLS13, ...) after the
+	// implicit TLS handshake or STARTTLS; 0 when the session is not encrypted.
+	TLSVersion uint16
+	// Auth is the AUTH mechanism the relay accepted ("PLAIN" or "LOGIN");
+	// "" when no username is set.
+	Auth string
 }
 
-// open dials the relay and runs the session up to AUTH. stop releases what
-// open set up; call it once the session is done.
-func (p *Provider) open(ctx context.Context) (*gomailsmtp.Client, func(), error) {
-	// go-mail watches the context only while dialing; closing the
-	// connection when ctx ends makes the whole session honour it.
-	var stop func() bool
-	release := func() {
-		if stop != nil {
-			stop()
-		}
+// Probe opens a session exactly as Send does (the same port, TLS policy,
+// certificates, EHLO name and AUTH mechanism): greeting, EHLO, STARTTLS when
+// the policy asks for it and the relay offers it, AUTH when a username is
+// set; then it quits without sending and reports what it saw. A failure is
+// a *provider.Error classified as Send classifies a failure while opening
+// its session (a refused password (535) or no answer at all is
+// Unavailable; 421/450/452 RateLimited), whose Err is a *StageError naming
+// the step that failed. On failure the Session still holds Addr, Timeout
+// and TLS, and whatever was learned before the failing step.
+func (p *Provider) Probe(ctx context.Context) (Session, error) {
+	s := Session{Addr: p.addr, Timeout: p.timeout, TLS: p.policy}
+	if ctx.Err() != nil {
+		return s, classify.Transport(ctx, p.name, &StageError{Stage: StageConnect, Err: ctx.Err()})
 	}
-	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
-		var d net.Dialer
-		raw, err := d.DialContext(dctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		stop = context.AfterFunc(ctx, func() { _ = raw.Close() })
-		if !p.implicit {
-			return raw, nil
-		}
+	c, s, stop, err := p.open(ctx)
+	if err != nil {
+		return s, err
+	}
+	defer stop()
+	_ = c.Quit()
+	_ = c.Close()
+	return s, nil
+}
+
+// Ping is Probe without the report: it checks that the relay would take a
+// session from this configuration, and sends nothing.
+func (p *Provider) Ping(ctx context.Context) error {
+	_, err := p.Probe(ctx)
+	return err
+}
+
+// Stage is a step of an SMTP session, named as the protocol names it.
+type Stage string
+
+// The stages, in session order.
+const (
+	StageConnect   Stage = "connect"      // the TCP connection
+	StageHandshake Stage = "implicit TLS" // the TLS handshake of ImplicitTLS
+	StageGreeting  Stage = "greeting"     // the relay's 220
+	StageEHLO      Stage = "EHLO"
+	StageSTARTTLS  Stage = "STARTTLS" // the command and the TLS handshake it starts
+	StageAUTH      Stage = "AUTH"
+	StageMail      Stage = "MAIL FROM"
+	StageRcpt      Stage = "RCPT TO"
+	StageData      Stage = "DATA" // the command and the message content
+)
+
+// StageError says at which step of the session a failure came. It is the
+// Err of every *provider.Error that Send, Probe and Ping return once they
+// have started talking to the relay, so errors.As finds the
+// *provider.Error (the class, for dispatch) and then the *StageError (the
+// step, for a report). Err is the relay's reply (a *textproto.Error with
+// its code), a network or TLS error, or one of ErrNoSTARTTLS, ErrNoAUTH,
+// ErrAuthMechanism and ErrUnencrypted. Its text may quote the relay: print
+// the *provider.Error, whose Reason is redacted, rather than this.
+type StageError struct {
+	Stage Stage
+	Err   error
+}
+
+func (e *StageError) Error() string { return "smtp " + string(e.Stage) + ": " + e.Err.Error() }
+
+func (e *StageError) Unwrap() error { return e.Err }
+
+// Failures of opening a session that are not a reply from the relay.
+var (
+	// ErrNoSTARTTLS: the relay does not offer STARTTLS and the policy is
+	// StartTLSMandatory.
+	ErrNoSTARTTLS = errors.New("the relay does not offer STARTTLS, which the TLS policy requires")
+	// ErrNoAUTH: a username is set and the relay does not offer AUTH.
+	ErrNoAUTH = errors.New("the relay does not offer AUTH, and a username is set")
+	// ErrAuthMechanism: the relay offers AUTH, but not Config.Auth's mechanism.
+	ErrAuthMechanism = errors.New("the relay does not offer the configured AUTH mechanism")
+	// ErrUnencrypted: the session is not encrypted and the relay is not
+	// localhost, so go-mail refuses to send the password.
+	ErrUnencrypted = errors.New("AUTH refused by the client: the password would go unencrypted (only localhost may be used without TLS)")
+)
+
+// open dials the relay and runs the session up to AUTH, step by step, so
+// each failure's stage is known from the code path. stop releases what
+// open set up; call it once the session is done.
+func (p *Provider) open(ctx context.Context) (_ *gomailsmtp.Client, s Session, stop func(), _ error) {
+	s = Session{Addr: p.addr, Timeout: p.timeout, TLS: p.policy}
+	dctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	var d net.Dialer
+	raw, err := d.DialContext(dctx, "tcp", p.addr)
+	if err != nil {
+		return nil, s, nil, p.failure(ctx, StageConnect, err)
+	}
+	// Closing the connection when ctx ends makes the whole session honour it.
+	release := context.AfterFunc(ctx, func() { _ = raw.Close() })
+	stop = func() { release() }
+	fail := func(st Stage, err error) (*gomailsmtp.Client, Session, func(), error) {
+		release()
+		_ = raw.Close()
+		return nil, s, nil, p.failure(ctx, st, err)
+	}
+	// The time limit covers dialing, then (set again once the greeting is
+	// read, as go-mail does) the session from the greeting to QUIT.
+	_ = raw.SetDeadline(time.Now().Add(p.timeout))
+	var conn net.Conn = raw
+	if p.policy == ImplicitTLS {
 		tc := tls.Client(raw, p.tlsConf)
 		if err := tc.HandshakeContext(dctx); err != nil {
-			_ = raw.Close()
-			return nil, err
+			return fail(StageHandshake, err)
 		}
-		return tc, nil
+		conn = tc
 	}
-	// Concat, not append: p.options is shared by concurrent sends.
-	c, err := mail.NewClient(p.host, slices.Concat(p.options, []mail.Option{mail.WithDialContextFunc(dial)})...)
+	c, err := gomailsmtp.NewClient(conn, p.host)
 	if err != nil {
-		return nil, release, &provider.Error{Provider: p.name, Class: provider.Unavailable, Reason: "client: " + redact.Reason(err.Error(), p.password), Err: err}
+		return fail(StageGreeting, err)
 	}
-	session, err := c.DialToSMTPClientWithContext(ctx)
-	if err != nil {
-		release()
-		return nil, func() {}, p.failure(ctx, stageSession, err)
+	_ = c.UpdateDeadline(p.timeout)
+	if err := c.Hello(p.helo); err != nil {
+		return fail(StageEHLO, err)
 	}
-	return session, release, nil
+	s.STARTTLS, _ = c.Extension("STARTTLS")
+	switch {
+	case p.policy == ImplicitTLS || p.policy == NoTLS:
+	case s.STARTTLS:
+		if err := c.StartTLS(p.tlsConf); err != nil {
+			return fail(StageSTARTTLS, err)
+		}
+	case p.policy == StartTLSMandatory:
+		return fail(StageSTARTTLS, ErrNoSTARTTLS)
+	}
+	if st, ok := c.TLSConnectionState(); ok {
+		s.TLSVersion = st.Version
+	}
+	if p.username != "" {
+		offered, mechs := c.Extension("AUTH")
+		if !offered {
+			return fail(StageAUTH, ErrNoAUTH)
+		}
+		if !slices.Contains(strings.Fields(strings.ToUpper(mechs)), p.auth) {
+			return fail(StageAUTH, fmt.Errorf("%w: %s (it offers %s)", ErrAuthMechanism, p.auth, mechs))
+		}
+		auth := gomailsmtp.PlainAuth("", p.username, p.password, p.host, false)
+		if p.auth == "LOGIN" {
+			auth = gomailsmtp.LoginAuth(p.username, p.password, p.host, false)
+		}
+		if err := c.Auth(auth); err != nil {
+			if errors.Is(err, gomailsmtp.ErrUnencrypted) {
+				err = ErrUnencrypted
+			}
+			return fail(StageAUTH, err)
+		}
+		s.Auth = p.auth
+	}
+	return c, s, stop, nil
 }
 
 // transfer runs MAIL, RCPT and DATA, and says at which stage it failed.
-func transfer(s *gomailsmtp.Client, msg *mail.Msg, from, to string) (stage, error) {
+func transfer(s *gomailsmtp.Client, msg *mail.Msg, from, to string) (Stage, error) {
 	if err := s.Mail(from); err != nil {
-		return stageMail, err
+		return StageMail, err
 	}
 	if err := s.Rcpt(to); err != nil {
-		return stageRcpt, err
+		return StageRcpt, err
 	}
 	w, err := s.Data()
 	if err != nil {
-		return stageData, err
+		return StageData, err
 	}
 	if _, err := msg.WriteTo(w); err != nil {
-		return stageData, err
+		return StageData, err
 	}
-	return stageData, w.Close()
+	return StageData, w.Close()
 }
 
 func (p *Provider) message(m provider.Message) (*mail.Msg, error) {
@@ -327,23 +434,6 @@ func headerToken(s string) string {
 	return string(b)
 }
 
-// stage is where in the session a reply came.
-type stage int
-
-const (
-	stageSession stage = iota // greeting, EHLO, STARTTLS, AUTH
-	stageMail                 // MAIL FROM
-	stageRcpt                 // RCPT TO
-	stageData                 // DATA and the message content
-)
-
-var stageNames = map[stage]string{
-	stageSession: "session",
-	stageMail:    "MAIL FROM",
-	stageRcpt:    "RCPT TO",
-	stageData:    "DATA",
-}
-
 // replyClass classifies an SMTP reply code at a stage of the session:
 //
 //	421, 450, 452 (closing, busy, insufficient storage: slow down)  RateLimited
@@ -357,7 +447,7 @@ var stageNames = map[stage]string{
 //	other 5xx at RCPT TO or DATA (550 mailbox unavailable,
 //	  553 bad address, 554 rejected) and 552 at MAIL FROM           Permanent
 //	anything else                                                   Unavailable
-func replyClass(st stage, code int) provider.Class {
+func replyClass(st Stage, code int) provider.Class {
 	switch {
 	case code == 421 || code == 450 || code == 452:
 		return provider.RateLimited
@@ -371,9 +461,9 @@ func replyClass(st stage, code int) provider.Class {
 		return provider.Unavailable
 	}
 	switch st {
-	case stageRcpt, stageData:
+	case StageRcpt, StageData:
 		return provider.Permanent
-	case stageMail:
+	case StageMail:
 		if code == 552 {
 			return provider.Permanent
 		}
@@ -383,18 +473,21 @@ func replyClass(st stage, code int) provider.Class {
 
 var enhancedCode = regexp.MustCompile(`^[245]\.\d{1,3}\.\d{1,3}$`)
 
-// failure classifies a failure at stage st.
-func (p *Provider) failure(ctx context.Context, st stage, err error) *provider.Error {
+// failure classifies a failure at stage st. The *provider.Error's Err is a
+// *StageError; its Reason starts with the stage.
+func (p *Provider) failure(ctx context.Context, st Stage, err error) *provider.Error {
+	cause := err
+	err = &StageError{Stage: st, Err: cause}
 	if ctx.Err() != nil {
 		return classify.Transport(ctx, p.name, err)
 	}
 	var reply *textproto.Error
-	if errors.As(err, &reply) {
+	if errors.As(cause, &reply) {
 		e := &provider.Error{
 			Provider: p.name,
 			Class:    replyClass(st, reply.Code),
 			Status:   reply.Code,
-			Reason:   stageNames[st] + " refused: " + redact.Reason(reply.Msg, p.password),
+			Reason:   string(st) + " refused: " + redact.Reason(reply.Msg, p.password),
 			Err:      err,
 		}
 		// RFC 2034: an enhanced status code, when present, starts the text.
@@ -403,10 +496,10 @@ func (p *Provider) failure(ctx context.Context, st stage, err error) *provider.E
 		}
 		return e
 	}
-	if r := classify.NetReason(err); r != "" {
-		return &provider.Error{Provider: p.name, Class: provider.Unavailable, Reason: stageNames[st] + ": " + r, Err: err}
+	if r := provider.NetReason(cause); r != "" {
+		return &provider.Error{Provider: p.name, Class: provider.Unavailable, Reason: string(st) + ": " + r, Err: err}
 	}
-	// Neither a reply nor the network: STARTTLS missing, no usable AUTH
-	// mechanism, an answer that is not SMTP.
-	return &provider.Error{Provider: p.name, Class: provider.Unavailable, Reason: stageNames[st] + " failed: " + redact.Reason(err.Error(), p.password), Err: err}
+	// Neither a reply nor the network: STARTTLS or AUTH missing, an answer
+	// that is not SMTP.
+	return &provider.Error{Provider: p.name, Class: provider.Unavailable, Reason: string(st) + " failed: " + redact.Reason(cause.Error(), p.password), Err: err}
 }

@@ -213,7 +213,7 @@ func TestSessionFailures(t *testing.T) {
 		reasonPart string
 	}{
 		{"reset", smtpfake.Options{}, smtpfake.Fault{Reset: true}, nil, "connection"},
-		{"garbage", smtpfake.Options{}, smtpfake.Fault{Garbage: true}, nil, "session failed"},
+		{"garbage", smtpfake.Options{}, smtpfake.Fault{Garbage: true}, nil, "greeting failed"},
 		{"client timeout", smtpfake.Options{}, smtpfake.Fault{Latency: time.Minute}, func(c *smtp.Config, _ *smtpfake.Server) { c.Timeout = 100 * time.Millisecond }, "timeout"},
 		{"STARTTLS required but not offered", smtpfake.Options{}, smtpfake.Fault{}, func(c *smtp.Config, _ *smtpfake.Server) { c.TLS = smtp.StartTLSMandatory }, "STARTTLS"},
 		{"untrusted certificate", smtpfake.Options{TLS: smtpfake.StartTLS}, smtpfake.Fault{}, func(c *smtp.Config, _ *smtpfake.Server) { c.TLS = smtp.StartTLSMandatory }, "certificate"},

@@ -5,16 +5,11 @@ package classify
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"io"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cogmail/cogmail/pkg/provider"
@@ -135,42 +130,8 @@ func TransportReason(err error) string {
 }
 
 // NetReason names a network, TLS or context failure, or returns "" when err
-// is none of those.
-func NetReason(err error) string {
-	var (
-		dnsErr  *net.DNSError
-		certErr *tls.CertificateVerificationError
-		unknown x509.UnknownAuthorityError
-		hostErr x509.HostnameError
-		recErr  tls.RecordHeaderError
-		netErr  net.Error
-	)
-	switch {
-	case errors.Is(err, context.Canceled):
-		return ContextReason(err)
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		// the context is not done (Transport checked), so this is the
-		// client's own timeout
-		return "timeout waiting for the provider"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset by the provider"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.EPIPE):
-		return "connection closed by the provider while sending"
-	case errors.As(err, &dnsErr):
-		return "DNS lookup failed"
-	case errors.As(err, &certErr), errors.As(err, &unknown), errors.As(err, &hostErr):
-		return "TLS certificate verification failed"
-	case errors.As(err, &recErr):
-		return "TLS handshake failed (the server does not speak TLS)"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "connection closed by the provider before it answered"
-	case errors.Is(err, net.ErrClosed):
-		return "connection closed"
-	}
-	return ""
-}
+// is none of those (provider.NetReason, the one list of them).
+func NetReason(err error) string { return provider.NetReason(err) }
 
 // innermost returns the text of the deepest single-wrapped error, which
 // drops the "Post \"https://...\": " prefixes of url.Error and friends.

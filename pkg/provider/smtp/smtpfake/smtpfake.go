@@ -44,9 +44,12 @@ type Options struct {
 	// Username and Password, if set, are required (AUTH PLAIN or LOGIN)
 	// before MAIL.
 	Username, Password string
-	TLS                TLSMode
-	Domain             string       // greeting domain; default "localhost"
-	Listener           net.Listener // default: a new listener on 127.0.0.1:0
+	// AuthMechanisms are the AUTH mechanisms offered with a Username;
+	// default PLAIN and LOGIN (the only ones the fake speaks).
+	AuthMechanisms []string
+	TLS            TLSMode
+	Domain         string       // greeting domain; default "localhost"
+	Listener       net.Listener // default: a new listener on 127.0.0.1:0
 }
 
 // Stage is the point of the session where a fault's reply is given.
@@ -353,6 +356,9 @@ func (se *session) at(st Stage) error {
 func (se *session) AuthMechanisms() []string {
 	if se.s.opts.Username == "" {
 		return nil
+	}
+	if m := se.s.opts.AuthMechanisms; m != nil {
+		return m
 	}
 	return []string{sasl.Plain, sasl.Login}
 }
