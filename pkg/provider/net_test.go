@@ -17,7 +17,9 @@ import (
 
 func TestNetReason(t *testing.T) {
 	t.Parallel()
-	op := func(err error) error { return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", err)} }
+	op := func(err error) error {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", err)}
+	}
 	untrusted := &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}
 	tests := []struct {
 		name      string

@@ -1,20 +1,20 @@
 // Package ping checks, without delivering any email, that a provider would
-// take mail from a configuration: a SendGrid request in sandbox mode, a
+// take mail from a configuration, through the provider's own code (the
+// client dispatch sends with): a SendGrid request in sandbox mode, a
 // Mailgun message in test mode, the SES account's sending status and the
-// sender's identity, an SMTP session up to AUTH and then QUIT. Each check
-// returns a Result whose Problem says what kind of thing is wrong, so the
-// caller can say what to fix; no Result ever holds a key or password.
+// sender's identity (ses.Provider's Account, CheckConfigurationSet and
+// SenderIdentities), an SMTP session up to AUTH and then QUIT
+// (smtp.Provider's Probe). Each check only words what the provider
+// reports, as a Result whose Problem says what kind of thing is wrong, so
+// the caller can say what to fix; no Result ever holds a key or password.
 package ping
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/cogmail/cogmail/pkg/provider"
 )
@@ -118,27 +118,6 @@ func httpFailure(name, base string, err error, notFound string, secrets ...strin
 		return failed(name, Rejected, "the test request was rejected ("+said()+")")
 	}
 	return failed(name, Unexpected, "unexpected answer from "+base+" ("+said()+")")
-}
-
-// netReason says why a connection failed, by the error's type.
-func netReason(err error) string {
-	var (
-		dnsErr *net.DNSError
-		netErr net.Error
-	)
-	switch {
-	case errors.Is(err, context.Canceled):
-		return "canceled"
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		return "timed out"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset"
-	case errors.As(err, &dnsErr):
-		return "DNS lookup failed (" + dnsErr.Name + ")"
-	}
-	return err.Error()
 }
 
 // scrub removes secrets from text that may echo them.

@@ -3,10 +3,7 @@ package ping_test
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +19,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid/sendgridfake"
 	"github.com/cogmail/cogmail/pkg/provider/ses"
+	"github.com/cogmail/cogmail/pkg/provider/ses/sesfake"
 	"github.com/cogmail/cogmail/pkg/provider/smtp"
 	"github.com/cogmail/cogmail/pkg/provider/smtp/smtpfake"
 )
@@ -246,120 +244,55 @@ func TestSMTPUnreachable(t *testing.T) {
 	check(t, r, ping.Failed, ping.Unreachable, "cannot connect to "+addr+": connection refused")
 }
 
-// sesAccount is a fake of the SES v2 account and identity API (GetAccount,
-// GetEmailIdentity, GetConfigurationSet): REST-JSON answers with errors in
-// the x-amzn-ErrorType header, as SES sends them. It is not changed once
-// serving, so concurrent requests only read it.
-type sesAccount struct {
-	account    map[string]any
-	identities map[string]bool // identity → verified
-	sets       []string
-	errCode    string // answer every call with this error
-	errStatus  int
-}
-
-func (f *sesAccount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
-		f.fail(w, 403, "MissingAuthenticationTokenException")
-		return
-	}
-	if f.errCode != "" {
-		f.fail(w, f.errStatus, f.errCode)
-		return
-	}
-	path := r.URL.EscapedPath()
-	switch {
-	case r.Method == http.MethodGet && path == "/v2/email/account":
-		f.json(w, f.account)
-	case r.Method == http.MethodGet && strings.HasPrefix(path, "/v2/email/identities/"):
-		id := strings.TrimPrefix(r.URL.Path, "/v2/email/identities/")
-		verified, found := f.identities[id]
-		if !found {
-			f.fail(w, 404, "NotFoundException")
-			return
-		}
-		status := map[bool]string{true: "SUCCESS", false: "PENDING"}[verified]
-		f.json(w, map[string]any{"IdentityType": "DOMAIN", "VerifiedForSendingStatus": verified, "VerificationStatus": status})
-	case r.Method == http.MethodGet && strings.HasPrefix(path, "/v2/email/configuration-sets/"):
-		name := strings.TrimPrefix(r.URL.Path, "/v2/email/configuration-sets/")
-		for _, s := range f.sets {
-			if s == name {
-				f.json(w, map[string]any{"ConfigurationSetName": name})
-				return
-			}
-		}
-		f.fail(w, 404, "NotFoundException")
-	default:
-		f.fail(w, 404, "UnknownOperationException")
-	}
-}
-
-func (f *sesAccount) json(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (f *sesAccount) fail(w http.ResponseWriter, status int, code string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Amzn-Errortype", code)
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"message": code + " from the fake"})
-}
-
-func productionAccount() map[string]any {
-	return map[string]any{
-		"SendingEnabled": true, "ProductionAccessEnabled": true, "EnforcementStatus": "HEALTHY",
-		"SendQuota": map[string]any{"Max24HourSend": 50000, "MaxSendRate": 14, "SentLast24Hours": 3},
-	}
-}
-
 func TestSES(t *testing.T) {
 	t.Parallel()
-	sandbox := productionAccount()
-	sandbox["ProductionAccessEnabled"] = false
-	disabled := productionAccount()
-	disabled["SendingEnabled"] = false
-	disabled["EnforcementStatus"] = "SHUTDOWN"
-	probation := productionAccount()
-	probation["EnforcementStatus"] = "PROBATION"
+	verified := []string{"example.com"}
 	tests := []struct {
 		name      string
-		fake      sesAccount
+		fake      sesfake.Options
+		fault     sesfake.Fault
 		sender    string
 		configSet string
 		status    ping.Status
 		problem   ping.Problem
 		want      string
 	}{
-		{"production, domain verified", sesAccount{account: productionAccount(), identities: map[string]bool{"example.com": true}},
-			"no-reply@example.com", "", ping.OK, "", "sending enabled in eu-west-1 with production access (quota 50000 per 24 h, 14 per second; 3 sent in the last 24 h); sender identity example.com verified"},
-		{"address verified", sesAccount{account: productionAccount(), identities: map[string]bool{"no-reply@example.com": true}},
+		{"production, domain verified", sesfake.Options{VerifiedIdentities: verified}, sesfake.Fault{},
+			"no-reply@example.com", "", ping.OK, "", "sending enabled in eu-west-1 with production access (quota 50000 per 24 h, 14 per second; 0 sent in the last 24 h); sender identity example.com verified"},
+		{"address verified", sesfake.Options{VerifiedIdentities: []string{"no-reply@example.com"}}, sesfake.Fault{},
 			"no-reply@example.com", "", ping.OK, "", "sender identity no-reply@example.com verified"},
-		{"sandbox", sesAccount{account: sandbox, identities: map[string]bool{"example.com": true}},
+		{"sandbox", sesfake.Options{VerifiedIdentities: verified, Sandbox: true}, sesfake.Fault{},
 			"no-reply@example.com", "", ping.Warning, ping.Account, "SES sandbox"},
-		{"probation", sesAccount{account: probation, identities: map[string]bool{"example.com": true}},
+		{"probation", sesfake.Options{VerifiedIdentities: verified, EnforcementStatus: "PROBATION"}, sesfake.Fault{},
 			"no-reply@example.com", "", ping.Warning, ping.Account, "probation"},
-		{"sending disabled", sesAccount{account: disabled}, "", "", ping.Failed, ping.Account, "sending is disabled for this account in eu-west-1 (enforcement status SHUTDOWN)"},
-		{"sender not an identity", sesAccount{account: productionAccount()}, "no-reply@example.com", "",
+		{"sending disabled", sesfake.Options{SendingDisabled: true, EnforcementStatus: "SHUTDOWN"}, sesfake.Fault{}, "", "",
+			ping.Failed, ping.Account, "sending is disabled for this account in eu-west-1 (enforcement status SHUTDOWN)"},
+		{"sender not an identity", sesfake.Options{VerifiedIdentities: []string{"other.example"}}, sesfake.Fault{}, "no-reply@example.com", "",
 			ping.Failed, ping.Sender, "not a verified identity in SES eu-west-1: verify the address or the domain example.com"},
-		{"domain pending", sesAccount{account: productionAccount(), identities: map[string]bool{"example.com": false}}, "no-reply@example.com", "",
+		{"domain pending", sesfake.Options{VerifiedIdentities: []string{"other.example"}, PendingIdentities: verified}, sesfake.Fault{}, "no-reply@example.com", "",
 			ping.Failed, ping.Sender, "example.com (pending)"},
-		{"configuration set exists", sesAccount{account: productionAccount(), sets: []string{"cogmail"}}, "", "cogmail", ping.OK, "", "configuration set cogmail exists"},
-		{"configuration set missing", sesAccount{account: productionAccount()}, "", "cogmail", ping.Failed, ping.Config, "configuration set cogmail does not exist"},
-		{"credentials rejected", sesAccount{errCode: "UnrecognizedClientException", errStatus: 403}, "", "",
+		{"configuration set exists", sesfake.Options{ConfigurationSets: []string{"cogmail"}}, sesfake.Fault{}, "", "cogmail", ping.OK, "", "configuration set cogmail exists"},
+		{"configuration set missing", sesfake.Options{ConfigurationSets: []string{"other"}}, sesfake.Fault{}, "", "cogmail",
+			ping.Failed, ping.Config, "configuration set cogmail does not exist"},
+		{"credentials rejected", sesfake.Options{Credentials: &aws.Credentials{AccessKeyID: "AKIDOTHER", SecretAccessKey: "secret"}}, sesfake.Fault{}, "", "",
 			ping.Failed, ping.Credentials, "the AWS credentials are rejected (UnrecognizedClientException"},
-		{"access denied", sesAccount{errCode: "AccessDeniedException", errStatus: 403}, "", "",
+		{"access denied", sesfake.Options{}, sesfake.Fault{Code: "AccessDeniedException"}, "", "",
 			ping.Failed, ping.Permission, "not allowed to call ses:GetAccount"},
-		{"throttled", sesAccount{errCode: "TooManyRequestsException", errStatus: 429}, "", "", ping.Failed, ping.Throttled, "throttling"},
-		{"failing", sesAccount{errCode: "InternalFailure", errStatus: 500}, "", "", ping.Failed, ping.Unavailable, "SES is failing (500"},
+		{"throttled", sesfake.Options{}, sesfake.Fault{Code: "TooManyRequestsException"}, "", "", ping.Failed, ping.Throttled, "throttling"},
+		{"failing", sesfake.Options{}, sesfake.Fault{Code: "InternalFailure"}, "", "", ping.Failed, ping.Unavailable, "SES is failing (500"},
+		{"not SES", sesfake.Options{}, sesfake.Fault{Garbage: true}, "", "", ping.Failed, ping.Unexpected, "is not SES's"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := httptest.NewServer(&tt.fake)
-			t.Cleanup(srv.Close)
-			cfg := ses.Config{AWS: testAWS(), Endpoint: srv.URL, ConfigurationSetName: tt.configSet}
+			fake := sesfake.New(tt.fake)
+			t.Cleanup(fake.Close)
+			fake.SetFault(tt.fault)
+			cfg := ses.Config{AWS: testAWS(), Endpoint: fake.URL(), ConfigurationSetName: tt.configSet}
 			check(t, ping.SES(context.Background(), cfg, tt.sender), tt.status, tt.problem, tt.want)
+			if n := len(fake.Messages()); n != 0 {
+				t.Errorf("SES got %d messages; the check must not send", n)
+			}
 		})
 	}
 	t.Run("unreachable", func(t *testing.T) {

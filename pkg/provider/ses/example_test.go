@@ -43,3 +43,24 @@ func Example() {
 	// permanent
 	// ses: permanent (status 400 MessageRejected): Email address is not verified. The following identities failed the check in region EU-WEST-1: [address]
 }
+
+// The calls a configuration check makes, with the client Send uses.
+func ExampleProvider_SenderIdentities() {
+	fake := sesfake.New(sesfake.Options{VerifiedIdentities: []string{"example.com"}, PendingIdentities: []string{"no-reply@example.com"}, Sandbox: true})
+	defer fake.Close()
+	p, err := ses.New(ses.Config{
+		AWS:      awsclient.Config("eu-west-1", credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")),
+		Endpoint: fake.URL(),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	a, err := p.Account(context.Background())
+	fmt.Println(a.SendingEnabled, a.ProductionAccess, a.EnforcementStatus, err)
+	ids, err := p.SenderIdentities(context.Background(), "no-reply@example.com")
+	fmt.Printf("%+v %v\n", ids, err)
+	// Output:
+	// true false HEALTHY <nil>
+	// [{Name:no-reply@example.com Verified:false Status:PENDING} {Name:example.com Verified:true Status:SUCCESS}] <nil>
+}

@@ -129,24 +129,115 @@ func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Recei
 }
 
 // Ping checks the credentials, the region and the account without sending:
-// GetAccount with the client Send uses. A failure is a *provider.Error
+// Account, with the client Send uses. A failure is a *provider.Error
 // classified as Send's (rejected credentials or access denied: Unavailable
 // with the status; throttling RateLimited; no answer Unavailable); an
 // account whose sending is disabled is Unavailable with Code
 // "SendingPaused", as SES would answer SendEmail.
 func (p *Provider) Ping(ctx context.Context) error {
-	if ctx.Err() != nil {
-		return classify.Transport(ctx, p.name, ctx.Err())
-	}
-	out, err := p.client.GetAccount(ctx, &sesv2.GetAccountInput{})
+	a, err := p.Account(ctx)
 	if err != nil {
-		return p.failure(ctx, err)
+		return err
 	}
-	if !out.SendingEnabled {
+	if !a.SendingEnabled {
 		return &provider.Error{Provider: p.name, Class: provider.Unavailable, Status: http.StatusOK, Code: "SendingPaused",
 			Reason: "sending is disabled for this account"}
 	}
 	return nil
+}
+
+// Account is the account's sending state in the client's region, as
+// GetAccount reports it.
+type Account struct {
+	SendingEnabled bool
+	// ProductionAccess is false in the SES sandbox, where the account may
+	// send only to verified identities.
+	ProductionAccess  bool
+	EnforcementStatus string // HEALTHY, PROBATION or SHUTDOWN
+	Quota             *Quota // nil when SES gave none
+}
+
+// Quota is the account's sending quota.
+type Quota struct {
+	Max24HourSend   float64 // messages per 24 hours
+	MaxSendRate     float64 // messages per second
+	SentLast24Hours float64
+}
+
+// Account reads the account's sending state (GetAccount) with the client
+// Send uses. A failure is a *provider.Error classified as Send's.
+func (p *Provider) Account(ctx context.Context) (Account, error) {
+	if ctx.Err() != nil {
+		return Account{}, classify.Transport(ctx, p.name, ctx.Err())
+	}
+	out, err := p.client.GetAccount(ctx, &sesv2.GetAccountInput{})
+	if err != nil {
+		return Account{}, p.failure(ctx, err)
+	}
+	a := Account{SendingEnabled: out.SendingEnabled, ProductionAccess: out.ProductionAccessEnabled, EnforcementStatus: aws.ToString(out.EnforcementStatus)}
+	if q := out.SendQuota; q != nil {
+		a.Quota = &Quota{Max24HourSend: q.Max24HourSend, MaxSendRate: q.MaxSendRate, SentLast24Hours: q.SentLast24Hours}
+	}
+	return a, nil
+}
+
+// CheckConfigurationSet checks that Config.ConfigurationSetName exists
+// (GetConfigurationSet); nil when it does or none is configured. A missing
+// set is a *provider.Error with Code "NotFoundException", Unavailable, as
+// every SendEmail naming it would fail; other failures are classified as
+// Send's.
+func (p *Provider) CheckConfigurationSet(ctx context.Context) error {
+	if p.configSet == "" {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return classify.Transport(ctx, p.name, ctx.Err())
+	}
+	_, err := p.client.GetConfigurationSet(ctx, &sesv2.GetConfigurationSetInput{ConfigurationSetName: aws.String(p.configSet)})
+	if err != nil {
+		return p.failure(ctx, err)
+	}
+	return nil
+}
+
+// Identity is an SES identity (an address or a domain) and whether the
+// account may send as it.
+type Identity struct {
+	Name     string
+	Verified bool   // VerifiedForSendingStatus: SES lets the account send as it
+	Status   string // VerificationStatus: SUCCESS, PENDING, FAILED, TEMPORARY_FAILURE, NOT_STARTED
+}
+
+// SenderIdentities looks up the identities that would let the account send
+// as sender (GetEmailIdentity): the address itself, then its domain,
+// stopping at the first verified one. It returns those that exist, in that
+// order: the sender may be used when the last one is Verified. A failure
+// other than "no such identity" is a *provider.Error classified as Send's.
+func (p *Provider) SenderIdentities(ctx context.Context, sender string) ([]Identity, error) {
+	_, domain, _ := strings.Cut(sender, "@")
+	var found []Identity
+	for _, name := range []string{sender, domain} {
+		if name == "" {
+			continue
+		}
+		if ctx.Err() != nil {
+			return found, classify.Transport(ctx, p.name, ctx.Err())
+		}
+		out, err := p.client.GetEmailIdentity(ctx, &sesv2.GetEmailIdentityInput{EmailIdentity: aws.String(name)})
+		var notFound *types.NotFoundException
+		switch {
+		case errors.As(err, &notFound):
+			continue
+		case err != nil:
+			return found, p.failure(ctx, err)
+		}
+		id := Identity{Name: name, Verified: out.VerifiedForSendingStatus, Status: string(out.VerificationStatus)}
+		found = append(found, id)
+		if id.Verified {
+			break
+		}
+	}
+	return found, nil
 }
 
 func (p *Provider) input(m provider.Message) *sesv2.SendEmailInput {

@@ -3,6 +3,7 @@ package smtp_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 
 	"github.com/cogmail/cogmail/pkg/provider"
@@ -43,4 +44,32 @@ func Example() {
 	// smtp true <nil>
 	// Your code | Your code is 123456 | <p>Your code is <b>123456</b></p>
 	// smtp: permanent (status 550 5.1.1): RCPT TO refused: 5.1.1 User unknown
+}
+
+// Probe opens the session Send would open, reports it and sends nothing; a
+// failure names its stage.
+func ExampleProvider_Probe() {
+	fake := smtpfake.New(smtpfake.Options{Username: "relay-user", Password: "relay-pass", TLS: smtpfake.StartTLS})
+	defer fake.Close()
+	p, err := smtp.New(smtp.Config{
+		Host: fake.Host(), Port: fake.Port(),
+		Username: "relay-user", Password: "relay-pass",
+		TLSConfig: &tls.Config{RootCAs: fake.CertPool()},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	s, err := p.Probe(context.Background())
+	fmt.Println(s.STARTTLS, tls.VersionName(s.TLSVersion), s.Auth, err)
+
+	fake.SetFault(smtpfake.Fault{Stage: smtpfake.Auth, Code: 535, Enhanced: "5.7.8", Message: "Authentication failed"})
+	_, err = p.Probe(context.Background())
+	var se *smtp.StageError
+	if errors.As(err, &se) {
+		fmt.Println(se.Stage, "|", err)
+	}
+	// Output:
+	// true TLS 1.3 PLAIN <nil>
+	// AUTH | smtp: unavailable (status 535 5.7.8): AUTH refused: 5.7.8 Authentication failed
 }

@@ -1,6 +1,8 @@
-// Package smtp sends email through any SMTP relay (github.com/wneessen/go-mail)
+// Package smtp sends email through any SMTP relay (github.com/wneessen/go-mail
+// builds the message; its low-level client runs the session step by step)
 // and classifies the relay's replies by their reply code and the stage of the
-// session, for failover.
+// session, for failover. Probe opens the same session without sending and
+// reports each step, for configuration checks.
 package smtp
 
 import (

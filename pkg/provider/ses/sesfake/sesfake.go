@@ -1,5 +1,7 @@
 // Package sesfake is a fake Amazon SES v2 SendEmail API
-// (POST /v2/email/outbound-emails, REST-JSON) on 127.0.0.1: it checks the
+// (POST /v2/email/outbound-emails, REST-JSON) on 127.0.0.1, with the read
+// calls a configuration check makes (GetAccount, GetEmailIdentity,
+// GetConfigurationSet): it checks the
 // SigV4 Authorization header (and, given the credentials, the signature),
 // validates the request the way SES documents, answers {"MessageId"}, answers
 // errors as SES does (the status, an x-amzn-ErrorType header with the error
@@ -39,12 +41,24 @@ type Options struct {
 	Credentials *aws.Credentials
 	Region      string // for messages when a request names none; default "us-east-1"
 	// VerifiedIdentities, if set, are the verified addresses and domains:
-	// mail from anything else gets 400 MessageRejected.
+	// mail from anything else gets 400 MessageRejected, and GetEmailIdentity
+	// finds only these and PendingIdentities. When it is empty, every
+	// identity but PendingIdentities is verified.
 	VerifiedIdentities []string
-	// Sandbox also requires every recipient to be verified (SES's sandbox).
+	// PendingIdentities exist but are not verified: GetEmailIdentity
+	// answers them with VerificationStatus PENDING.
+	PendingIdentities []string
+	// Sandbox also requires every recipient to be verified (SES's sandbox);
+	// GetAccount answers ProductionAccessEnabled false.
 	Sandbox bool
+	// SendingDisabled makes GetAccount answer SendingEnabled false and
+	// SendEmail 400 SendingPausedException.
+	SendingDisabled bool
+	// EnforcementStatus is GetAccount's; default "HEALTHY".
+	EnforcementStatus string
 	// ConfigurationSets, if set, are the existing configuration sets:
-	// naming another gets 404 NotFoundException.
+	// naming another (in SendEmail or GetConfigurationSet) gets 404
+	// NotFoundException. When it is not set, every set exists.
 	ConfigurationSets []string
 	Listener          net.Listener // default: a new listener on 127.0.0.1:0
 	// Publish, if set, receives the event SES would publish through a
@@ -102,10 +116,15 @@ func New(opts Options) *Server {
 	if opts.Region == "" {
 		opts.Region = "us-east-1"
 	}
+	if opts.EnforcementStatus == "" {
+		opts.EnforcementStatus = "HEALTHY"
+	}
 	s := &Server{opts: opts}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v2/email/outbound-emails", s.sendEmail)
 	mux.HandleFunc("/v2/email/account", s.getAccount)
+	mux.HandleFunc("/v2/email/identities/{identity}", s.getEmailIdentity)
+	mux.HandleFunc("/v2/email/configuration-sets/{name}", s.getConfigurationSet)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 404, "UnknownOperationException", "")
 	})
@@ -268,34 +287,88 @@ type sendEmailInput struct {
 
 var tagText = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 
-// getAccount answers GetAccount (GET /v2/email/account) as SES does:
-// sending enabled, production access unless Options.Sandbox; a request
-// that is not signed, or signed with unknown credentials, gets 403. It
-// takes the same faults as SendEmail.
-func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
+// read admits a read call (GET, signed): it applies the fault, and answers
+// the failure and returns false when the call may not go on.
+func (s *Server) read(w http.ResponseWriter, r *http.Request) bool {
 	if f, ok := s.faults.Next(); ok {
 		fakehttp.Wait(r, f.Latency, s.http.Closed())
 		if s.fault(w, r, f) {
-			return
+			return false
 		}
 	}
 	if r.Method != http.MethodGet {
 		writeError(w, 404, "UnknownOperationException", "")
-		return
+		return false
 	}
 	if _, code, msg := s.authenticate(r, nil); code != "" {
 		writeError(w, 403, code, msg)
-		return
+		return false
 	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-Requestid", requestID())
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"SendingEnabled":               true,
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// getAccount answers GetAccount (GET /v2/email/account) as SES does:
+// sending enabled unless Options.SendingDisabled, production access unless
+// Options.Sandbox, Options.EnforcementStatus, a quota of 50000 a day and 14
+// a second; a request that is not signed, or signed with unknown
+// credentials, gets 403. It takes the same faults as SendEmail.
+func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
+	if !s.read(w, r) {
+		return
+	}
+	writeJSON(w, map[string]any{
+		"SendingEnabled":               !s.opts.SendingDisabled,
 		"ProductionAccessEnabled":      !s.opts.Sandbox,
-		"EnforcementStatus":            "HEALTHY",
+		"EnforcementStatus":            s.opts.EnforcementStatus,
 		"DedicatedIpAutoWarmupEnabled": false,
 		"SendQuota":                    map[string]float64{"Max24HourSend": 50000, "MaxSendRate": 14, "SentLast24Hours": float64(len(s.inbox.All()))},
 	})
+}
+
+// getEmailIdentity answers GetEmailIdentity
+// (GET /v2/email/identities/{identity}): a verified identity (SUCCESS), a
+// pending one (PENDING), or 404 NotFoundException.
+func (s *Server) getEmailIdentity(w http.ResponseWriter, r *http.Request) {
+	if !s.read(w, r) {
+		return
+	}
+	id := r.PathValue("identity")
+	kind := "DOMAIN"
+	if strings.Contains(id, "@") {
+		kind = "EMAIL_ADDRESS"
+	}
+	is := func(list []string) bool {
+		return slices.ContainsFunc(list, func(v string) bool { return strings.EqualFold(v, id) })
+	}
+	switch {
+	case is(s.opts.PendingIdentities):
+		writeJSON(w, map[string]any{"IdentityType": kind, "VerifiedForSendingStatus": false, "VerificationStatus": "PENDING"})
+	case len(s.opts.VerifiedIdentities) == 0 || is(s.opts.VerifiedIdentities):
+		writeJSON(w, map[string]any{"IdentityType": kind, "VerifiedForSendingStatus": true, "VerificationStatus": "SUCCESS"})
+	default:
+		writeError(w, 404, "NotFoundException", "Email identity "+id+" does not exist.")
+	}
+}
+
+// getConfigurationSet answers GetConfigurationSet
+// (GET /v2/email/configuration-sets/{name}), or 404 NotFoundException for
+// a set Options.ConfigurationSets does not list.
+func (s *Server) getConfigurationSet(w http.ResponseWriter, r *http.Request) {
+	if !s.read(w, r) {
+		return
+	}
+	name := r.PathValue("name")
+	if s.opts.ConfigurationSets != nil && !slices.Contains(s.opts.ConfigurationSets, name) {
+		writeError(w, 404, "NotFoundException", "Configuration set <"+name+"> does not exist.")
+		return
+	}
+	writeJSON(w, map[string]any{"ConfigurationSetName": name})
 }
 
 func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request) {
@@ -317,6 +390,10 @@ func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request) {
 	region, code, msg := s.authenticate(r, body)
 	if code != "" {
 		writeError(w, 403, code, msg)
+		return
+	}
+	if s.opts.SendingDisabled {
+		writeError(w, 400, "SendingPausedException", "")
 		return
 	}
 	var in sendEmailInput

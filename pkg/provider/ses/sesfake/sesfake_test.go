@@ -131,3 +131,56 @@ func sha(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
+
+// get makes a read call, signed with c when it is not nil.
+func get(t *testing.T, url, path string, c *aws.Credentials) answer {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url+path, nil)
+	if c != nil {
+		if err := sign(req, "", *c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return answer{resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), string(b)}
+}
+
+func TestReadCalls(t *testing.T) {
+	fake := sesfake.New(sesfake.Options{
+		Credentials: &creds, VerifiedIdentities: []string{"example.com", "ops@example.org"}, PendingIdentities: []string{"pending.example"},
+		ConfigurationSets: []string{"main"}, Sandbox: true, EnforcementStatus: "PROBATION",
+	})
+	defer fake.Close()
+	tests := []struct {
+		name   string
+		path   string
+		creds  *aws.Credentials
+		status int
+		code   string
+		body   string // a part of the answer
+	}{
+		{"account", "/v2/email/account", &creds, 200, "", `"ProductionAccessEnabled":false`},
+		{"account enforcement", "/v2/email/account", &creds, 200, "", `"EnforcementStatus":"PROBATION"`},
+		{"account unsigned", "/v2/email/account", nil, 403, "MissingAuthenticationTokenException", ""},
+		{"verified domain", "/v2/email/identities/example.com", &creds, 200, "", `"VerifiedForSendingStatus":true`},
+		{"address, escaped", "/v2/email/identities/ops%40example.org", &creds, 200, "", `"IdentityType":"EMAIL_ADDRESS"`},
+		{"not an identity", "/v2/email/identities/no-reply%40example.com", &creds, 404, "NotFoundException", ""},
+		{"pending", "/v2/email/identities/pending.example", &creds, 200, "", `"VerificationStatus":"PENDING"`},
+		{"identity unsigned", "/v2/email/identities/example.com", nil, 403, "MissingAuthenticationTokenException", ""},
+		{"configuration set", "/v2/email/configuration-sets/main", &creds, 200, "", `"ConfigurationSetName":"main"`},
+		{"missing configuration set", "/v2/email/configuration-sets/other", &creds, 404, "NotFoundException", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := get(t, fake.URL(), tt.path, tt.creds)
+			if a.status != tt.status || a.code != tt.code || !strings.Contains(a.body, tt.body) {
+				t.Errorf("got %d %q %s, want %d %q with %s", a.status, a.code, a.body, tt.status, tt.code, tt.body)
+			}
+		})
+	}
+}
