@@ -330,6 +330,11 @@ func TestConfigCheckPing(t *testing.T) {
 			want: []string{"ok       smtp     connected to 127.0.0.1:", "no TLS (policy none), AUTH accepted; quit without sending"}},
 		{name: "smtp: AUTH failure", smtp: smtpfake.Options{Username: smtpUser, Password: "another-password"}, env: smtpEnv, code: exitFailed,
 			want: []string{"FAILED   smtp     the relay rejected the username or password (535", "→ check COGMAIL_SMTP_USERNAME and COGMAIL_SMTP_PASSWORD"}},
+		{name: "smtp: a relay that quotes the password back", smtp: smtpfake.Options{Username: smtpUser, Password: smtpPassword}, env: smtpEnv,
+			fault: func(f *fakes) {
+				f.smtp.SetFault(smtpfake.Fault{Stage: smtpfake.Auth, Code: 535, Enhanced: "5.7.8", Message: "bad credentials " + smtpUser + ":" + smtpPassword})
+			}, code: exitFailed,
+			want: []string{"FAILED   smtp     the relay rejected the username or password (535 5.7.8 bad credentials " + smtpUser + ":REDACTED)"}},
 		{name: "smtp: STARTTLS with an untrusted certificate", smtp: smtpfake.Options{TLS: smtpfake.StartTLS}, env: func(f *fakes) map[string]string {
 			return with(smtpEnv(f), "COGMAIL_SMTP_TLS", "starttls", "COGMAIL_SMTP_USERNAME", "", "COGMAIL_SMTP_PASSWORD", "")
 		}, code: exitFailed, want: []string{"certificate is not trusted", "→ check COGMAIL_SMTP_TLS and COGMAIL_SMTP_PORT"}},

@@ -262,7 +262,7 @@ const (
 
 // StageError says at which step of the session a failure came. It is the
 // Err of every *provider.Error that Send, Probe and Ping return once they
-// have started talking to the relay, so errors.As finds the
+// have started dialing the relay, so errors.As finds the
 // *provider.Error (the class, for dispatch) and then the *StageError (the
 // step, for a report). Err is the relay's reply (a *textproto.Error with
 // its code), a network or TLS error, or one of ErrNoSTARTTLS, ErrNoAUTH,
