@@ -351,6 +351,7 @@ func TestRolePermissions(t *testing.T) {
 			"kms:GenerateDataKey on GetAtt(CodeKey.Arn) [StringEquals kms:EncryptionContext:purpose=cogmail-envelope]",
 			"logs:CreateLogStream on GetAtt(IngestLogGroup.Arn)",
 			"logs:PutLogEvents on GetAtt(IngestLogGroup.Arn)",
+			"sqs:GetQueueAttributes on GetAtt(Queue.Arn)",
 			"sqs:SendMessage on GetAtt(IngestFailureQueue.Arn)",
 			"sqs:SendMessage on GetAtt(Queue.Arn)",
 			"xray:PutTelemetryRecords on *",

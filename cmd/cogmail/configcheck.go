@@ -330,7 +330,7 @@ func checkIngest(getenv func(string) string) functionReport {
 	} else {
 		r.Notes = append(r.Notes, templates+": every trigger and locale renders")
 		supported := rnd.Locales().Supported()
-		if _, err := render.NewLocaleResolver(c.DefaultLocale, supported...); err != nil {
+		if _, err := render.NewLocaleResolver(c.DefaultLocale, supported...); err != nil && c.DefaultLocale != "" { // unset: render.DefaultLocale
 			r.Problems = append(r.Problems, problem{Variable: "COGMAIL_DEFAULT_LOCALE",
 				Message: fmt.Sprintf("%q is not one of the templates' locales (%s)", c.DefaultLocale, strings.Join(supported, ", "))})
 		}
@@ -476,11 +476,7 @@ func (p *pinger) providers(ctx context.Context, c *cogconfig.Dispatch) []pingLin
 			if r != nil {
 				return *r
 			}
-			policy := map[cogconfig.SMTPTLS]smtp.TLSPolicy{
-				cogconfig.SMTPStartTLS: smtp.StartTLSMandatory, cogconfig.SMTPStartTLSOpportunistic: smtp.StartTLSOpportunistic,
-				cogconfig.SMTPImplicitTLS: smtp.ImplicitTLS, cogconfig.SMTPNoTLS: smtp.NoTLS,
-			}[sm.TLS]
-			return ping.SMTP(ctx, smtp.Config{Host: sm.Host, Port: sm.Port, Username: sm.Username, Password: pass, TLS: policy, Timeout: p.timeout})
+			return ping.SMTP(ctx, smtp.Config{Host: sm.Host, Port: sm.Port, Username: sm.Username, Password: pass, TLS: dispatchwire.SMTPPolicy(sm.TLS), Timeout: p.timeout})
 		})
 	}
 	out := make([]pingLine, len(checks))

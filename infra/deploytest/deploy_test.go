@@ -265,6 +265,7 @@ func TestDeploy(t *testing.T) {
 		ingest.require(t, "kms:Decrypt", keyARN, map[string]string{"kms:EncryptionContext:userpool-id": userPoolID})
 		ingest.require(t, "kms:GenerateDataKey", keyARN, map[string]string{"kms:EncryptionContext:purpose": "cogmail-envelope"})
 		ingest.require(t, "sqs:SendMessage", queueARN, nil)
+		ingest.require(t, "sqs:GetQueueAttributes", queueARN, nil) // queue.Publisher.Warm at cold start
 		ingest.forbid(t, "ses:SendEmail")
 
 		d := rolePolicy(ctx, t, iamc, need("DispatchRole"), "dispatch")

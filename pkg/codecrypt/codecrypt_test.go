@@ -584,3 +584,9 @@ func mustDecode(t testing.TB, s string) []byte {
 	}
 	return b
 }
+
+func TestWarmChecksItsSignature(t *testing.T) {
+	if !codecrypt.Warm() {
+		t.Fatal("the fixed warm-up signature does not verify")
+	}
+}

@@ -43,32 +43,40 @@ type stack struct {
 	logs     *bytes.Buffer
 	emf      *bytes.Buffer
 	kmsOps   *opCounter // the KMS calls of the handler's client
+	sqsOps   *opCounter // the SQS calls of the handler's client
 }
 
 // opCounter counts a client's successful calls by operation name, and
-// signals each completed GenerateDataKey.
+// signals each completed call of the operation signal names.
 type opCounter struct {
 	mu        sync.Mutex
 	n         map[string]int
-	generated chan struct{}
+	signal    string
+	generated chan struct{} // one per completed call of signal
 }
 
-func (c *opCounter) option(o *kms.Options) {
-	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("countOps", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			out, md, err := next.HandleInitialize(ctx, in)
-			if err == nil {
-				op := awsmiddleware.GetOperationName(ctx)
-				c.mu.Lock()
-				c.n[op]++
-				c.mu.Unlock()
-				if op == "GenerateDataKey" {
-					c.generated <- struct{}{}
-				}
+func newOpCounter(signal string) *opCounter {
+	return &opCounter{n: map[string]int{}, signal: signal, generated: make(chan struct{}, 100)}
+}
+
+func (c *opCounter) kmsOption(o *kms.Options) { o.APIOptions = append(o.APIOptions, c.middleware) }
+func (c *opCounter) sqsOption(o *sqs.Options) { o.APIOptions = append(o.APIOptions, c.middleware) }
+
+func (c *opCounter) middleware(st *middleware.Stack) error {
+	count := func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+		out, md, err := next.HandleInitialize(ctx, in)
+		if err == nil {
+			op := awsmiddleware.GetOperationName(ctx)
+			c.mu.Lock()
+			c.n[op]++
+			c.mu.Unlock()
+			if op == c.signal {
+				c.generated <- struct{}{}
 			}
-			return out, md, err
-		}), middleware.After)
-	})
+		}
+		return out, md, err
+	}
+	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("countOps", count), middleware.After)
 }
 
 func (c *opCounter) count(op string) int {
@@ -93,7 +101,8 @@ func newStack(t *testing.T, keyring config.Keyring) *stack {
 		t.Fatal(err)
 	}
 	awsCfg := awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("local", "local", ""))
-	sqsClient := sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(sqsURL) })
+	sqsOps := newOpCounter("GetQueueAttributes")
+	sqsClient := sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(sqsURL) }, sqsOps.sqsOption)
 	q, err := sqsClient.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("cogmail-" + strings.ReplaceAll(string(keyring), "-", ""))})
 	if err != nil {
 		t.Fatal(err)
@@ -114,9 +123,9 @@ func newStack(t *testing.T, keyring config.Keyring) *stack {
 		t.Fatal(err)
 	}
 	s := &stack{sqs: sqsClient, queueURL: aws.ToString(q.QueueUrl), logs: &bytes.Buffer{}, emf: &bytes.Buffer{},
-		kmsOps: &opCounter{n: map[string]int{}, generated: make(chan struct{}, 100)}}
+		kmsOps: newOpCounter("GenerateDataKey"), sqsOps: sqsOps}
 	log := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	kmsClient := kmsSrv.Client(s.kmsOps.option)
+	kmsClient := kmsSrv.Client(s.kmsOps.kmsOption)
 	s.h, err = ingestwire.Build(ctx, cfg, ingestwire.Clients{KMS: kmsClient, SQS: sqsClient}, log, metrics.New(s.emf, "ingest", nil))
 	if err != nil {
 		t.Fatal(err)
@@ -162,15 +171,20 @@ type queued struct {
 // Encryption SDK, through the real handler with its keyring: deliver cases
 // are enqueued sealed with their secret inside; reject cases fail and
 // enqueue nothing; no log line, metric or queue body carries a secret.
-// TestColdStartPrefetchesTheSealingKey: Build fetches the sealer's data key
-// in the background, before any event, and the first event seals with it
-// instead of asking KMS for another.
-func TestColdStartPrefetchesTheSealingKey(t *testing.T) {
+// TestColdStartWarmsUp: Build fetches the sealer's data key and reads the
+// queue's attributes in the background, before any event; the first event
+// seals with that key instead of asking KMS for another.
+func TestColdStartWarmsUp(t *testing.T) {
 	s := newStack(t, config.KeyringKMS)
-	select { // the prefetch, with no event handled yet
-	case <-s.kmsOps.generated:
-	case <-time.After(30 * time.Second): // a bound on a hang, not a speed test
-		t.Fatal("no GenerateDataKey within 30 s of Build: the sealing key is not prefetched")
+	for _, w := range []struct {
+		ops  *opCounter
+		what string
+	}{{s.kmsOps, "GenerateDataKey: the sealing key is not prefetched"}, {s.sqsOps, "GetQueueAttributes: the queue is not warmed"}} {
+		select { // with no event handled yet
+		case <-w.ops.generated:
+		case <-time.After(30 * time.Second): // a bound on a hang, not a speed test
+			t.Fatalf("no %s within 30 s of Build", w.what)
+		}
 	}
 	if d := s.kmsOps.count("Decrypt"); d != 0 {
 		t.Fatalf("%d KMS Decrypt calls before any event", d)
@@ -184,6 +198,9 @@ func TestColdStartPrefetchesTheSealingKey(t *testing.T) {
 	}
 	if g, d := s.kmsOps.count("GenerateDataKey"), s.kmsOps.count("Decrypt"); g != 1 || d != 1 {
 		t.Errorf("KMS calls: GenerateDataKey %d (want 1: the prefetched key), Decrypt %d (want 1: the code)", g, d)
+	}
+	if a, m := s.sqsOps.count("GetQueueAttributes"), s.sqsOps.count("SendMessage"); a != 1 || m != 1 {
+		t.Errorf("SQS calls: GetQueueAttributes %d (want 1, at cold start), SendMessage %d (want 1)", a, m)
 	}
 }
 

@@ -48,6 +48,31 @@ type Error struct {
 func (e *Error) Error() string { return "queue: send " + e.MessageID + ": " + e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
+// attributeReader is what Warm needs beyond Sender; *sqs.Client has it.
+type attributeReader interface {
+	GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
+}
+
+// Warm asks SQS for the queue's ARN (sqs:GetQueueAttributes), so that the
+// client's first-use work and its connection to SQS are done before the
+// first Publish instead of during it, and a queue that does not exist or
+// cannot be reached shows at cold start. It sends nothing. With a client
+// that cannot read attributes it does nothing.
+func (p *Publisher) Warm(ctx context.Context) error {
+	r, ok := p.sqs.(attributeReader)
+	if !ok {
+		return nil
+	}
+	_, err := r.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(p.url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		return fmt.Errorf("queue: warm %s: %w", p.url, err)
+	}
+	return nil
+}
+
 // Publish sends the envelope and returns the SQS message id.
 func (p *Publisher) Publish(ctx context.Context, e *envelope.Envelope) (string, error) {
 	body, err := e.Marshal()

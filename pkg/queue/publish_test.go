@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,6 +58,9 @@ func TestPublish(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if err := p.Warm(ctx); err != nil { // reads the queue's ARN, sends nothing
+				t.Fatal(err)
+			}
 			e := sampleEnvelope()
 			const trace = "Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1"
 			id, err := p.Publish(queue.WithTraceHeader(ctx, trace), e)
@@ -98,6 +102,56 @@ func TestPublishFailureIsAnError(t *testing.T) {
 	if !errors.As(err, &qe) || qe.MessageID != e.ID {
 		t.Fatalf("Publish to a closed port = %v, want *queue.Error", err)
 	}
+}
+
+func TestWarm(t *testing.T) {
+	ctx := context.Background()
+	cfg := awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("a", "b", ""))
+	cfg.RetryMaxAttempts = 1
+	s := sqslocal.New(sqslocal.Options{})
+	t.Cleanup(func() { _ = s.Close() })
+	u, err := s.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(u) })
+	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("queue-warm-test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		client  queue.Sender
+		url     string
+		wantErr string
+	}{
+		{"an existing queue", c, aws.ToString(q.QueueUrl), ""},
+		{"a queue that does not exist", c, strings.Replace(aws.ToString(q.QueueUrl), "queue-warm-test", "nope", 1), "nope"},
+		{"a client that cannot read attributes does nothing", sendOnly{}, "http://127.0.0.1:1/000000000000/q", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := queue.NewPublisher(tc.client, tc.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = p.Warm(ctx)
+			if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("Warm = %v, want an error naming %q", err, tc.wantErr)
+			}
+		})
+	}
+	r, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages}})
+	if err != nil || r.Attributes["ApproximateNumberOfMessages"] != "0" {
+		t.Errorf("after Warm the queue holds %v messages (%v), want 0", r.Attributes, err)
+	}
+}
+
+// sendOnly is a Sender without GetQueueAttributes.
+type sendOnly struct{}
+
+func (sendOnly) SendMessage(context.Context, *sqs.SendMessageInput, ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	return nil, errors.New("not used")
 }
 
 func TestNewPublisherValidates(t *testing.T) {

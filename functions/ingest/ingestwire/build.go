@@ -36,16 +36,16 @@ type Clients struct {
 // inlined once), the sealer and the publisher are all built here, at cold
 // start, never per event.
 //
-// The sealer's first data key is fetched in the background from here on
-// (seal.Sealer.Prefetch), so the KMS round trip overlaps the rest of the cold
-// start, the wait for the first event and that event's decrypt; it also opens
-// the connection to KMS that the decrypt then reuses.
+// Work that the first event would otherwise wait for starts in the
+// background as soon as its part is built (see warm), so it overlaps the rest
+// of the cold start, the wait for the first event and that event's decrypt.
 func Build(ctx context.Context, c *config.Ingest, cl Clients, log *slog.Logger, m *metrics.Emitter) (*ingest.Handler, error) {
 	sl, err := seal.NewSealer(seal.Options{KMS: cl.KMS, KeyID: c.SealKeyID, MaxAge: c.SealKeyMaxAge, MaxUses: c.SealKeyUses})
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	go prefetch(ctx, sl, log)
+	warm(ctx, log, "sealing data key not prefetched; the first event fetches it", sl.Prefetch)
+	go codecrypt.Warm()
 	var dec *codecrypt.Decrypter
 	switch c.Keyring {
 	case config.KeyringRawAES:
@@ -84,6 +84,7 @@ func Build(ctx context.Context, c *config.Ingest, cl Clients, log *slog.Logger, 
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
+	warm(ctx, log, "queue not reached at cold start; the first event sends anyway", pub.Warm)
 	fromName := ""
 	if c.Brand.SenderEmail != "" {
 		fromName = rnd.Brand().SenderName // COGMAIL_SENDER_NAME, else the product name
@@ -98,14 +99,26 @@ func Build(ctx context.Context, c *config.Ingest, cl Clients, log *slog.Logger, 
 		BrandName: rnd.Brand().ProductName})
 }
 
-// PrefetchTimeout bounds the background fetch of the first data key.
-const PrefetchTimeout = 10 * time.Second
+// WarmTimeout bounds each background warm-up.
+const WarmTimeout = 10 * time.Second
 
-func prefetch(ctx context.Context, sl *seal.Sealer, log *slog.Logger) {
-	pctx, cancel := context.WithTimeout(ctx, PrefetchTimeout)
-	defer cancel()
-	if err := sl.Prefetch(pctx); err != nil && ctx.Err() == nil {
-		// The first Seal asks KMS again and reports its own failure.
-		log.WarnContext(ctx, "sealing data key not prefetched; the first event fetches it", "error", err.Error())
-	}
+// warm runs f in the background at cold start:
+//   - seal.Sealer.Prefetch fetches the first data key (KMS GenerateDataKey),
+//     which also opens the connection to KMS that the first decrypt reuses;
+//   - queue.Publisher.Warm reads the queue's ARN (sqs:GetQueueAttributes), so
+//     the SQS client's first use and connection are done before the first
+//     send, and a missing queue shows at once;
+//   - codecrypt.Warm (run beside these) builds the P-384 tables the first
+//     signature check would otherwise build.
+//
+// None of them is needed: when one fails, the first event does the work
+// itself and reports its own error, so a failure here is only a warning.
+func warm(ctx context.Context, log *slog.Logger, failure string, f func(context.Context) error) {
+	go func() {
+		wctx, cancel := context.WithTimeout(ctx, WarmTimeout)
+		defer cancel()
+		if err := f(wctx); err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, failure, "error", err.Error())
+		}
+	}()
 }
