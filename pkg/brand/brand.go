@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -181,11 +182,11 @@ func New(d Document) (*Set, error) {
 			}
 		}
 		for field, v := range map[string]string{"accent": b.Colors.Accent, "background": b.Colors.Background, "text": b.Colors.Text} {
-			if v != "" && !hexColor.MatchString(v) {
+			if v != "" && !hexColor().MatchString(v) {
 				fail(p+".colors."+field, "%q is not a hex colour (#rgb or #rrggbb)", v)
 			}
 		}
-		if b.Locale != "" && !localeTag.MatchString(b.Locale) {
+		if b.Locale != "" && !localeTag().MatchString(b.Locale) {
 			fail(p+".locale", "%q is not a locale (en, de, pt-BR)", b.Locale)
 		}
 		seen := map[string]bool{}
@@ -215,9 +216,11 @@ func New(d Document) (*Set, error) {
 	return s, nil
 }
 
+// The patterns are compiled on first use, not at every cold start: most
+// pools have no brand document.
 var (
-	hexColor  = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
-	localeTag = regexp.MustCompile(`^[a-zA-Z]{2,3}(?:[-_][a-zA-Z0-9]{2,8})*$`)
+	hexColor  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`) })
+	localeTag = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z]{2,3}(?:[-_][a-zA-Z0-9]{2,8})*$`) })
 )
 
 // For returns the brand of an app client id: its own, or the default.

@@ -146,7 +146,7 @@ func checkBrand(b Brand) (Brand, error) {
 		b.SenderName = b.ProductName
 	}
 	for field, v := range map[string]string{"Colors.Accent": b.Colors.Accent, "Colors.Background": b.Colors.Background, "Colors.Text": b.Colors.Text} {
-		if v != "" && !hexColor.MatchString(v) {
+		if v != "" && !hexColor().MatchString(v) {
 			errs = append(errs, fmt.Errorf("render: Brand.%s must be a hex colour (#rgb or #rrggbb)", field))
 		}
 	}
@@ -307,18 +307,22 @@ func build(files map[string]file, loc, name string, colors Colors) (*set, error)
 	return s, nil
 }
 
+// The patterns are compiled on first use rather than at every cold start.
 var (
-	hexColor = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+	hexColor = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`) })
 	// colorVar matches var(--cogmail-NAME, DEFAULT) in the layout's CSS.
-	colorVar = regexp.MustCompile(`var\(\s*--cogmail-(accent|background|text)\s*,\s*(#[0-9a-fA-F]{3,6})\s*\)`)
+	colorVar = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`var\(\s*--cogmail-(accent|background|text)\s*,\s*(#[0-9a-fA-F]{3,6})\s*\)`)
+	})
 )
 
 // themed replaces the layout's colour variables with the brand's colours
 // (validated hex, so nothing can escape the CSS value) or their defaults.
 // Mail clients do not all support CSS variables; inlined plain colours they do.
 func themed(src string, c Colors) string {
-	return colorVar.ReplaceAllStringFunc(src, func(m string) string {
-		sub := colorVar.FindStringSubmatch(m)
+	re := colorVar()
+	return re.ReplaceAllStringFunc(src, func(m string) string {
+		sub := re.FindStringSubmatch(m)
 		v := map[string]string{"accent": c.Accent, "background": c.Background, "text": c.Text}[sub[1]]
 		if v == "" {
 			v = sub[2]
@@ -329,13 +333,16 @@ func themed(src string, c Colors) string {
 
 // includeAction matches {{template "content" .}} and {{template "footer" .}}
 // in the HTML layout.
-var includeAction = regexp.MustCompile(`\{\{-?\s*template\s+"(content|footer)"\s*\.?\s*-?\}\}`)
+var includeAction = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\{\{-?\s*template\s+"(content|footer)"\s*\.?\s*-?\}\}`)
+})
 
 // splice replaces the layout's includes with the parts' source.
 func splice(layout file, parts map[string]string) (string, error) {
 	found := map[string]int{}
-	out := includeAction.ReplaceAllStringFunc(layout.text, func(m string) string {
-		name := includeAction.FindStringSubmatch(m)[1]
+	re := includeAction()
+	out := re.ReplaceAllStringFunc(layout.text, func(m string) string {
+		name := re.FindStringSubmatch(m)[1]
 		found[name]++
 		return parts[name]
 	})
