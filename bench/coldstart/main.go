@@ -78,6 +78,8 @@ func run(runs, warm int) error {
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
 		"AWS_ENDPOINT_URL_KMS=" + stack.URL, "AWS_ENDPOINT_URL_SQS=" + stack.URL, "PATH=" + os.Getenv("PATH"), "HOME=" + tmp,
+		// Lambda sets it for every function: the template gives ingest 256 MB (pkg/memlimit reads it).
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
 	}
 	goEnv := append(slices.Clone(common), "AWS_LAMBDA_LOG_FORMAT=JSON", "COGMAIL_KEYRING=kms",
 		"COGMAIL_QUEUE_URL="+stack.QueueURL, "COGMAIL_KMS_KEY_ARN="+ev.KMSKeyARN, "COGMAIL_SEAL_KEY_ID="+ev.KMSKeyARN)

@@ -16,10 +16,12 @@ import (
 	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/initerror"
+	"github.com/cogmail/cogmail/pkg/memlimit"
 	"github.com/cogmail/cogmail/pkg/metrics"
 )
 
 func main() {
+	memlimit.Apply(os.Getenv) // GOMEMLIMIT from the function's memory, GOGC off; unless either is set
 	ctx := context.Background()
 	log := lambdacontext.NewLogger()
 	cfg, err := config.LoadIngest(os.Getenv)
