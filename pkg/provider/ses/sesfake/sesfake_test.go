@@ -32,6 +32,12 @@ func send(t *testing.T, url, payload string, c *aws.Credentials) answer {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, url+"/v2/email/outbound-emails", strings.NewReader(payload))
 	req.Header.Set("Content-Type", "application/json")
+	return do(t, req, payload, c)
+}
+
+// do signs req with c when it is not nil, and sends it.
+func do(t *testing.T, req *http.Request, payload string, c *aws.Credentials) answer {
+	t.Helper()
 	if c != nil {
 		if err := sign(req, payload, *c); err != nil {
 			t.Fatal(err)
@@ -136,18 +142,7 @@ func sha(s string) string {
 func get(t *testing.T, url, path string, c *aws.Credentials) answer {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url+path, nil)
-	if c != nil {
-		if err := sign(req, "", *c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return answer{resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), string(b)}
+	return do(t, req, "", c)
 }
 
 func TestReadCalls(t *testing.T) {
