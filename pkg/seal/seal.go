@@ -83,7 +83,10 @@ type Sealer struct {
 	maxUses int
 	now     func() time.Time
 
-	mu      sync.Mutex
+	// lock guards current and calls. It is a channel rather than a mutex so
+	// that a Seal waiting for another caller's KMS call gives up when its
+	// context ends.
+	lock    chan struct{}
 	current *dataKey
 	calls   int // GenerateDataKey calls, for tests and metrics
 }
@@ -113,7 +116,7 @@ func NewSealer(o Options) (*Sealer, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Sealer{kms: o.KMS, keyID: o.KeyID, maxAge: o.MaxAge, maxUses: o.MaxUses, now: o.Now}, nil
+	return &Sealer{kms: o.KMS, keyID: o.KeyID, maxAge: o.MaxAge, maxUses: o.MaxUses, now: o.Now, lock: make(chan struct{}, 1)}, nil
 }
 
 // Seal encrypts plaintext for the message id (the associated data: a payload
@@ -138,8 +141,8 @@ func (s *Sealer) Seal(ctx context.Context, id string, plaintext []byte) (Sealed,
 
 // KMSCalls returns how many data keys this Sealer has asked KMS for.
 func (s *Sealer) KMSCalls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.lock <- struct{}{}
+	defer func() { <-s.lock }()
 	return s.calls
 }
 
@@ -160,10 +163,15 @@ func (s *Sealer) key(ctx context.Context) (*dataKey, error) { return s.ensure(ct
 
 // ensure returns a usable data key after counting uses against it. The KMS
 // call happens under the lock: concurrent sealers wait for one new key
-// rather than each asking KMS for its own.
+// rather than each asking KMS for its own, each for as long as its context
+// lasts.
 func (s *Sealer) ensure(ctx context.Context, uses int) (*dataKey, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	select {
+	case s.lock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, &Error{Op: "seal", retry: true, Err: fmt.Errorf("waiting for a data key: %w", ctx.Err())}
+	}
+	defer func() { <-s.lock }()
 	now := s.now()
 	if dk := s.current; dk != nil && dk.uses < s.maxUses && now.Sub(dk.created) < s.maxAge {
 		dk.uses += uses

@@ -286,3 +286,25 @@ func TestPrefetch(t *testing.T) {
 		}
 	})
 }
+
+func TestSealWaitingForAPrefetchHonoursItsContext(t *testing.T) {
+	g := &gatedKMS{KMS: fakekms.New(), entered: make(chan struct{}, 2), release: make(chan struct{})}
+	s, _ := newPair(t, g, seal.Options{})
+	prefetched := make(chan error, 1)
+	go func() { prefetched <- s.Prefetch(context.Background()) }()
+	<-g.entered // the prefetch holds the key lock inside a KMS call that does not return
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := s.Seal(ctx, "id", []byte("x"))
+	var se *seal.Error
+	if !errors.As(err, &se) || !se.Retryable() || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Seal with an ended context while KMS hangs = %v, want a retryable *seal.Error wrapping context.Canceled", err)
+	}
+	close(g.release)
+	if err := <-prefetched; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Seal(context.Background(), "id", []byte("x")); err != nil || g.Generate != 1 {
+		t.Errorf("after the prefetch: err %v, GenerateDataKey calls %d, want 1", err, g.Generate)
+	}
+}
