@@ -158,7 +158,10 @@ func (t *timeline) record(function string, r slog.Record, attrs []slog.Attr) {
 	s := base
 	switch msg := r.Message; {
 	case msg == "received":
-		s.Step = "received"
+		// Dispatch names the brand (a clear envelope attribute) on this line,
+		// before it sends: so the brand is known when the provider has the
+		// email, whether or not ingest has logged "enqueued" yet.
+		s.Step, s.Brand = "received", str("brand")
 	case msg == "provider failed":
 		s.Step, s.Provider, s.Outcome, s.LatencyMs = "attempt", str("provider"), str("class"), num("attemptMs")
 	case msg == "sent":
