@@ -91,12 +91,13 @@ func run(runs, warm int) error {
 	}
 	nodeVersion, _ := exec.Command(nodeBin, "--version").Output()
 	impls := []struct {
-		name string
-		cmd  []string
-		env  []string
+		name   string
+		cmd    []string
+		env    []string
+		stages bool // its log's "enqueued" line carries the stage offsets
 	}{
-		{"Go ingest bootstrap", []string{bin}, goEnv},
-		{"Node " + string(trim(nodeVersion)) + " reference handler", []string{nodeBin, filepath.Join(nodeDir, "bootstrap.js")}, nodeEnv},
+		{"Go ingest bootstrap", []string{bin}, goEnv, true},
+		{"Node " + string(trim(nodeVersion)) + " reference handler", []string{nodeBin, filepath.Join(nodeDir, "bootstrap.js")}, nodeEnv, false},
 	}
 	results := make([][]time.Duration, len(impls))
 	warmRuns := make([]warmStats, len(impls))
@@ -104,14 +105,14 @@ func run(runs, warm int) error {
 	// Interleave the runs so machine load affects both alike.
 	for i := 0; i < runs+1; i++ {
 		for j, im := range impls {
-			r, err := coldStart(ctx, im.cmd, im.env, event, warm)
+			r, err := coldStart(ctx, im.cmd, im.env, event, warm, im.stages)
 			if err != nil {
 				return fmt.Errorf("%s: %w", im.name, err)
 			}
 			if i > 0 { // the first run of each warms the page cache
 				results[j] = append(results[j], r.cold)
 				warmRuns[j].add(r)
-				if j == 0 {
+				if im.stages {
 					goStages = append(goStages, r.stages)
 				}
 			}
@@ -205,7 +206,7 @@ func (w *warmStats) add(p process) {
 
 // coldStart execs one process, times exec → first invocation answered, then
 // times warm more invocations of the same event.
-func coldStart(ctx context.Context, argv, env []string, event []byte, warm int) (process, error) {
+func coldStart(ctx context.Context, argv, env []string, event []byte, warm int, logsStages bool) (process, error) {
 	var r process
 	rt, err := lambdaruntime.Start()
 	if err != nil {
@@ -238,7 +239,6 @@ func coldStart(ctx context.Context, argv, env []string, event []byte, warm int) 
 			r.cold = res.Received.Sub(start)
 			r.coldCPU = cpuTime(p.Cmd.Process.Pid)
 			r.stages = stages{init: res.Delivered.Sub(start), handled: res.Received.Sub(res.Delivered)}
-			r.stages.offsets, _ = enqueuedOffsets(p.Stdout())
 		} else {
 			r.warm = append(r.warm, res.Received.Sub(sent))
 		}
@@ -248,6 +248,14 @@ func coldStart(ctx context.Context, argv, env []string, event []byte, warm int) 
 	}
 	p.Stop()
 	stopped = true
+	// Read once the process is gone: its output is then all copied (the
+	// first event's "enqueued" line may still be in the pipe when it answers).
+	if logsStages {
+		var err error
+		if r.stages.offsets, err = enqueuedOffsets(p.Stdout()); err != nil {
+			return r, err
+		}
+	}
 	if ru, ok := p.Cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.rssKiB = ru.Maxrss // KiB on Linux
 	}
