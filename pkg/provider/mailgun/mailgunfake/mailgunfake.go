@@ -140,24 +140,34 @@ func unauthorized(w http.ResponseWriter) {
 	_, _ = w.Write([]byte("Forbidden"))
 }
 
+// admit applies the next injected fault, then checks the method and the
+// API key (HTTP Basic, user "api") as Mailgun does; it reports whether the
+// request goes on, having answered it otherwise.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, method string) bool {
+	if f, ok := s.faults.Next(); ok {
+		fakehttp.Wait(r, f.Latency, s.http.Closed())
+		if s.fault(w, r, f) {
+			return false
+		}
+	}
+	if r.Method != method {
+		writeMessage(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		return false
+	}
+	user, key, ok := r.BasicAuth()
+	if !ok || user != "api" || key == "" || (s.opts.APIKey != "" && key != s.opts.APIKey) {
+		unauthorized(w)
+		return false
+	}
+	return true
+}
+
 // domain answers GET /v3/domains/{domain} (routed from "/": the pattern
 // would overlap /v3/{domain}/messages) as Mailgun does: the domain's
 // record, 401 for a wrong key, 404 for a domain not in the account. It
 // takes the same faults as messages.
 func (s *Server) domain(w http.ResponseWriter, r *http.Request) {
-	if f, ok := s.faults.Next(); ok {
-		fakehttp.Wait(r, f.Latency, s.http.Closed())
-		if s.fault(w, r, f) {
-			return
-		}
-	}
-	if r.Method != http.MethodGet {
-		writeMessage(w, http.StatusMethodNotAllowed, "Method Not Allowed")
-		return
-	}
-	user, key, ok := r.BasicAuth()
-	if !ok || user != "api" || key == "" || (s.opts.APIKey != "" && key != s.opts.APIKey) {
-		unauthorized(w)
+	if !s.admit(w, r, http.MethodGet) {
 		return
 	}
 	domain := strings.TrimPrefix(r.URL.Path, "/v3/domains/")
@@ -177,19 +187,7 @@ func (s *Server) domain(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
-	if f, ok := s.faults.Next(); ok {
-		fakehttp.Wait(r, f.Latency, s.http.Closed())
-		if s.fault(w, r, f) {
-			return
-		}
-	}
-	if r.Method != http.MethodPost {
-		writeMessage(w, http.StatusMethodNotAllowed, "Method Not Allowed")
-		return
-	}
-	user, key, ok := r.BasicAuth()
-	if !ok || user != "api" || key == "" || (s.opts.APIKey != "" && key != s.opts.APIKey) {
-		unauthorized(w)
+	if !s.admit(w, r, http.MethodPost) {
 		return
 	}
 	domain := r.PathValue("domain")
