@@ -2,14 +2,13 @@ package mailgun_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun/mailgunfake"
+	"github.com/cogmail/cogmail/pkg/provider/providertest"
 )
 
 // Ping reads the domain with Send's client and sends nothing.
@@ -42,27 +41,7 @@ func TestPing(t *testing.T) {
 				t.Fatal(err)
 			}
 			err = p.Ping(context.Background())
-			if n := len(fake.Messages()); n != 0 {
-				t.Errorf("Ping delivered %d messages", n)
-			}
-			if tt.class == 0 {
-				if err != nil {
-					t.Fatalf("Ping: %v", err)
-				}
-				return
-			}
-			var pe *provider.Error
-			if !errors.As(err, &pe) {
-				t.Fatalf("Ping: %v, want a *provider.Error", err)
-			}
-			if pe.Class != tt.class || pe.Status != tt.status {
-				t.Errorf("Ping: class %v status %d, want %v %d (%v)", pe.Class, pe.Status, tt.class, tt.status, err)
-			}
-			for _, s := range []string{key, tt.key} {
-				if strings.Contains(err.Error(), s) {
-					t.Errorf("Ping error holds the key: %v", err)
-				}
-			}
+			providertest.CheckPing(t, err, len(fake.Messages()), provider.Error{Class: tt.class, Status: tt.status}, key, tt.key)
 		})
 	}
 }

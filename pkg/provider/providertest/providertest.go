@@ -338,3 +338,33 @@ func check(t *testing.T, h Harness, m provider.Message, err error, class provide
 	}
 	return e
 }
+
+// CheckPing checks what a provider's Ping answered in one case of its own
+// table: nothing delivered (sent is the fake's message count), then no error
+// when want.Class is zero, else a *provider.Error of want's class and status
+// (and code, when want.Code is set) whose text and reason hold none of
+// secrets.
+func CheckPing(t *testing.T, err error, sent int, want provider.Error, secrets ...string) {
+	t.Helper()
+	if sent != 0 {
+		t.Errorf("Ping delivered %d messages", sent)
+	}
+	if want.Class == 0 {
+		if err != nil {
+			t.Fatalf("Ping: %v", err)
+		}
+		return
+	}
+	var pe *provider.Error
+	if !errors.As(err, &pe) {
+		t.Fatalf("Ping: %v, want a *provider.Error", err)
+	}
+	if pe.Class != want.Class || pe.Status != want.Status || (want.Code != "" && pe.Code != want.Code) {
+		t.Errorf("Ping: class %v status %d code %q, want %v %d %q (%v)", pe.Class, pe.Status, pe.Code, want.Class, want.Status, want.Code, err)
+	}
+	for _, s := range secrets {
+		if s != "" && (strings.Contains(err.Error(), s) || strings.Contains(pe.Reason, s)) {
+			t.Errorf("Ping error holds a secret: %v", err)
+		}
+	}
+}

@@ -2,12 +2,11 @@ package sendgrid_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/cogmail/cogmail/pkg/provider"
+	"github.com/cogmail/cogmail/pkg/provider/providertest"
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid/sendgridfake"
 )
@@ -44,27 +43,7 @@ func TestPing(t *testing.T) {
 				t.Fatal(err)
 			}
 			err = p.Ping(context.Background())
-			if n := len(fake.Messages()); n != 0 {
-				t.Errorf("Ping delivered %d messages", n)
-			}
-			if tt.class == 0 {
-				if err != nil {
-					t.Fatalf("Ping: %v", err)
-				}
-				return
-			}
-			var pe *provider.Error
-			if !errors.As(err, &pe) {
-				t.Fatalf("Ping: %v, want a *provider.Error", err)
-			}
-			if pe.Class != tt.class || pe.Status != tt.status || pe.Code != tt.code {
-				t.Errorf("Ping: class %v status %d code %q, want %v %d %q (%v)", pe.Class, pe.Status, pe.Code, tt.class, tt.status, tt.code, err)
-			}
-			for _, s := range []string{key, tt.key} {
-				if strings.Contains(err.Error(), s) {
-					t.Errorf("Ping error holds the key: %v", err)
-				}
-			}
+			providertest.CheckPing(t, err, len(fake.Messages()), provider.Error{Class: tt.class, Status: tt.status, Code: tt.code}, key, tt.key)
 		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cogmail/cogmail/pkg/provider"
+	"github.com/cogmail/cogmail/pkg/provider/providertest"
 	"github.com/cogmail/cogmail/pkg/provider/smtp"
 	"github.com/cogmail/cogmail/pkg/provider/smtp/smtpfake"
 )
@@ -52,27 +53,7 @@ func TestPing(t *testing.T) {
 				fake.Close()
 			}
 			err = p.Ping(context.Background())
-			if n := len(fake.Messages()); n != 0 {
-				t.Errorf("Ping delivered %d messages", n)
-			}
-			if tt.class == 0 {
-				if err != nil {
-					t.Fatalf("Ping: %v", err)
-				}
-				return
-			}
-			var pe *provider.Error
-			if !errors.As(err, &pe) {
-				t.Fatalf("Ping: %v, want a *provider.Error", err)
-			}
-			if pe.Class != tt.class || pe.Status != tt.status {
-				t.Errorf("Ping: class %v status %d, want %v %d (%v)", pe.Class, pe.Status, tt.class, tt.status, err)
-			}
-			for _, s := range []string{password, tt.password} {
-				if strings.Contains(err.Error(), s) || strings.Contains(pe.Reason, s) {
-					t.Errorf("Ping error holds a password: %v", err)
-				}
-			}
+			providertest.CheckPing(t, err, len(fake.Messages()), provider.Error{Class: tt.class, Status: tt.status}, password, tt.password)
 		})
 	}
 }
