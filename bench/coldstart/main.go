@@ -31,12 +31,13 @@ func main() {
 	runs := flag.Int("runs", 15, "cold starts per implementation")
 	warm := flag.Int("warm", 10, "warm invocations after each cold start")
 	inits := flag.Int("inittrace", 0, "instead: run the ingest bootstrap this many times under GODEBUG=inittrace=1 and report its package init")
+	traceDir := flag.String("trace", "", "write an execution trace of each Go cold start (main through the first event) to this directory: go tool trace DIR/ingest-N.trace")
 	flag.Parse()
 	var err error
 	if *inits > 0 {
 		err = initTrace(*inits)
 	} else {
-		err = run(*runs, *warm)
+		err = run(*runs, *warm, *traceDir)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
@@ -44,8 +45,13 @@ func main() {
 	}
 }
 
-func run(runs, warm int) error {
+func run(runs, warm int, traceDir string) error {
 	ctx := context.Background()
+	if traceDir != "" {
+		if err := os.MkdirAll(traceDir, 0o755); err != nil {
+			return err
+		}
+	}
 	root := fixtures.Root()
 	tmp, err := os.MkdirTemp("", "cogmail-coldstart-")
 	if err != nil {
@@ -105,7 +111,11 @@ func run(runs, warm int) error {
 	// Interleave the runs so machine load affects both alike.
 	for i := 0; i < runs+1; i++ {
 		for j, im := range impls {
-			r, err := coldStart(ctx, im.cmd, im.env, event, warm, im.stages)
+			env := im.env
+			if traceDir != "" && im.stages && i > 0 {
+				env = append(slices.Clone(env), fmt.Sprintf("COGMAIL_TRACE_FILE=%s/ingest-%d.trace", traceDir, i))
+			}
+			r, err := coldStart(ctx, im.cmd, env, event, warm, im.stages)
 			if err != nil {
 				return fmt.Errorf("%s: %w", im.name, err)
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cogmail/cogmail/functions/ingest/ingestwire"
 	"github.com/cogmail/cogmail/pkg/awsclient"
+	"github.com/cogmail/cogmail/pkg/coldtrace"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/initerror"
 	"github.com/cogmail/cogmail/pkg/memlimit"
@@ -24,6 +25,12 @@ func main() {
 	memlimit.Apply(os.Getenv) // GOMEMLIMIT from the function's memory, GOGC off; unless either is set
 	ctx := context.Background()
 	log := lambdacontext.NewLogger()
+	// COGMAIL_TRACE_FILE (benchmarks and debugging only): an execution trace
+	// from here through the first invocation.
+	rec, err := coldtrace.Start(os.Getenv)
+	if err != nil {
+		initerror.Exit(log, initerror.TypeConfiguration, "trace file rejected", err)
+	}
 	cfg, err := config.LoadIngest(os.Getenv)
 	if err != nil {
 		initerror.Exit(log, initerror.TypeConfiguration, "configuration rejected", err)
@@ -39,5 +46,5 @@ func main() {
 	if err != nil {
 		initerror.Exit(log, initerror.TypeColdStart, "cold start failed", err)
 	}
-	lambda.Start(h.Lambda)
+	lambda.Start(coldtrace.FirstInvocation(rec, h.Lambda))
 }
