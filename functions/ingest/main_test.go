@@ -64,12 +64,7 @@ func TestBootstrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stack.Close()
-	base := []string{
-		"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
-		"AWS_ENDPOINT_URL_KMS=" + stack.URL, "AWS_ENDPOINT_URL_SQS=" + stack.URL,
-		"COGMAIL_QUEUE_URL=" + stack.QueueURL, "COGMAIL_KMS_KEY_ARN=" + ev.KMSKeyARN, "COGMAIL_SEAL_KEY_ID=" + ev.KMSKeyARN,
-	}
+	base := localEnv(stack, ev)
 	keyrings := map[string][]string{
 		"kms": append(base, "COGMAIL_KEYRING=kms"),
 		"raw-aes": append(base, "COGMAIL_KEYRING=raw-aes", "COGMAIL_AES_KEY_HEX="+hex.EncodeToString(ev.AESKey()),
@@ -136,6 +131,62 @@ func TestBootstrap(t *testing.T) {
 				t.Errorf("%d invocations logged, want %d", len(logged), len(ids))
 			}
 		})
+	}
+}
+
+// localEnv is the bootstrap's environment against the local stack.
+func localEnv(stack *localstack.Stack, ev *fixtures.Events) []string {
+	return []string{
+		"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
+		"AWS_ENDPOINT_URL_KMS=" + stack.URL, "AWS_ENDPOINT_URL_SQS=" + stack.URL,
+		"COGMAIL_QUEUE_URL=" + stack.QueueURL, "COGMAIL_KMS_KEY_ARN=" + ev.KMSKeyARN, "COGMAIL_SEAL_KEY_ID=" + ev.KMSKeyARN,
+	}
+}
+
+// TestBootstrapTracesItsColdStart: with COGMAIL_TRACE_FILE the bootstrap
+// writes an execution trace that ends with its first invocation.
+func TestBootstrapTracesItsColdStart(t *testing.T) {
+	ctx := context.Background()
+	bin := bootstrap(t)
+	ev := fixtures.MustLoadEvents()
+	stack, err := localstack.Start(ctx, localstack.Options{KMSSeed: fixtures.KMSSeed()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stack.Close()
+	rt, err := lambdaruntime.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	path := filepath.Join(t.TempDir(), "ingest.trace")
+	p, err := rt.Exec(bin, append(localEnv(stack, ev), "COGMAIL_KEYRING=kms", "COGMAIL_TRACE_FILE="+path, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	event := ev.ByKeyring("kms")[0].Event
+	var sizes []int64
+	for range 2 {
+		ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		res, err := rt.Invoke(ictx, event)
+		cancel()
+		if err != nil || res.Err != nil {
+			t.Fatalf("invoke: %v %v\nstderr: %s", err, res.Err, p.Stderr())
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatalf("no trace after an invocation: %v", err)
+		}
+		sizes = append(sizes, fi.Size())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || !strings.HasPrefix(string(b), "go 1.") {
+		t.Fatalf("%s is not a Go execution trace (%v)", path, err)
+	}
+	if sizes[0] == 0 || sizes[1] != sizes[0] {
+		t.Errorf("trace sizes after the first and second invocations: %v; want it complete after the first", sizes)
 	}
 }
 
