@@ -12,11 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cogmail/cogmail/internal/testkit/motoserver"
+	"github.com/cogmail/cogmail/internal/testkit/sendlimittest"
+	"github.com/cogmail/cogmail/internal/testkit/suppressiontest"
 	"github.com/cogmail/cogmail/pkg/reputationtable"
 	"github.com/cogmail/cogmail/pkg/sendlimit"
-	"github.com/cogmail/cogmail/pkg/sendlimit/sendlimittest"
 	"github.com/cogmail/cogmail/pkg/suppression"
-	"github.com/cogmail/cogmail/pkg/suppression/suppressiontest"
 )
 
 var tables atomic.Int64

@@ -4,8 +4,7 @@
 // taking the same message again (an SQS redelivery) does not count twice.
 // Memory counts in one process (the local stack, tests);
 // pkg/reputationtable counts in DynamoDB with atomic conditional updates,
-// shared by every container. Both
-// pass sendlimittest.Run.
+// shared by every container. Both pass internal/testkit/sendlimittest.
 //
 // Windows are fixed (aligned to the epoch), not sliding: an address can get
 // up to 2N emails around a window's edge, and never more.

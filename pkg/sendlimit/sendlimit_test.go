@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cogmail/cogmail/internal/testkit/sendlimittest"
 	"github.com/cogmail/cogmail/pkg/sendlimit"
-	"github.com/cogmail/cogmail/pkg/sendlimit/sendlimittest"
 )
 
 func TestMemory(t *testing.T) {

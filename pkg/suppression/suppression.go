@@ -3,7 +3,7 @@
 // addresses ops added by hand. An Entry says why, from which provider and
 // until when; a Policy says, per reason, which triggers still go through.
 // A Store keeps the list: Memory for the local stack and tests;
-// pkg/reputationtable in DynamoDB. Both pass suppressiontest.Run.
+// pkg/reputationtable in DynamoDB. Both pass internal/testkit/suppressiontest.
 package suppression
 
 import (

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cogmail/cogmail/internal/testkit/suppressiontest"
 	"github.com/cogmail/cogmail/pkg/suppression"
-	"github.com/cogmail/cogmail/pkg/suppression/suppressiontest"
 )
 
 func TestMemory(t *testing.T) {
