@@ -58,13 +58,7 @@ func TestMain(m *testing.M) {
 func TestBootstrap(t *testing.T) {
 	ctx := context.Background()
 	bin := bootstrap(t)
-	ev := fixtures.MustLoadEvents()
-	stack, err := localstack.Start(ctx, localstack.Options{KMSSeed: fixtures.KMSSeed()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Close()
-	base := localEnv(stack, ev)
+	ev, base := startLocal(t)
 	keyrings := map[string][]string{
 		"kms": append(base, "COGMAIL_KEYRING=kms"),
 		"raw-aes": append(base, "COGMAIL_KEYRING=raw-aes", "COGMAIL_AES_KEY_HEX="+hex.EncodeToString(ev.AESKey()),
@@ -134,9 +128,17 @@ func TestBootstrap(t *testing.T) {
 	}
 }
 
-// localEnv is the bootstrap's environment against the local stack.
-func localEnv(stack *localstack.Stack, ev *fixtures.Events) []string {
-	return []string{
+// startLocal starts the local stack for the test and returns the shared
+// events and the bootstrap's environment against the stack (no keyring yet).
+func startLocal(t *testing.T) (*fixtures.Events, []string) {
+	t.Helper()
+	ev := fixtures.MustLoadEvents()
+	stack, err := localstack.Start(context.Background(), localstack.Options{KMSSeed: fixtures.KMSSeed()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stack.Close() })
+	return ev, []string{
 		"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
 		"AWS_ENDPOINT_URL_KMS=" + stack.URL, "AWS_ENDPOINT_URL_SQS=" + stack.URL,
@@ -149,19 +151,14 @@ func localEnv(stack *localstack.Stack, ev *fixtures.Events) []string {
 func TestBootstrapTracesItsColdStart(t *testing.T) {
 	ctx := context.Background()
 	bin := bootstrap(t)
-	ev := fixtures.MustLoadEvents()
-	stack, err := localstack.Start(ctx, localstack.Options{KMSSeed: fixtures.KMSSeed()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Close()
+	ev, base := startLocal(t)
 	rt, err := lambdaruntime.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rt.Close()
 	path := filepath.Join(t.TempDir(), "ingest.trace")
-	p, err := rt.Exec(bin, append(localEnv(stack, ev), "COGMAIL_KEYRING=kms", "COGMAIL_TRACE_FILE="+path, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256"))
+	p, err := rt.Exec(bin, append(base, "COGMAIL_KEYRING=kms", "COGMAIL_TRACE_FILE="+path, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256"))
 	if err != nil {
 		t.Fatal(err)
 	}
