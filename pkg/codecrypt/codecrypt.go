@@ -7,7 +7,8 @@
 // 0x0378, bound to the encryption context {"userpool-id": pool}. A Decrypter
 // therefore uses the commitment policy REQUIRE_ENCRYPT_ALLOW_DECRYPT (which
 // also accepts committing suites such as 0x0578); a bare KMS Decrypt of the
-// code cannot work.
+// code cannot work. Decrypt accepts only the signed suites Cognito sends
+// (0x0378, 0x0578) and refuses any other from the header (see suite.go).
 package codecrypt
 
 import (
@@ -95,6 +96,9 @@ func (d *Decrypter) Decrypt(ctx context.Context, ciphertextB64, userPoolID strin
 	h, err := parseHeader(msg)
 	if err != nil {
 		return malformed("not an Encryption SDK message: "+err.Error(), err)
+	}
+	if err := checkSuite(op, h); err != nil {
+		return secret.Code{}, err
 	}
 	if got, ok := h.context[contextKeyPool]; !ok {
 		return secret.Code{}, &Error{Kind: KindWrongPool, Op: op, Reason: "the message's encryption context names no user pool (no " + contextKeyPool + ")"}

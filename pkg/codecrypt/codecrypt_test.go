@@ -349,7 +349,8 @@ func TestMalformed(t *testing.T) {
 		{"no userpool-id", b64(noPool), events.UserPoolID, codecrypt.KindWrongPool, "names no user pool"},
 		{"truncated body", b64(good[:len(good)-40]), events.UserPoolID, codecrypt.KindUndecryptable, "truncated"},
 		{"flipped signature", with(len(good)-5, good[len(good)-5]^0x01), events.UserPoolID, codecrypt.KindUndecryptable, "tampered"},
-		{"unknown suite", with(2, 0x09, 0x99), events.UserPoolID, codecrypt.KindUndecryptable, "tampered"},
+		{"unknown suite", with(2, 0x09, 0x99), events.UserPoolID, codecrypt.KindSuite, "suite 0x0999 (not a suite the Encryption SDK defines)"},
+		{"suite rewritten to unsigned", with(2, 0x01, 0x78), events.UserPoolID, codecrypt.KindSuite, "suite 0x0178 (AES-256-GCM, HKDF-SHA256, unsigned)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -541,6 +542,7 @@ func TestKinds(t *testing.T) {
 		{codecrypt.KindUndecryptable, codecrypt.ErrUndecryptable, false},
 		{codecrypt.KindUnavailable, codecrypt.ErrUnavailable, true},
 		{codecrypt.KindInternal, codecrypt.ErrInternal, false},
+		{codecrypt.KindSuite, codecrypt.ErrSuite, false},
 	}
 	for _, tt := range tests {
 		err := fmt.Errorf("wrapped: %w", &codecrypt.Error{Kind: tt.kind, Op: "decrypt", Reason: "r"})

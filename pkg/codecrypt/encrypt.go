@@ -51,6 +51,13 @@ func newEncrypter(ctx context.Context, spec keyringSpec) (*Encrypter, error) {
 // Encrypt returns the base64 Encryption SDK message of plaintext, bound to
 // userPoolID: what Cognito puts in request.code.
 func (e *Encrypter) Encrypt(ctx context.Context, plaintext, userPoolID string) (string, error) {
+	return e.encrypt(ctx, plaintext, userPoolID, cognitoSuite)
+}
+
+// encrypt is Encrypt with another suite, for the tests of the suites Decrypt
+// refuses. A committing suite needs an engine built with a REQUIRE_ENCRYPT
+// commitment policy.
+func (e *Encrypter) encrypt(ctx context.Context, plaintext, userPoolID string, suite mpltypes.ESDKAlgorithmSuiteId) (string, error) {
 	const op = "encrypt"
 	switch {
 	case plaintext == "":
@@ -58,7 +65,6 @@ func (e *Encrypter) Encrypt(ctx context.Context, plaintext, userPoolID string) (
 	case userPoolID == "":
 		return "", &Error{Kind: KindMalformed, Op: op, Reason: "no user pool id to bind the code to"}
 	}
-	suite := cognitoSuite
 	out, err := run(ctx, op, func() (*esdktypes.EncryptOutput, error) {
 		return e.e.client.Encrypt(ctx, esdktypes.EncryptInput{
 			Plaintext:         []byte(plaintext),

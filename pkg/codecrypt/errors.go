@@ -34,6 +34,10 @@ const (
 	// KindInternal: the Encryption SDK failed in a way it does not model
 	// (a recovered panic). Permanent: the same input fails the same way.
 	KindInternal
+	// KindSuite: the message uses an algorithm suite Cognito never sends
+	// (0x0378 and 0x0578 are accepted), decided from its header before any KMS call.
+	// Permanent.
+	KindSuite
 )
 
 var kindNames = map[Kind]string{
@@ -42,6 +46,7 @@ var kindNames = map[Kind]string{
 	KindUndecryptable: "code does not decrypt",
 	KindUnavailable:   "temporarily unavailable",
 	KindInternal:      "encryption SDK failure",
+	KindSuite:         "algorithm suite refused",
 }
 
 func (k Kind) String() string {
@@ -59,6 +64,7 @@ var (
 	ErrUndecryptable = errors.New("codecrypt: code does not decrypt")
 	ErrUnavailable   = errors.New("codecrypt: temporarily unavailable")
 	ErrInternal      = errors.New("codecrypt: encryption SDK failure")
+	ErrSuite         = errors.New("codecrypt: algorithm suite refused")
 )
 
 var sentinels = map[Kind]error{
@@ -67,6 +73,7 @@ var sentinels = map[Kind]error{
 	KindUndecryptable: ErrUndecryptable,
 	KindUnavailable:   ErrUnavailable,
 	KindInternal:      ErrInternal,
+	KindSuite:         ErrSuite,
 }
 
 // Error is a failed Decrypt or Encrypt. Its message is written by codecrypt,
