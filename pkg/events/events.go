@@ -28,6 +28,11 @@ import (
 // at most 6 MB; SendGrid batches stay well below).
 const MaxBody = 5 << 20
 
+// maxDrain bounds how much of an oversized body is read and dropped before
+// the 413, so that the client, still writing, gets the answer instead of a
+// reset connection (the local Invoke API does the same).
+const maxDrain = 64 << 20
+
 // SendGridVerifier checks a SendGrid webhook (*mailevent.SendGridVerifier).
 type SendGridVerifier interface {
 	Verify(h http.Header, body []byte) error
@@ -151,6 +156,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(body) > MaxBody {
+		// net/http reads at most 256 KiB of what a handler left unread and
+		// then closes the connection while the client may still be writing:
+		// the client sees a reset, not the 413. So the rest is read here.
+		// Past maxDrain the connection is closed after the answer.
+		if n, _ := io.Copy(io.Discard, io.LimitReader(r.Body, maxDrain)); n == maxDrain {
+			w.Header().Set("Connection", "close")
+		}
 		writeJSON(w, http.StatusRequestEntityTooLarge, "the body is larger than 5 MiB")
 		return
 	}

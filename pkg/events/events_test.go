@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -12,6 +13,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -259,5 +262,52 @@ func TestFunctionURL(t *testing.T) {
 	}
 	if _, err := hs.h.Invoke(context.Background(), []byte(`{"hello":1}`)); err == nil {
 		t.Error("an unknown invocation shape was accepted")
+	}
+}
+
+// TestOversizedBodiesGet413: every oversized body is answered 413, also
+// over a real connection with many clients at once. A plain client writes
+// its whole request before it reads the answer (curl, urllib and most
+// webhook senders do); the handler reads the body to the end before it
+// answers, so the server never closes a connection the client is still
+// writing to, which the client would see as a reset instead of the 413.
+func TestOversizedBodiesGet413(t *testing.T) {
+	hs := newHarness(t)
+	srv := httptest.NewServer(hs.h)
+	defer srv.Close()
+	body := bytes.Repeat([]byte(" "), 10<<20)
+	post := func() error {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		head := fmt.Sprintf("POST /sendgrid HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", srv.Listener.Addr(), len(body))
+		if _, err := c.Write(append([]byte(head), body...)); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return fmt.Errorf("read the answer: %w", err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			return fmt.Errorf("status %d, want 413", resp.StatusCode)
+		}
+		return nil
+	}
+	const clients = 20
+	errs := make(chan error, clients)
+	for range clients {
+		go func() { errs <- post() }()
+	}
+	var failed []string
+	for range clients {
+		if err := <-errs; err != nil {
+			failed = append(failed, err.Error())
+		}
+	}
+	if len(failed) > 0 {
+		t.Fatalf("%d of %d 10 MiB posts did not get 413: %v", len(failed), clients, failed)
 	}
 }
