@@ -3,11 +3,20 @@
 // @aws-crypto/client-node pattern of the Cognito documentation) doing the
 // same work: process exec to the first event handled (decrypt with the KMS
 // keyring, enqueue to SQS), with KMS and SQS on loopback. Each process then
-// handles -warm more events, which gives the warm duration, the peak resident
-// memory and the log bytes per event that bench/cost prices. It also reports
-// the stripped linux/arm64 bootstrap size of each function.
+// handles -warm more events, which gives the warm duration, the process's own
+// CPU, page faults and log bytes per warm event and its peak memory, the
+// figures bench/cost prices. It also reports the stripped linux/arm64
+// bootstrap size of each function.
 //
-//	go run ./bench/coldstart [-runs 15] [-warm 10]
+// Every figure is read from the measured process itself (/proc/PID), never
+// from this harness: the rusage of a child started by a Go parent carries the
+// parent's own peak RSS, about 50 MiB here (see coldStart).
+//
+// -baseline REV adds the ingest bootstrap built from git revision REV, and
+// -env KEY=VALUE adds the bootstrap run with one more environment variable,
+// each interleaved with the others: an A/B of a change in one run.
+//
+//	go run ./bench/coldstart [-runs 15] [-warm 10] [-baseline REV] [-env KEY=VALUE]
 package main
 
 import (
@@ -19,7 +28,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"syscall"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cogmail/cogmail/internal/local/localstack"
@@ -32,12 +42,15 @@ func main() {
 	warm := flag.Int("warm", 10, "warm invocations after each cold start")
 	inits := flag.Int("inittrace", 0, "instead: run the ingest bootstrap this many times under GODEBUG=inittrace=1 and report its package init")
 	traceDir := flag.String("trace", "", "write an execution trace of each Go cold start (main through the first event) to this directory: go tool trace DIR/ingest-N.trace")
+	baseline := flag.String("baseline", "", "also run the ingest bootstrap built from this git revision (an A/B in one interleaved run)")
+	extraEnv := flag.String("env", "", "also run the ingest bootstrap with this KEY=VALUE added to its environment")
+	sizes := flag.Bool("sizes", true, "build the linux/arm64 bootstraps and report their sizes")
 	flag.Parse()
 	var err error
 	if *inits > 0 {
 		err = initTrace(*inits)
 	} else {
-		err = run(*runs, *warm, *traceDir)
+		err = run(*runs, *warm, *traceDir, *baseline, *extraEnv, *sizes)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
@@ -45,7 +58,10 @@ func main() {
 	}
 }
 
-func run(runs, warm int, traceDir string) error {
+// goName is the name of the Go ingest bootstrap's rows (bench/cost reads them).
+const goName = "Go ingest bootstrap"
+
+func run(runs, warm int, traceDir, baseline, extraEnv string, sizes bool) error {
 	ctx := context.Background()
 	if traceDir != "" {
 		if err := os.MkdirAll(traceDir, 0o755); err != nil {
@@ -96,15 +112,30 @@ func run(runs, warm int, traceDir string) error {
 		return err
 	}
 	nodeVersion, _ := exec.Command(nodeBin, "--version").Output()
-	impls := []struct {
+	type impl struct {
 		name   string
 		cmd    []string
 		env    []string
 		stages bool // its log's "enqueued" line carries the stage offsets
-	}{
-		{"Go ingest bootstrap", []string{bin}, goEnv, true},
+	}
+	impls := []impl{
+		{goName, []string{bin}, goEnv, true},
 		{"Node " + string(trim(nodeVersion)) + " reference handler", []string{nodeBin, filepath.Join(nodeDir, "bootstrap.js")}, nodeEnv, false},
 	}
+	if baseline != "" {
+		old, err := buildAt(ctx, root, baseline, tmp)
+		if err != nil {
+			return err
+		}
+		impls = append(impls, impl{goName + " at " + baseline, []string{old}, goEnv, false})
+	}
+	if extraEnv != "" {
+		if !strings.Contains(extraEnv, "=") {
+			return fmt.Errorf("-env %q: want KEY=VALUE", extraEnv)
+		}
+		impls = append(impls, impl{goName + " with " + extraEnv, []string{bin}, append(slices.Clone(goEnv), extraEnv), false})
+	}
+	fmt.Printf("Load average at the start: %s\n\n", loadAverage())
 	results := make([][]time.Duration, len(impls))
 	warmRuns := make([]warmStats, len(impls))
 	var goStages []stages // where the Go bootstrap's cold starts went
@@ -139,29 +170,50 @@ func run(runs, warm int, traceDir string) error {
 		medians[j] = r[len(r)/2]
 		fmt.Printf("| %s | %s | %s | %s |\n", im.name, ms(medians[j]), ms(r[0]), ms(r[len(r)*9/10]))
 	}
-	fmt.Printf("\nGo / Node median ratio: %.3f (goal: <= 0.08)\n\n", float64(medians[0])/float64(medians[1]))
+	fmt.Printf("\nGo / Node median ratio: %.3f (goal: <= 0.08)\n", float64(medians[0])/float64(medians[1]))
+	for j := 2; j < len(impls); j++ {
+		fmt.Printf("%s / Node median ratio: %.3f\n", impls[j].name, float64(medians[j])/float64(medians[1]))
+	}
+	fmt.Println()
 	printStages(goStages)
 
 	if warm > 0 {
-		fmt.Printf("## Warm invocations: %d per process after its cold start; peak RSS and log output over the process's life\n\n", warm)
-		fmt.Println("CPU is the process's own (its threads' run time, /proc/PID/task/*/schedstat), so unlike the wall times it")
-		fmt.Println("leaves out the loopback endpoints and waiting for a busy machine's cores.")
+		fmt.Printf("## Warm invocations: %d per process after its cold start (medians over the processes)\n\n", warm)
+		fmt.Println("Read from each process itself: CPU is its threads' run time (/proc/PID/task/*/schedstat), so unlike the")
+		fmt.Println("wall times it leaves out the loopback endpoints and waiting for a busy machine's cores; page faults are")
+		fmt.Println("its minor faults (/proc/PID/stat); peak memory is its VmHWM (/proc/PID/status) read after the last event,")
+		fmt.Println("just before it is stopped. Log bytes are its stdout and stderr over its life, per event handled.")
 		fmt.Println()
-		fmt.Println("| implementation | warm median | warm p90 | cold CPU | warm CPU/event | peak RSS | log bytes/event |")
-		fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+		fmt.Println("| implementation | warm median | warm p90 | cold CPU | warm CPU/event | peak memory (VmHWM) | log bytes/event | minor faults/warm event |")
+		fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- |")
+		cpu := make([]time.Duration, len(impls))
 		for j, im := range impls {
 			w := warmRuns[j]
 			slices.Sort(w.warm)
-			slices.Sort(w.rssKiB)
+			slices.Sort(w.hwmKiB)
 			slices.Sort(w.coldCPU)
 			slices.Sort(w.warmCPU)
-			fmt.Printf("| %s | %s | %s | %s | %s | %.1f MiB | %d |\n", im.name, ms(w.warm[len(w.warm)/2]), ms(w.warm[len(w.warm)*9/10]),
-				ms(w.coldCPU[len(w.coldCPU)/2]), ms(w.warmCPU[len(w.warmCPU)/2]),
-				float64(w.rssKiB[len(w.rssKiB)/2])/1024, w.logBytes/w.events)
+			slices.Sort(w.faults)
+			cpu[j] = w.warmCPU[len(w.warmCPU)/2]
+			fmt.Printf("| %s | %s | %s | %s | %s | %.1f MiB | %d | %.0f |\n", im.name, ms(w.warm[len(w.warm)/2]), ms(w.warm[len(w.warm)*9/10]),
+				ms(w.coldCPU[len(w.coldCPU)/2]), ms(cpu[j]),
+				float64(w.hwmKiB[len(w.hwmKiB)/2])/1024, w.logBytes/w.events, w.faults[len(w.faults)/2])
+		}
+		fmt.Println()
+		fmt.Println("Allocations per event are not readable from outside a process: `go test ./pkg/ingest -run '^$' -bench HandleRawAES -benchmem`")
+		fmt.Println("gives the handler's in-process (without the AWS SDK's HTTP calls).")
+		fmt.Println()
+		fmt.Printf("**Go / Node warm CPU per event: %.3f** (target: <= 0.19; the Go peer cruxstack/cognito-custom-message-sender-go measured 0.20)\n", float64(cpu[0])/float64(cpu[1]))
+		for j := 2; j < len(impls); j++ {
+			fmt.Printf("%s / Node warm CPU per event: %.3f (%s / %s: %.3f)\n", impls[j].name, float64(cpu[j])/float64(cpu[1]), goName, impls[j].name, float64(cpu[0])/float64(cpu[j]))
 		}
 		fmt.Println()
 	}
 
+	fmt.Printf("Load average at the end: %s\n\n", loadAverage())
+	if !sizes {
+		return nil
+	}
 	fmt.Println("## Stripped linux/arm64 bootstrap sizes")
 	fmt.Println()
 	fmt.Println("| function | bytes | MiB |")
@@ -193,7 +245,8 @@ type process struct {
 	warm     []time.Duration // each later invocation, sent → answered
 	coldCPU  time.Duration   // CPU run time up to the first answer
 	warmCPU  time.Duration   // CPU run time per warm invocation
-	rssKiB   int64           // peak resident set (getrusage ru_maxrss)
+	hwmKiB   int64           // peak resident set (VmHWM) after the last invocation
+	faults   float64         // minor page faults per warm invocation
 	logBytes int             // stdout + stderr over the process's life
 }
 
@@ -201,13 +254,15 @@ type process struct {
 type warmStats struct {
 	warm             []time.Duration
 	coldCPU, warmCPU []time.Duration
-	rssKiB           []int64
+	hwmKiB           []int64
+	faults           []float64
 	logBytes, events int
 }
 
 func (w *warmStats) add(p process) {
 	w.warm = append(w.warm, p.warm...)
-	w.rssKiB = append(w.rssKiB, p.rssKiB)
+	w.hwmKiB = append(w.hwmKiB, p.hwmKiB)
+	w.faults = append(w.faults, p.faults)
 	w.coldCPU = append(w.coldCPU, p.coldCPU)
 	w.warmCPU = append(w.warmCPU, p.warmCPU)
 	w.logBytes += p.logBytes
@@ -236,6 +291,8 @@ func coldStart(ctx context.Context, argv, env []string, event []byte, warm int, 
 	}()
 	ictx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	pid := p.Cmd.Process.Pid
+	var coldFaults int64
 	for i := 0; i <= warm; i++ {
 		sent := time.Now()
 		res, err := rt.Invoke(ictx, event)
@@ -247,15 +304,22 @@ func coldStart(ctx context.Context, argv, env []string, event []byte, warm int, 
 		}
 		if i == 0 {
 			r.cold = res.Received.Sub(start)
-			r.coldCPU = cpuTime(p.Cmd.Process.Pid)
+			r.coldCPU = cpuTime(pid)
+			coldFaults = minorFaults(pid)
 			r.stages = stages{init: res.Delivered.Sub(start), handled: res.Received.Sub(res.Delivered)}
 		} else {
 			r.warm = append(r.warm, res.Received.Sub(sent))
 		}
 	}
 	if warm > 0 {
-		r.warmCPU = (cpuTime(p.Cmd.Process.Pid) - r.coldCPU) / time.Duration(warm)
+		r.warmCPU = (cpuTime(pid) - r.coldCPU) / time.Duration(warm)
+		r.faults = float64(minorFaults(pid)-coldFaults) / float64(warm)
 	}
+	// The peak is read from the process before it is stopped: once it is
+	// reaped only its rusage is left, whose ru_maxrss starts from the memory
+	// it had at exec, and os/exec starts a child with CLONE_VM|CLONE_VFORK,
+	// so that is this Go harness's own peak RSS, about 50 MiB.
+	r.hwmKiB = statusKiB(pid, "VmHWM")
 	p.Stop()
 	stopped = true
 	// Read once the process is gone: its output is then all copied (the
@@ -265,9 +329,6 @@ func coldStart(ctx context.Context, argv, env []string, event []byte, warm int, 
 		if r.stages.offsets, err = enqueuedOffsets(p.Stdout()); err != nil {
 			return r, err
 		}
-	}
-	if ru, ok := p.Cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.rssKiB = ru.Maxrss // KiB on Linux
 	}
 	r.logBytes = len(p.Stdout()) + len(p.Stderr())
 	return r, nil
@@ -290,6 +351,66 @@ func cpuTime(pid int) time.Duration {
 		}
 	}
 	return total
+}
+
+// minorFaults is the process's minor page faults so far (the 10th field of
+// /proc/PID/stat), 0 where /proc does not say.
+func minorFaults(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 8 {
+		return 0
+	}
+	n, _ := strconv.ParseInt(f[7], 10, 64) // state is f[0], field 3; minflt is field 10
+	return n
+}
+
+// statusKiB reads a "Key:   N kB" line of /proc/PID/status, 0 where it is missing.
+func statusKiB(pid int, key string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], ", ")
+}
+
+// buildAt builds the ingest bootstrap of git revision rev (a detached
+// worktree of the repository under dir, removed afterwards).
+func buildAt(ctx context.Context, root, rev, dir string) (string, error) {
+	src := filepath.Join(dir, "src-"+strings.NewReplacer("/", "_", ":", "_").Replace(rev))
+	if out, err := exec.CommandContext(ctx, "git", "-C", root, "worktree", "add", "--detach", src, rev).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("git worktree add %s: %v\n%s", rev, err, out)
+	}
+	defer exec.Command("git", "-C", root, "worktree", "remove", "--force", src).Run()
+	out := filepath.Join(dir, "baseline")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	return lambdaruntime.Build(ctx, src, "./functions/ingest", out)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }

@@ -16,11 +16,12 @@ import (
 
 var (
 	coldRow = regexp.MustCompile(`^\| (Go ingest bootstrap|Node [^|]* reference handler) \| ([\d.]+) ms \|`)
-	warmRow = regexp.MustCompile(`^\| (Go ingest bootstrap|Node [^|]* reference handler) \| ([\d.]+) ms \| [\d.]+ ms \| ([\d.]+) ms \| ([\d.]+) ms \| ([\d.]+) MiB \| (\d+) \|$`)
+	warmRow = regexp.MustCompile(`^\| (Go ingest bootstrap|Node [^|]* reference handler) \| ([\d.]+) ms \| [\d.]+ ms \| ([\d.]+) ms \| ([\d.]+) ms \| ([\d.]+) MiB \| (\d+) \| [\d.]+ \|$`)
 )
 
 // coldStart reads `go run ./bench/coldstart` output: the cold-start table's
-// medians and the warm table's medians, CPU, peak RSS and log bytes per event.
+// medians and the warm table's medians, CPU, peak memory (the process's
+// VmHWM) and log bytes per event.
 func coldStart(r io.Reader) (ingest, node Function, err error) {
 	fs := map[bool]*Function{true: &ingest, false: &node}
 	seen := map[string]bool{}
@@ -32,7 +33,7 @@ func coldStart(r io.Reader) (ingest, node Function, err error) {
 			f.Warm = millis(g[2])
 			f.ColdCPU = millis(g[3])
 			f.WarmCPU = millis(g[4])
-			f.RSSMiB, _ = strconv.ParseFloat(g[5], 64)
+			f.PeakMiB, _ = strconv.ParseFloat(g[5], 64)
 			f.LogBytes, _ = strconv.Atoi(g[6])
 			seen["warm "+g[1][:2]] = true
 		} else if g := coldRow.FindStringSubmatch(line); g != nil {

@@ -153,7 +153,7 @@ func report(w io.Writer, ns []int, m Measured, st Stack, a Assumptions, p Prices
 		fmt.Fprintf(w, "| %s: warm event | %s | bench/coldstart |\n", f.Name, ms(f.Warm))
 		fmt.Fprintf(w, "| %s: CPU, start-up + first event | %s | bench/coldstart |\n", f.Name, ms(f.ColdCPU))
 		fmt.Fprintf(w, "| %s: CPU per warm event | %s | bench/coldstart |\n", f.Name, ms(f.WarmCPU))
-		fmt.Fprintf(w, "| %s: peak RSS | %.1f MiB | bench/coldstart |\n", f.Name, f.RSSMiB)
+		fmt.Fprintf(w, "| %s: peak memory (VmHWM) | %.1f MiB | bench/coldstart |\n", f.Name, f.PeakMiB)
 		fmt.Fprintf(w, "| %s: log bytes per event | %d | bench/coldstart |\n", f.Name, f.LogBytes)
 	}
 	fmt.Fprintf(w, "| dispatch: CPU per message | %s | pkg/dispatch %s under getrusage |\n", ms(m.DispatchCPU), dispatchBench)

@@ -60,7 +60,7 @@ type Function struct {
 	Cold, Warm time.Duration // wall: exec → first event handled; one more event
 	ColdCPU    time.Duration // the process's CPU up to its first answer (start-up and the first event)
 	WarmCPU    time.Duration // its CPU per later event
-	RSSMiB     float64       // peak resident memory
+	PeakMiB    float64       // peak resident memory of the process (VmHWM)
 	LogBytes   int           // bytes the function itself logs per event
 }
 
