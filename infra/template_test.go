@@ -440,7 +440,7 @@ func TestFunctions(t *testing.T) {
 		{"IngestFunction", "IngestRole", "IngestLogGroup", "../dist/ingest.zip", []string{
 			"COGMAIL_QUEUE_URL", "COGMAIL_KEYRING", "COGMAIL_KMS_KEY_ARN", "COGMAIL_SEAL_KEY_ID",
 			"COGMAIL_RECIPIENT_ATTRIBUTES", "COGMAIL_DEFAULT_LOCALE", "COGMAIL_PRODUCT_NAME",
-			"COGMAIL_SUPPORT_URL", "COGMAIL_LOGO_URL", "COGMAIL_EXPIRY", "COGMAIL_BRANDS",
+			"COGMAIL_SUPPORT_URL", "COGMAIL_LOGO_URL", "COGMAIL_EXPIRY", "COGMAIL_BRANDS", "COGMAIL_USER_POOL_IDS",
 		}},
 		{"EventsFunction", "EventsRole", "EventsLogGroup", "../dist/events.zip", []string{
 			"COGMAIL_REPUTATION_TABLE", "COGMAIL_SENDGRID_WEBHOOK_PUBLIC_KEY", "COGMAIL_MAILGUN_WEBHOOK_SIGNING_KEY_SECRET",
@@ -527,10 +527,18 @@ func TestIngestEnvironmentLoads(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := s.evaluate(tt.params).environment(t, "IngestFunction")
+			params := maps.Clone(tt.params)
+			if params == nil {
+				params = map[string]string{}
+			}
+			params["UserPoolId"] = "eu-west-1_AbCdEf123"
+			env := s.evaluate(params).environment(t, "IngestFunction")
 			c, err := config.LoadIngest(func(k string) string { return env[k] })
 			if err != nil {
 				t.Fatalf("config.LoadIngest rejects the template's environment: %v", err)
+			}
+			if !slices.Equal(c.UserPoolIDs, []string{"eu-west-1_AbCdEf123"}) {
+				t.Errorf("COGMAIL_USER_POOL_IDS gives %q, want the UserPoolId parameter", c.UserPoolIDs)
 			}
 			if c.Keyring != config.KeyringKMS || c.SealKeyID != c.KMSKeyARN || !strings.HasPrefix(c.KMSKeyARN, "arn:aws:kms:") {
 				t.Errorf("keyring %s, seal key %s, code key %s", c.Keyring, c.SealKeyID, c.KMSKeyARN)

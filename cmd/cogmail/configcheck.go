@@ -311,6 +311,10 @@ func checkIngest(getenv func(string) string) functionReport {
 	flagged := func(v string) bool {
 		return slices.ContainsFunc(r.Problems, func(p problem) bool { return p.Variable == v })
 	}
+	if len(c.UserPoolIDs) == 0 && !flagged("COGMAIL_USER_POOL_IDS") {
+		r.Problems = append(r.Problems, problem{Variable: "COGMAIL_USER_POOL_IDS",
+			Message: "is not set: ingest takes events of any user pool whose codes open under its key; set it to the pool ids this function serves (the template sets it from UserPoolId)"})
+	}
 	brand := render.Brand{ProductName: c.Brand.ProductName, SenderName: c.Brand.SenderName, SupportURL: c.Brand.SupportURL, LogoURL: c.Brand.LogoURL}
 	if flagged("COGMAIL_SUPPORT_URL") {
 		brand.SupportURL = ""
@@ -334,6 +338,9 @@ func checkIngest(getenv func(string) string) functionReport {
 			r.Problems = append(r.Problems, problem{Variable: "COGMAIL_DEFAULT_LOCALE",
 				Message: fmt.Sprintf("%q is not one of the templates' locales (%s)", c.DefaultLocale, strings.Join(supported, ", "))})
 		}
+	}
+	if len(c.UserPoolIDs) > 0 {
+		r.Notes = append(r.Notes, "user pools: "+strings.Join(c.UserPoolIDs, ", ")+" (events of any other pool are refused)")
 	}
 	switch c.Keyring {
 	case cogconfig.KeyringKMS:

@@ -49,8 +49,9 @@ func with(base map[string]string, kv ...string) map[string]string {
 
 var (
 	ingestEnv = map[string]string{
-		"COGMAIL_QUEUE_URL":   "https://sqs.us-east-1.amazonaws.com/111122223333/cogmail",
-		"COGMAIL_KMS_KEY_ARN": testKeyARN,
+		"COGMAIL_QUEUE_URL":     "https://sqs.us-east-1.amazonaws.com/111122223333/cogmail",
+		"COGMAIL_KMS_KEY_ARN":   testKeyARN,
+		"COGMAIL_USER_POOL_IDS": "us-east-1_AbCdEf123",
 	}
 	dispatchEnv = map[string]string{
 		"COGMAIL_PROVIDERS":    "ses",
@@ -100,10 +101,17 @@ func TestConfigCheck(t *testing.T) {
 	}{
 		{"both fine", bothEnv, nil, exitOK,
 			[]string{"ingest: ok", "embedded templates: every trigger and locale renders", "keyring: kms, key " + testKeyARN,
+				"user pools: us-east-1_AbCdEf123 (events of any other pool are refused)",
 				"dispatch: ok", "routing (COGMAIL_PROVIDERS): failover: ses", "config check: ok"}, []string{"✗", "pings"}},
 		{"nothing set", map[string]string{}, nil, exitFailed,
-			[]string{"ingest: 3 problems", "COGMAIL_SEAL_KEY_ID: is required", "COGMAIL_QUEUE_URL: is required", "COGMAIL_KMS_KEY_ARN: is required with COGMAIL_KEYRING=kms",
-				"COGMAIL_SENDER_EMAIL: is required", "COGMAIL_DLQ_URL: is required", "COGMAIL_PROVIDERS: is required", "config check: 6 problems"}, nil},
+			[]string{"ingest: 4 problems", "COGMAIL_SEAL_KEY_ID: is required", "COGMAIL_USER_POOL_IDS: is not set", "COGMAIL_QUEUE_URL: is required", "COGMAIL_KMS_KEY_ARN: is required with COGMAIL_KEYRING=kms",
+				"COGMAIL_SENDER_EMAIL: is required", "COGMAIL_DLQ_URL: is required", "COGMAIL_PROVIDERS: is required", "config check: 7 problems"}, nil},
+		{"no user pool", with(ingestEnv, "COGMAIL_USER_POOL_IDS", ""), []string{"--function", "ingest"}, exitFailed,
+			[]string{"ingest: 1 problem", "COGMAIL_USER_POOL_IDS: is not set: ingest takes events of any user pool"}, nil},
+		{"pools", with(ingestEnv, "COGMAIL_USER_POOL_IDS", "eu-west-1_AbCdEf123, us-east-1_AbCdEf123"), []string{"--function", "ingest"}, exitOK,
+			[]string{"ingest: ok", "user pools: eu-west-1_AbCdEf123, us-east-1_AbCdEf123"}, nil},
+		{"not a pool id", with(ingestEnv, "COGMAIL_USER_POOL_IDS", "us-east-1_AbCdEf123,arn:aws:cognito-idp:us-east-1:1:userpool/x"), []string{"--function", "ingest"}, exitFailed,
+			[]string{`COGMAIL_USER_POOL_IDS: "arn:aws:cognito-idp:us-east-1:1:userpool/x" is not a user pool id`}, []string{"is not set"}},
 		{"only the function asked for", ingestEnv, []string{"--function", "ingest"}, exitOK, []string{"ingest: ok", "config check: ok"}, []string{"dispatch"}},
 		{"dispatch alone", dispatchEnv, []string{"--function=dispatch"}, exitOK, []string{"dispatch: ok"}, []string{"ingest"}},
 		{"bad values", with(dispatchEnv, "COGMAIL_CONCURRENCY", "lots", "COGMAIL_STRATEGY", "random", "COGMAIL_SMTP_HOST", "smtp.example.com",

@@ -16,6 +16,7 @@ import (
 	"github.com/cogmail/cogmail/internal/local/localstack"
 	"github.com/cogmail/cogmail/pkg/brand"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
+	"github.com/cogmail/cogmail/pkg/cognito"
 )
 
 func localCommand() command {
@@ -31,6 +32,7 @@ Examples:
   cogmail local --fail ses=1,sendgrid=1,mailgun=1,smtp=550   # watch the DLQ fill
   cogmail local --aes-key-hex $(openssl rand -hex 32) --aes-key-namespace ns --aes-key-name k
   cogmail local --log-format text --log-level warn   # the functions' log lines, readable, warnings up
+  cogmail local --user-pool-id us-east-1_CogmailLocal   # refuse events of any other pool, as the deployed ingest does
 
 The functions' log lines go to stderr (JSON by default, as Lambda writes them), each with a
 "function" attribute; the tables and addresses go to stdout. Everything lives in memory:
@@ -59,6 +61,8 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 	brandsFile := fs.String("brands", "", "brand document (YAML or JSON, docs/brands.md): a brand per app client id")
 	logLevel := fs.String("log-level", "info", "the functions' log level on stderr: debug, info, warn or error")
 	logFormat := fs.String("log-format", "json", "the functions' log lines on stderr: json (as in CloudWatch) or text")
+	var pools poolIDs
+	fs.Var(&pools, "user-pool-id", "take events of this user pool only (COGMAIL_USER_POOL_IDS; repeatable; the samples use the first); default: any pool")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: cogmail local [flags]\n\nStarts local KMS and SQS endpoints on one loopback address, wires the real ingest handler to\nthem through the real AWS SDK clients, and sends one sample event per trigger source.\n\nFlags:")
 		fs.PrintDefaults()
@@ -81,7 +85,7 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	o := localstack.Options{Addr: *addr, KMSAccount: *account, KMSRegion: *region, KMSKeyARN: *keyARN, Faults: faults, Providers: *routing,
-		SendGridWebhookPublicKey: *sgKey, MailgunWebhookSigningKey: *mgKey, RecipientLimit: *limit, Logger: logger}
+		SendGridWebhookPublicKey: *sgKey, MailgunWebhookSigningKey: *mgKey, RecipientLimit: *limit, Logger: logger, UserPoolIDs: pools}
 	if *brandsFile != "" {
 		// Refused here with every problem listed, before anything starts.
 		if _, err := brand.ReadFile(*brandsFile); err != nil {
@@ -174,4 +178,17 @@ func functionLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewTextHandler(w, o)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want json or text", format)
+}
+
+// poolIDs is a repeatable --user-pool-id flag.
+type poolIDs []string
+
+func (p *poolIDs) String() string { return strings.Join(*p, ",") }
+
+func (p *poolIDs) Set(v string) error {
+	if !cognito.ValidPoolID(v) {
+		return fmt.Errorf("%q is not a user pool id (REGION_ID, e.g. eu-west-1_AbCdEf123)", v)
+	}
+	*p = append(*p, v)
+	return nil
 }

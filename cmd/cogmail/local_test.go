@@ -43,6 +43,7 @@ func TestLocalFlags(t *testing.T) {
 		{"invalid brands", []string{"local", "--once", "--brands", "testdata/brands-invalid.yaml"}, exitUsage, "brands[0].from.address"},
 		{"invalid brands lists every problem", []string{"local", "--once", "--brands", "testdata/brands-invalid.yaml"}, exitUsage, "brands[1].colors.accent"},
 		{"two brands", []string{"local", "--once", "--addr", "127.0.0.1:0", "--brands", "../../docs/brands.yaml"}, exitOK, "8 of 8 sample emails delivered"},
+		{"bad pool id", []string{"local", "--once", "--user-pool-id", "userpool/x"}, exitUsage, `"userpool/x" is not a user pool id`},
 		{"bad log level", []string{"local", "--once", "--log-level", "loud"}, exitUsage, "--log-level"},
 		{"bad log format", []string{"local", "--once", "--log-format", "xml"}, exitUsage, "--log-format"},
 		{"every provider down", []string{"local", "--once", "--addr", "127.0.0.1:0", "--wait", "3s", "--fail", "ses=1,sendgrid=1,mailgun=1,smtp=1"}, exitFailed, "0 of 8 sample emails delivered"},

@@ -35,6 +35,12 @@ const (
 type Ingest struct {
 	QueueURL string // COGMAIL_QUEUE_URL
 
+	// UserPoolIDs (COGMAIL_USER_POOL_IDS, comma-separated) are the pools
+	// whose events ingest accepts; an event of any other pool is refused
+	// before its code is decrypted. Unset: any pool (the KMS key policy is
+	// then the only guard).
+	UserPoolIDs []string
+
 	Keyring       Keyring       // COGMAIL_KEYRING: kms (default) or raw-aes
 	KMSKeyARN     string        // COGMAIL_KMS_KEY_ARN: the key Cognito encrypts codes with
 	AESKey        []byte        // COGMAIL_AES_KEY_HEX (64 hex characters)
@@ -98,6 +104,7 @@ func LoadIngest(getenv Getenv) (*Ingest, error) {
 		},
 	}
 	c.SealKeyID = r.str("COGMAIL_SEAL_KEY_ID", c.KMSKeyARN)
+	c.UserPoolIDs = r.poolIDs("COGMAIL_USER_POOL_IDS")
 	c.Expiry = r.expiry("COGMAIL_EXPIRY")
 	c.Brands = r.brands("COGMAIL_BRANDS", "COGMAIL_BRANDS_FILE")
 	if h := r.str("COGMAIL_RECIPIENT_LOOKUP_HEADER", ""); h != "" {
@@ -189,6 +196,20 @@ func (r *reader) list(name string, def []string) []string {
 		}
 	}
 	return out
+}
+
+// poolIDs reads a comma-separated list of user pool ids.
+func (r *reader) poolIDs(name string) []string {
+	ids := r.list(name, nil)
+	if len(ids) == 0 && r.str(name, "") != "" {
+		r.fail(name, "must name at least one user pool id")
+	}
+	for _, id := range ids {
+		if !cognito.ValidPoolID(id) {
+			r.fail(name, fmt.Sprintf("%q is not a user pool id (REGION_ID, e.g. eu-west-1_AbCdEf123)", id))
+		}
+	}
+	return ids
 }
 
 func (r *reader) duration(name string, def time.Duration) time.Duration {

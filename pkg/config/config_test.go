@@ -3,6 +3,7 @@ package config_test
 import (
 	"errors"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,36 @@ func TestPlaceholderNeedsLookupURL(t *testing.T) {
 	}))
 	if err == nil || !strings.Contains(err.Error(), "COGMAIL_RECIPIENT_LOOKUP_URL") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestLoadIngestUserPoolIDs(t *testing.T) {
+	base := map[string]string{"COGMAIL_QUEUE_URL": "http://127.0.0.1:1/111122223333/q", "COGMAIL_KMS_KEY_ARN": arn}
+	tests := []struct {
+		name, value string
+		want        []string
+		err         string
+	}{
+		{"unset", "", nil, ""},
+		{"one", "eu-west-1_AbCdEf123", []string{"eu-west-1_AbCdEf123"}, ""},
+		{"several, spaced", " eu-west-1_AbCdEf123 , us-gov-west-1_X9 ", []string{"eu-west-1_AbCdEf123", "us-gov-west-1_X9"}, ""},
+		{"only commas", " , ", nil, "COGMAIL_USER_POOL_IDS: must name at least one user pool id"},
+		{"an ARN", "arn:aws:cognito-idp:eu-west-1:1:userpool/eu-west-1_A", nil, `COGMAIL_USER_POOL_IDS: "arn:aws:cognito-idp:eu-west-1:1:userpool/eu-west-1_A" is not a user pool id`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := maps.Clone(base)
+			m["COGMAIL_USER_POOL_IDS"] = tt.value
+			c, err := config.LoadIngest(env(m))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(c.UserPoolIDs, tt.want) {
+				t.Errorf("UserPoolIDs = %q, %v; want %q", c.UserPoolIDs, err, tt.want)
+			}
+		})
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"html"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cogmail/cogmail/pkg/cognito"
@@ -72,7 +74,11 @@ type Options struct {
 	// sender of the single brand (Deps.Brands nil), named BrandName.
 	From, FromName string
 	BrandName      string
-	Now            func() time.Time
+	// UserPoolIDs, when set, are the only pools whose events are handled:
+	// an event of any other pool is refused (ErrForeignPool) before its
+	// code is decrypted, even if it decrypts under the configured key.
+	UserPoolIDs []string
+	Now         func() time.Time
 	NewID          func() string
 }
 
@@ -136,6 +142,7 @@ type Stage string
 // The stages of handling an event.
 const (
 	StageParse     Stage = "parse"
+	StagePool      Stage = "pool"
 	StageDecrypt   Stage = "decrypt"
 	StageRecipient Stage = "recipient"
 	StageRender    Stage = "render"
@@ -164,6 +171,10 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// ErrForeignPool is the cause of a StagePool error: the event's user pool is
+// not one of Options.UserPoolIDs. Permanent.
+var ErrForeignPool = errors.New("the event's user pool is not one this function serves")
+
 // retryable is the behaviour interface the collaborators' errors share.
 type retryable interface{ Retryable() bool }
 
@@ -191,6 +202,12 @@ func (h *Handler) Handle(ctx context.Context, raw []byte) (Result, error) {
 		return Result{}, h.fail(ctx, log, "", &Error{Stage: StageParse, Err: err})
 	}
 	log = log.With("trigger", ev.TriggerSource.Short(), "pool", ev.UserPoolID)
+	if len(h.o.UserPoolIDs) > 0 && !slices.Contains(h.o.UserPoolIDs, ev.UserPoolID) {
+		// Before the decrypt: under a raw AES key, or a KMS key policy that
+		// allows more than this pool, another pool's code would open.
+		return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StagePool,
+			Err: fmt.Errorf("user pool %s is not one of %s: %w", ev.UserPoolID, strings.Join(h.o.UserPoolIDs, ", "), ErrForeignPool)})
+	}
 	if !ev.TriggerSource.Known() {
 		log.WarnContext(ctx, "unknown trigger source; delivering its code with the generic template")
 	}

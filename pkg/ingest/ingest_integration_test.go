@@ -85,7 +85,9 @@ func (c *opCounter) count(op string) int {
 	return c.n[op]
 }
 
-func newStack(t *testing.T, keyring config.Keyring) *stack {
+// newStack builds the handler with keyring; extra are more settings, as
+// name, value pairs.
+func newStack(t *testing.T, keyring config.Keyring, extra ...string) *stack {
 	t.Helper()
 	ctx := context.Background()
 	ev := fixtures.MustLoadEvents()
@@ -117,6 +119,9 @@ func newStack(t *testing.T, keyring config.Keyring) *stack {
 		env["COGMAIL_AES_KEY_HEX"] = hex.EncodeToString(ev.AESKey())
 		env["COGMAIL_AES_KEY_NAMESPACE"] = ev.KeyNamespace
 		env["COGMAIL_AES_KEY_NAME"] = ev.KeyName
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		env[extra[i]] = extra[i+1]
 	}
 	cfg, err := config.LoadIngest(func(k string) string { return env[k] })
 	if err != nil {
@@ -301,5 +306,91 @@ func checkQueued(t *testing.T, s *stack, e *cognito.Event, c fixtures.Case, res 
 	}
 	if p.Subject == "" || strings.ContainsAny(p.Subject, "\r\n") {
 		t.Errorf("bad subject %q", p.Subject)
+	}
+}
+
+// otherPool is the pool the shared "-wrong-pool" codes are bound to.
+const otherPool = "us-east-1_Other"
+
+// otherPoolEvent is a shared "-wrong-pool" case made consistent: the event
+// names the pool its code is bound to, as another pool's Cognito would
+// send it. Its code opens under the shared keys.
+func otherPoolEvent(t *testing.T, keyring string) []byte {
+	t.Helper()
+	for _, c := range fixtures.MustLoadEvents().ByKeyring(keyring) {
+		if !strings.HasSuffix(c.Name, "-wrong-pool") {
+			continue
+		}
+		var ev map[string]any
+		if err := json.Unmarshal(c.Event, &ev); err != nil {
+			t.Fatal(err)
+		}
+		ev["userPoolId"] = otherPool
+		b, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	t.Fatalf("no %s wrong-pool case in the shared events", keyring)
+	return nil
+}
+
+// TestUserPoolIDs: another pool's event, whose code is bound to that pool,
+// decrypts under the same key and is delivered unless COGMAIL_USER_POOL_IDS
+// names the pools served; then it is refused before any decrypt, and the
+// shared pool's events still go through.
+func TestUserPoolIDs(t *testing.T) {
+	ev := fixtures.MustLoadEvents()
+	for _, keyring := range []config.Keyring{config.KeyringRawAES, config.KeyringKMS} {
+		fixtureKeyring := map[config.Keyring]string{config.KeyringRawAES: "raw-aes", config.KeyringKMS: "kms"}[keyring]
+		other := otherPoolEvent(t, fixtureKeyring)
+		own := ev.ByKeyring(fixtureKeyring)[0]
+		t.Run(string(keyring), func(t *testing.T) {
+			t.Run("unset: any pool", func(t *testing.T) {
+				s := newStack(t, keyring)
+				if _, err := s.h.Handle(context.Background(), other); err != nil {
+					t.Fatalf("Handle(other pool) = %v: the gap this setting closes is not reproduced", err)
+				}
+				if n := len(s.drain(t)); n != 1 {
+					t.Fatalf("enqueued %d, want 1", n)
+				}
+			})
+			t.Run("set: other pool refused", func(t *testing.T) {
+				s := newStack(t, keyring, "COGMAIL_USER_POOL_IDS", ev.UserPoolID)
+				_, err := s.h.Handle(context.Background(), other)
+				var ie *ingest.Error
+				if !errors.As(err, &ie) || ie.Stage != ingest.StagePool || ie.Retryable || !errors.Is(err, ingest.ErrForeignPool) {
+					t.Fatalf("Handle(other pool) = %v, want a permanent StagePool ErrForeignPool error", err)
+				}
+				if want := "user pool " + otherPool + " is not one of " + ev.UserPoolID; !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+				if n := len(s.drain(t)); n != 0 {
+					t.Errorf("a refused event enqueued %d messages", n)
+				}
+				if d := s.kmsOps.count("Decrypt"); d != 0 {
+					t.Errorf("%d KMS Decrypt calls for a refused pool", d)
+				}
+				if !strings.Contains(s.emf.String(), `"Stage":"pool"`) {
+					t.Errorf("no IngestFailed metric with Stage pool:\n%s", s.emf)
+				}
+				if _, err := s.h.Handle(context.Background(), own.Event); err != nil {
+					t.Fatalf("Handle(%s) = %v", own.Name, err)
+				}
+				if n := len(s.drain(t)); n != 1 {
+					t.Errorf("the served pool's event enqueued %d, want 1", n)
+				}
+			})
+			t.Run("set: both pools", func(t *testing.T) {
+				s := newStack(t, keyring, "COGMAIL_USER_POOL_IDS", ev.UserPoolID+", "+otherPool)
+				if _, err := s.h.Handle(context.Background(), other); err != nil {
+					t.Fatalf("Handle(other pool, listed) = %v", err)
+				}
+				if n := len(s.drain(t)); n != 1 {
+					t.Errorf("enqueued %d, want 1", n)
+				}
+			})
+		})
 	}
 }

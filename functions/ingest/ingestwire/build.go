@@ -96,7 +96,7 @@ func Build(ctx context.Context, c *config.Ingest, cl Clients, log *slog.Logger, 
 		}
 	}
 	return ingest.New(d, ingest.Options{Expiry: c.Expiry, DefaultLocale: c.DefaultLocale, From: c.Brand.SenderEmail, FromName: fromName,
-		BrandName: rnd.Brand().ProductName})
+		BrandName: rnd.Brand().ProductName, UserPoolIDs: c.UserPoolIDs})
 }
 
 // WarmTimeout bounds each background warm-up.

@@ -14,7 +14,8 @@ import (
 	"github.com/cogmail/cogmail/pkg/ingest"
 )
 
-// SamplePool is the user pool id the sample events use.
+// SamplePool is the user pool id the sample events use, unless
+// Options.UserPoolIDs names others.
 const SamplePool = "us-east-1_CogmailLocal"
 
 // EventSpec describes a Cognito-shaped event to make.
@@ -130,10 +131,10 @@ func (s *Stack) RunSamples(ctx context.Context, timeout time.Duration) []Sample 
 	for i, t := range cognito.Triggers {
 		u := sampleUsers[i%len(sampleUsers)]
 		smp := Sample{Trigger: t, Email: u.email, Locale: u.locale}
-		spec := EventSpec{Trigger: t, Pool: SamplePool, UserName: u.user, Email: u.email, Locale: u.locale}
+		spec := EventSpec{Trigger: t, Pool: s.samplePool, UserName: u.user, Email: u.email, Locale: u.locale}
 		var ct string
 		if t.RequiresCode() {
-			ct, smp.Err = s.Encrypter.Encrypt(ctx, NewCode(t), SamplePool)
+			ct, smp.Err = s.Encrypter.Encrypt(ctx, NewCode(t), s.samplePool)
 		} else {
 			spec.Extra = AccountTakeOverAttributes(time.Now())
 		}

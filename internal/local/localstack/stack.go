@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,6 +64,10 @@ type Options struct {
 	// app client gets its brand. Ingest reads it as COGMAIL_BRANDS_FILE and
 	// the routing parameter carries it for dispatch's provider orders.
 	BrandsFile string
+
+	// UserPoolIDs, when set, are the only pools whose events ingest takes
+	// (COGMAIL_USER_POOL_IDS); the samples then use the first. Default: any.
+	UserPoolIDs []string
 
 	// Env adds or overrides ingest settings (COGMAIL_* variables).
 	Env map[string]string
@@ -120,6 +125,9 @@ type Stack struct {
 	timeline  *timeline
 	inbox     *inbox
 	log       *slog.Logger // the functions' logger, for the Invoke API's own lines
+	// samplePool is the pool of the sample events: SamplePool, or the
+	// first of Options.UserPoolIDs.
+	samplePool string
 	failed    failedInvocations
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
@@ -133,7 +141,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Stack{timeline: newTimeline(), log: o.Logger}
+	s := &Stack{timeline: newTimeline(), log: o.Logger, samplePool: SamplePool}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -192,6 +200,10 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	if o.BrandsFile != "" {
 		env["COGMAIL_BRANDS_FILE"] = o.BrandsFile
+	}
+	if len(o.UserPoolIDs) > 0 {
+		env["COGMAIL_USER_POOL_IDS"] = strings.Join(o.UserPoolIDs, ",")
+		s.samplePool = o.UserPoolIDs[0]
 	}
 	for k, v := range o.Env {
 		env[k] = v

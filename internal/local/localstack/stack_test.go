@@ -2,6 +2,7 @@ package localstack_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/codecrypt"
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/envelope"
+	"github.com/cogmail/cogmail/pkg/ingest"
 )
 
 // TestSamplesWithEachKeyring: every sample goes ingest -> SQS -> dispatch ->
@@ -227,5 +229,34 @@ func TestInvokeAPI(t *testing.T) {
 				t.Error("the response carries the code")
 			}
 		})
+	}
+}
+
+// TestUserPoolIDs: with Options.UserPoolIDs the samples use the first pool
+// and an event of any other pool is refused before its code is decrypted.
+func TestUserPoolIDs(t *testing.T) {
+	ctx := context.Background()
+	const mine = "eu-west-1_Mine01"
+	s, err := localstack.Start(ctx, localstack.Options{UserPoolIDs: []string{mine}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, smp := range s.RunSamples(ctx, 30*time.Second) {
+		if smp.Err != nil || !smp.Delivered() {
+			t.Errorf("sample %s with --user-pool-id %s: %v", smp.Trigger.Short(), mine, smp.Err)
+		}
+	}
+	ct, err := s.Encrypter.Encrypt(ctx, "123456", localstack.SamplePool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := localstack.Event(localstack.EventSpec{Trigger: cognito.SignUp, Pool: localstack.SamplePool, UserName: "u", Email: "u@example.com"}, ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Ingest.Handle(ctx, raw)
+	if !errors.Is(err, ingest.ErrForeignPool) || !strings.Contains(err.Error(), "user pool "+localstack.SamplePool+" is not one of "+mine) {
+		t.Fatalf("Handle(event of %s) = %v, want ErrForeignPool naming both pools", localstack.SamplePool, err)
 	}
 }
