@@ -79,7 +79,7 @@ type Options struct {
 	// code is decrypted, even if it decrypts under the configured key.
 	UserPoolIDs []string
 	Now         func() time.Time
-	NewID          func() string
+	NewID       func() string
 }
 
 // Handler handles Custom Email Sender events.

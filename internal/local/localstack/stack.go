@@ -128,9 +128,9 @@ type Stack struct {
 	// samplePool is the pool of the sample events: SamplePool, or the
 	// first of Options.UserPoolIDs.
 	samplePool string
-	failed    failedInvocations
-	stop      context.CancelFunc
-	wg        sync.WaitGroup
+	failed     failedInvocations
+	stop       context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 // Start brings the stack up.
