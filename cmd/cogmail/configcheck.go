@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -17,7 +18,9 @@ import (
 
 	"github.com/cogmail/cogmail/functions/dispatch/dispatchwire"
 	"github.com/cogmail/cogmail/internal/ops/ping"
+	"github.com/cogmail/cogmail/pkg/brand"
 	cogconfig "github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/ingest"
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun"
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
@@ -342,6 +345,7 @@ func checkIngest(getenv func(string) string) functionReport {
 	if len(c.UserPoolIDs) > 0 {
 		r.Notes = append(r.Notes, "user pools: "+strings.Join(c.UserPoolIDs, ", ")+" (events of any other pool are refused)")
 	}
+	r.Problems = brandProblems(getenv, c.DefaultLocale, r.Problems)
 	switch c.Keyring {
 	case cogconfig.KeyringKMS:
 		if c.KMSKeyARN != "" {
@@ -352,6 +356,36 @@ func checkIngest(getenv func(string) string) functionReport {
 	}
 	r.OK = len(r.Problems) == 0
 	return r
+}
+
+// brandProblems puts the brand document's problems and its templates' in
+// place of the document's alone: ingest reads the document with its
+// configuration and builds each brand's templates after, but a user fixes
+// them in one round.
+func brandProblems(getenv func(string) string, locale string, problems []problem) []problem {
+	inline, file := strings.TrimSpace(getenv("COGMAIL_BRANDS")), strings.TrimSpace(getenv("COGMAIL_BRANDS_FILE"))
+	if (inline == "") == (file == "") { // none, or both (reported as such)
+		return problems
+	}
+	check := ingest.CheckTemplates(cmp.Or(locale, render.DefaultLocale))
+	name, err := "COGMAIL_BRANDS", error(nil)
+	if file != "" {
+		name = "COGMAIL_BRANDS_FILE"
+		_, err = brand.ReadFile(file, check)
+	} else {
+		_, err = brand.Parse([]byte(inline), check)
+	}
+	problems = slices.DeleteFunc(problems, func(p problem) bool { return p.Variable == name })
+	var be *brand.Error
+	switch {
+	case errors.As(err, &be):
+		for _, p := range be.Problems {
+			problems = append(problems, problem{Variable: name, Message: p.String()})
+		}
+	case err != nil:
+		problems = append(problems, problem{Variable: name, Message: err.Error()})
+	}
+	return problems
 }
 
 func checkDispatch(getenv func(string) string) (functionReport, *cogconfig.Dispatch) {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/cogmail/cogmail/internal/local/localstack"
-	"github.com/cogmail/cogmail/pkg/brand"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
 	"github.com/cogmail/cogmail/pkg/cognito"
 )
@@ -87,9 +86,9 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 	o := localstack.Options{Addr: *addr, KMSAccount: *account, KMSRegion: *region, KMSKeyARN: *keyARN, Faults: faults, Providers: *routing,
 		SendGridWebhookPublicKey: *sgKey, MailgunWebhookSigningKey: *mgKey, RecipientLimit: *limit, Logger: logger, UserPoolIDs: pools}
 	if *brandsFile != "" {
-		// Refused here with every problem listed, before anything starts.
-		if _, err := brand.ReadFile(*brandsFile); err != nil {
-			fmt.Fprintf(e.stderr, "cogmail local: --brands: %v\n", err)
+		// Refused here with every problem listed, templates included,
+		// before anything starts.
+		if _, ok := readBrands(e.stderr, "cogmail local: --brands", *brandsFile); !ok {
 			return exitUsage
 		}
 		o.BrandsFile = *brandsFile

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 
 	"github.com/cogmail/cogmail/internal/ops/preview"
-	"github.com/cogmail/cogmail/pkg/brand"
 	"github.com/cogmail/cogmail/pkg/ingest"
 	"github.com/cogmail/cogmail/pkg/render"
 )
@@ -111,9 +110,8 @@ func runTemplatesPreview(_ context.Context, e *env, args []string) int {
 
 // previewBrands writes one gallery per brand of the document in file.
 func previewBrands(e *env, out, file string) int {
-	set, err := brand.ReadFile(file)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "cogmail templates preview: --brands: %v\n", err)
+	set, ok := readBrands(e.stderr, "cogmail templates preview: --brands", file)
+	if !ok {
 		return exitUsage
 	}
 	var brands []preview.Brand

@@ -7,7 +7,6 @@
 package brand
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,10 +15,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/cogmail/cogmail/pkg/recipient"
 )
@@ -90,47 +88,138 @@ type Set struct {
 }
 
 // Parse reads a YAML or JSON document (JSON is YAML) and validates it,
-// reporting every problem at once, each with its path
-// ("brands[1].from.address: ..."). Unknown keys are errors: a misspelt key
-// would otherwise be ignored without a word.
-func Parse(b []byte) (*Set, error) {
+// reporting every problem at once in an *Error, each with its line and path
+// ("line 7: brands[1].from.address: ..."). Unknown keys are problems, with
+// the known keys and the nearest one: a misspelt key would otherwise be
+// ignored without a word.
+func Parse(b []byte, checks ...Check) (*Set, error) {
 	if len(b) > maxDocument {
-		return nil, fmt.Errorf("brand: document of %d bytes is over the %d byte limit", len(b), maxDocument)
+		return nil, &Error{Problems: []Problem{{Message: fmt.Sprintf("the document of %d bytes is over the %d byte limit", len(b), maxDocument)}}}
 	}
-	var d Document
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("brand: not a brand document (want {default: NAME, brands: [...]}): %w", err)
+	d, pos, probs, ok := decode(b)
+	if !ok {
+		return nil, &Error{Problems: probs}
 	}
-	return New(d)
+	return build(d, pos, probs, checks)
 }
 
 // ReadFile parses the document in a file; a relative Templates directory is
-// taken relative to the file's directory.
-func ReadFile(name string) (*Set, error) {
+// taken relative to the file's directory, and must be a directory. Its
+// problems name the file and line ("brands.yaml:7: brands[1].from.address: ...").
+func ReadFile(name string, checks ...Check) (*Set, error) {
 	b, err := os.ReadFile(name)
 	if err != nil {
-		return nil, fmt.Errorf("brand: %w", err)
+		return nil, fmt.Errorf("brand file: %w", err)
 	}
-	s, err := Parse(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if len(b) > maxDocument {
+		return nil, &Error{Problems: []Problem{{File: name, Message: fmt.Sprintf("the document of %d bytes is over the %d byte limit", len(b), maxDocument)}}}
+	}
+	d, pos, probs, ok := decode(b)
+	if !ok {
+		for i := range probs {
+			probs[i].File = name
+		}
+		return nil, &Error{Problems: probs}
 	}
 	dir := filepath.Dir(name)
-	for i := range s.doc.Brands {
-		if t := s.doc.Brands[i].Templates; t != "" && !filepath.IsAbs(t) {
-			s.doc.Brands[i].Templates = filepath.Join(dir, t)
+	for i := range d.Brands {
+		t := d.Brands[i].Templates
+		if t == "" {
+			continue
 		}
+		if !filepath.IsAbs(t) {
+			t = filepath.Join(dir, t)
+			d.Brands[i].Templates = t
+		}
+		if fi, err := os.Stat(t); err != nil || !fi.IsDir() {
+			p := fmt.Sprintf("brands[%d].templates", i)
+			probs = append(probs, Problem{Line: pos.line(p), Path: p, Message: fmt.Sprintf("%s is not a directory (a relative path is taken from the brand file's directory)", t)})
+		}
+	}
+	s, err := build(d, pos, probs, checks)
+	var e *Error
+	if errors.As(err, &e) {
+		for i := range e.Problems {
+			e.Problems[i].File = name
+		}
+	}
+	return s, err
+}
+
+// New validates d and returns its Set; its problems are an *Error.
+func New(d Document, checks ...Check) (*Set, error) { return build(d, nil, nil, checks) }
+
+// Check is a check of a brand beyond its document: its templates
+// (ingest.CheckTemplates), which this package does not render. It is run
+// on each brand with a Templates directory; bare is true when the brand's
+// entry has problems of its own, so that the check can leave out what is
+// reported already. Each line of its error is a problem of the brand's
+// "templates" key.
+type Check func(b Brand, bare bool) error
+
+// build validates d and returns its Set, or an *Error with the problems
+// found before (probs), those of d's values and those of the checks, in the
+// document's order. A value under a key already reported (of the wrong
+// kind, say) is not reported again.
+func build(d Document, pos positions, probs []Problem, checks []Check) (*Set, error) {
+	s, vals := validate(d)
+	for _, v := range vals {
+		if slices.ContainsFunc(probs, func(p Problem) bool { return within(v.Path, p.Path) || within(v.Path, p.covers) }) {
+			continue
+		}
+		v.Line, v.column = pos.at(v.Path)
+		probs = append(probs, v)
+	}
+	for i, b := range d.Brands {
+		path := fmt.Sprintf("brands[%d].templates", i)
+		if b.Templates == "" || slices.ContainsFunc(probs, func(p Problem) bool { return p.Path == path }) {
+			continue
+		}
+		bare := slices.ContainsFunc(probs, func(p Problem) bool { return p.Brand() == i })
+		for _, check := range checks {
+			err := check(b, bare)
+			if err == nil {
+				continue
+			}
+			line, col := pos.at(path)
+			for _, msg := range strings.Split(err.Error(), "\n") {
+				probs = append(probs, Problem{Line: line, column: col, Path: path, Message: msg})
+			}
+		}
+	}
+	if len(probs) > 0 {
+		sortProblems(probs)
+		return nil, &Error{Problems: probs, Document: d}
 	}
 	return s, nil
 }
 
-// New validates d and returns its Set.
-func New(d Document) (*Set, error) {
-	var errs []error
+// within reports whether path is parent or under it.
+func within(path, parent string) bool {
+	return parent != "" && (path == parent || strings.HasPrefix(path, parent+".") || strings.HasPrefix(path, parent+"["))
+}
+
+// validate checks d's values; the problems have no line.
+func validate(d Document) (*Set, []Problem) {
+	var errs []Problem
 	fail := func(path, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+		errs = append(errs, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	address := func(path, v string) {
+		switch err := recipient.ValidateAddress(v); {
+		case err == nil:
+		case v == "":
+			fail(path, "is required")
+		default:
+			// The recipient package's reasons read "the address has no
+			// domain"; here the address is the user's own configuration.
+			var re *recipient.Error
+			why := err.Error()
+			if errors.As(err, &re) {
+				why = strings.TrimPrefix(re.Reason, "the address ")
+			}
+			fail(path, "%q %s", v, why)
+		}
 	}
 	s := &Set{doc: d, def: -1, byClient: map[string]int{}, byName: map[string]int{}}
 	if len(d.Brands) == 0 {
@@ -152,38 +241,36 @@ func New(d Document) (*Set, error) {
 		for k, id := range b.ClientIDs {
 			switch j, dup := s.byClient[id]; {
 			case strings.TrimSpace(id) == "" || strings.ContainsAny(id, " \r\n\t") || len(id) > 128:
-				fail(fmt.Sprintf("%s.clientIds[%d]", p, k), "is not an app client id")
+				fail(fmt.Sprintf("%s.clientIds[%d]", p, k), "%q is not an app client id", id)
 			case dup:
 				fail(fmt.Sprintf("%s.clientIds[%d]", p, k), "%q is also a client of brands[%d]", id, j)
 			default:
 				s.byClient[id] = i
 			}
 		}
-		if err := recipient.ValidateAddress(b.From.Address); err != nil {
-			fail(p+".from.address", "%v", err)
-		}
+		address(p+".from.address", b.From.Address)
 		if strings.ContainsAny(b.From.Name, "\r\n") {
 			fail(p+".from.name", "contains a line break")
 		}
 		if b.ReplyTo != (Address{}) {
-			if err := recipient.ValidateAddress(b.ReplyTo.Address); err != nil {
-				fail(p+".replyTo.address", "%v", err)
-			}
+			address(p+".replyTo.address", b.ReplyTo.Address)
 			if strings.ContainsAny(b.ReplyTo.Name, "\r\n") {
 				fail(p+".replyTo.name", "contains a line break")
 			}
 		}
-		for field, v := range map[string]string{"logoUrl": b.LogoURL, "productUrl": b.ProductURL, "supportUrl": b.SupportURL} {
-			if v == "" {
+		// In the document's order of keys, so the problems read the same
+		// every run.
+		for _, f := range []struct{ key, v string }{{"logoUrl", b.LogoURL}, {"productUrl", b.ProductURL}, {"supportUrl", b.SupportURL}} {
+			if f.v == "" {
 				continue
 			}
-			if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				fail(p+"."+field, "must be an absolute http(s) URL")
+			if u, err := url.Parse(f.v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				fail(p+"."+f.key, "%q is not an absolute http(s) URL", f.v)
 			}
 		}
-		for field, v := range map[string]string{"accent": b.Colors.Accent, "background": b.Colors.Background, "text": b.Colors.Text} {
-			if v != "" && !hexColor().MatchString(v) {
-				fail(p+".colors."+field, "%q is not a hex colour (#rgb or #rrggbb)", v)
+		for _, f := range []struct{ key, v string }{{"accent", b.Colors.Accent}, {"background", b.Colors.Background}, {"text", b.Colors.Text}} {
+			if f.v != "" && !hexColor().MatchString(f.v) {
+				fail(p+".colors."+f.key, "%q is not a hex colour (#rgb or #rrggbb)", f.v)
 			}
 		}
 		if b.Locale != "" && !localeTag().MatchString(b.Locale) {
@@ -201,19 +288,21 @@ func New(d Document) (*Set, error) {
 		}
 	}
 	switch i, ok := s.byName[d.Default]; {
+	case len(d.Brands) == 0: // reported above
 	case d.Default == "" && len(d.Brands) == 1:
 		s.def = 0
 	case d.Default == "" && len(d.Brands) > 1:
 		fail("default", "is required with more than one brand (name the brand for unknown client ids)")
 	case !ok:
-		fail("default", "%q is not the name of a brand", d.Default)
+		names := make([]string, 0, len(d.Brands))
+		for _, b := range d.Brands {
+			names = append(names, strconv.Quote(b.Name))
+		}
+		fail("default", "%q is not the name of a brand (the brands: %s)", d.Default, strings.Join(names, ", "))
 	default:
 		s.def = i
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("brand: %w", errors.Join(errs...))
-	}
-	return s, nil
+	return s, errs
 }
 
 // The patterns are compiled on first use, not at every cold start: most

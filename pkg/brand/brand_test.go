@@ -1,6 +1,8 @@
 package brand_test
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -155,6 +157,109 @@ func TestProviderNamesMatchProviderconfig(t *testing.T) {
 		doc := `{"brands":[{"name":"A","from":{"address":"a@a.example"},"providers":["` + p + `"]}]}`
 		if _, err := brand.Parse([]byte(doc)); err != nil {
 			t.Errorf("provider %s refused: %v", p, err)
+		}
+	}
+}
+
+// TestEveryProblemInOneRound: a document with problems of every kind (a
+// misspelt key, a value of the wrong kind, bad values, a missing template
+// directory, a broken template) reports them all in one error, in the
+// file's order, each with its file, line and key, in the document's own
+// terms (no Go type, no other package's prefix).
+func TestEveryProblemInOneRound(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join("testdata", "every-problem.yaml")
+	var checked []string
+	check := func(b brand.Brand, bare bool) error {
+		checked = append(checked, fmt.Sprintf("%s bare=%v", b.Name, bare))
+		if strings.HasSuffix(b.Templates, "broken") {
+			return errors.New("template: broken/en/SignUp.html:1: bad character U+007D '}'\nsecond line")
+		}
+		return nil
+	}
+	_, err := brand.ReadFile(file, check)
+	want := file + `:5: brands[0].fromm: unknown key; did you mean "from"? (known keys: name, clientIds, from, replyTo, logoUrl, productUrl, supportUrl, colors, locale, templates, providers)
+` + file + `:6: brands[0].colors.accent: "red" is not a hex colour (#rgb or #rrggbb)
+` + file + `:6: brands[0].colors.backgound: unknown key; did you mean "background"? (known keys: accent, background, text)
+` + file + `:7: brands[0].logoUrl: "ftp://logo" is not an absolute http(s) URL
+` + file + `:9: brands[1].from.address: "admin@" has no domain
+` + file + `:10: brands[1].clientIds: must be a list, not "admin1"
+` + file + `:11: brands[1].templates: template: broken/en/SignUp.html:1: bad character U+007D '}'
+` + file + `:11: brands[1].templates: second line
+` + file + `:14: brands[2].templates: ` + filepath.Join("testdata", "missing") + ` is not a directory (a relative path is taken from the brand file's directory)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("error:\n%v\nwant:\n%s", err, want)
+	}
+	// Admin has problems of its own: its templates are checked bare. Ops's
+	// directory is missing: not checked.
+	if got := strings.Join(checked, ", "); got != "Admin bare=true" {
+		t.Errorf("checks run: %s", got)
+	}
+	var be *brand.Error
+	if !errors.As(err, &be) || len(be.Document.Brands) != 3 || be.Document.Brands[1].Templates != filepath.Join("testdata", "broken") {
+		t.Errorf("the error does not carry the document as read: %+v", be)
+	}
+	for i := 0; i < 20; i++ { // the same every run
+		if _, again := brand.ReadFile(file, check); again == nil || again.Error() != want {
+			t.Fatalf("run %d differs:\n%v", i, again)
+		}
+	}
+}
+
+// TestMisspeltKeys: an unknown key is named with the known keys and the
+// nearest one, and a key it stands for is not also reported missing.
+func TestMisspeltKeys(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ doc, want string }{
+		{`{"brands":[{"name":"A","fromm":{"address":"a@a.example"}}]}`, `line 1: brands[0].fromm: unknown key; did you mean "from"?`},
+		{`{"brands":[{"name":"A","from":{"address":"a@a.example"},"clientIDs":["x"]}]}`, `line 1: brands[0].clientIDs: unknown key; did you mean "clientIds"?`},
+		{`{"brands":[{"name":"A","from":{"address":"a@a.example"},"colour":{}}]}`, `line 1: brands[0].colour: unknown key; did you mean "colors"?`},
+		{`{"brand":[{"name":"A","from":{"address":"a@a.example"}}]}`, `line 1: brand: unknown key; did you mean "brands"? (known keys: default, brands)`},
+		{`{"brands":[{"name":"A","from":{"address":"a@a.example"},"zzz":1}]}`, `line 1: brands[0].zzz: unknown key (known keys: name,`},
+	} {
+		_, err := brand.Parse([]byte(tc.doc))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s:\n got %v\nwant %s...", tc.doc, err, tc.want)
+			continue
+		}
+		if n := strings.Count(err.Error(), "\n"); n != 0 {
+			t.Errorf("%s: %d more problems than the key: %v", tc.doc, n, err)
+		}
+		for _, internal := range []string{"brand.Brand", "brand.Document", "not a brand document", "field ", "yaml:"} {
+			if strings.Contains(err.Error(), internal) {
+				t.Errorf("%s: the error says %q: %v", tc.doc, internal, err)
+			}
+		}
+	}
+}
+
+// TestAddressProblemsInTheDocumentsTerms: an address problem names the key
+// and the address, without the recipient package's prefix.
+func TestAddressProblemsInTheDocumentsTerms(t *testing.T) {
+	t.Parallel()
+	_, err := brand.Parse([]byte(`{"brands":[{"name":"A","from":{"address":"x@"},"replyTo":{"name":"Help"}}]}`))
+	want := `line 1: brands[0].from.address: "x@" has no domain` + "\n" + `line 1: brands[0].replyTo.address: is required`
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+	if err != nil && (strings.Contains(err.Error(), "recipient") || strings.Contains(err.Error(), "validate")) {
+		t.Errorf("an internal prefix leaks: %v", err)
+	}
+}
+
+// TestShapeProblems: a document that is not a mapping, an empty one and
+// one that is not YAML say so, with the line where known.
+func TestShapeProblems(t *testing.T) {
+	t.Parallel()
+	for doc, want := range map[string]string{
+		``:                     `the document is empty (want default: NAME and brands: [...], docs/brands.md)`,
+		`[1, 2]`:               `line 1: the document must be a mapping (keys: default, brands), not a list`,
+		"brands:\n  - name: [": `line 2: not YAML or JSON: did not find expected node content`,
+		"brands: x":            `line 1: brands: must be a list, not "x"`,
+		"brands:\n - name: A\n   from: a@b.example\n": `line 3: brands[0].from: must be a mapping (keys: address, name), not "a@b.example"`,
+	} {
+		if _, err := brand.Parse([]byte(doc)); err == nil || err.Error() != want {
+			t.Errorf("%q:\n got %v\nwant %s", doc, err, want)
 		}
 	}
 }

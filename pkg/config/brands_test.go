@@ -35,7 +35,7 @@ func TestLoadIngestBrands(t *testing.T) {
 		{"inline JSON", with("COGMAIL_BRANDS", `{"brands":[{"name":"J","from":{"address":"j@j.example"}}]}`), "J", ""},
 		{"file", with("COGMAIL_BRANDS_FILE", file), "A", ""},
 		{"both", with("COGMAIL_BRANDS", `{}`, "COGMAIL_BRANDS_FILE", file), "", "COGMAIL_BRANDS: set either"},
-		{"invalid", with("COGMAIL_BRANDS", `{"brands":[{"name":"J","from":{"address":"nope"}}]}`), "", "COGMAIL_BRANDS: brand: brands[0].from.address"},
+		{"invalid", with("COGMAIL_BRANDS", `{"brands":[{"name":"J","from":{"address":"nope"}}]}`), "", `COGMAIL_BRANDS: line 1: brands[0].from.address: "nope" has no @`},
 		{"missing file", with("COGMAIL_BRANDS_FILE", file+".nope"), "", "COGMAIL_BRANDS_FILE:"},
 	}
 	for _, tc := range cases {

@@ -285,7 +285,14 @@ func (r *reader) brands(name, fileName string) *brand.Set {
 	default:
 		return nil
 	}
-	if err != nil {
+	// One problem per line of the document, each with its line and key.
+	var be *brand.Error
+	switch {
+	case errors.As(err, &be):
+		for _, p := range be.Problems {
+			r.fail(name, p.String())
+		}
+	case err != nil:
 		r.fail(name, err.Error())
 	}
 	return s

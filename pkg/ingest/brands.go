@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/cogmail/cogmail/pkg/brand"
 	"github.com/cogmail/cogmail/pkg/render"
@@ -90,3 +91,30 @@ func RenderOptions(b brand.Brand, defaultLocale string) render.Options {
 type single Brand
 
 func (s single) Brand(string) Brand { return Brand(s) }
+
+// CheckTemplates is the brand.Check of a brand's templates: each parsed,
+// inlined and trial-rendered as NewBrandSet does at cold start, so that
+// `brand.ReadFile(name, ingest.CheckTemplates(locale))` reports a document's
+// problems and its templates' in one round. For a brand whose entry has
+// problems of its own (bare), the templates are checked alone: its colours
+// or locale are reported already.
+func CheckTemplates(defaultLocale string) brand.Check {
+	return func(b brand.Brand, bare bool) error {
+		o := RenderOptions(b, defaultLocale)
+		if bare {
+			o = render.Options{DefaultLocale: defaultLocale, OverrideDir: b.Templates}
+		}
+		o.CheckAll = true
+		_, err := render.New(o)
+		if err == nil {
+			return nil
+		}
+		// The brand file's reader names the brand and its templates key;
+		// the render package's own prefix says nothing more to its user.
+		lines := strings.Split(err.Error(), "\n")
+		for i, l := range lines {
+			lines[i] = strings.TrimPrefix(l, "render: ")
+		}
+		return errors.New(strings.Join(lines, "\n"))
+	}
+}

@@ -3,6 +3,8 @@ package ingest_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,5 +100,43 @@ func TestBrandTemplatesCheckedAtColdStart(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
 		}
+	}
+}
+
+// TestCheckTemplates: brand.ReadFile with ingest.CheckTemplates reports a
+// brand's broken template under its templates key, with the document's own
+// problems, in one error; a brand whose entry has problems of its own has
+// its templates checked without its values (its bad colour is reported
+// once, by the document).
+func TestCheckTemplates(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("broken/en/SignUp.subject.txt", "{{.Nope")
+	write("brands.yaml", "default: A\nbrands:\n  - name: A\n    from: {address: a@a.example}\n    colors: {accent: red}\n    templates: broken\n")
+	_, err := brand.ReadFile(filepath.Join(dir, "brands.yaml"), ingest.CheckTemplates("en"))
+	if err == nil {
+		t.Fatal("a broken template passed")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `:5: brands[0].colors.accent: "red"`) ||
+		!strings.Contains(lines[1], ":6: brands[0].templates: template: "+filepath.Join(dir, "broken", "en", "SignUp.subject.txt")) {
+		t.Errorf("problems:\n%v", err)
+	}
+	if strings.Contains(err.Error(), "render:") || strings.Contains(err.Error(), "Brand.Colors") {
+		t.Errorf("the render package's terms leak: %v", err)
+	}
+	write("broken/en/SignUp.subject.txt", "Welcome")
+	if _, err := brand.ReadFile(filepath.Join(dir, "brands.yaml"), ingest.CheckTemplates("en")); err == nil || strings.Count(err.Error(), "\n") != 0 {
+		t.Errorf("with the template fixed, want the colour alone: %v", err)
 	}
 }

@@ -80,3 +80,26 @@ func TestOneTriggerOverride(t *testing.T) {
 		t.Errorf("ForgotPassword did not fall back to the built-in template: %q", f.Text)
 	}
 }
+
+// TestBrandProblemsInAStableOrder: every bad colour and URL is reported,
+// always in the same order (the fields' order, not a map's).
+func TestBrandProblemsInAStableOrder(t *testing.T) {
+	t.Parallel()
+	o := render.Options{Brand: render.Brand{
+		SupportURL: "ftp://s", LogoURL: "ftp://l", ProductURL: "ftp://p",
+		Colors: render.Colors{Accent: "red", Background: "blue", Text: "green"},
+	}}
+	want := strings.Join([]string{
+		"render: Brand.Colors.Accent must be a hex colour (#rgb or #rrggbb)",
+		"render: Brand.Colors.Background must be a hex colour (#rgb or #rrggbb)",
+		"render: Brand.Colors.Text must be a hex colour (#rgb or #rrggbb)",
+		"render: Brand.SupportURL must be an absolute http(s) URL",
+		"render: Brand.LogoURL must be an absolute http(s) URL",
+		"render: Brand.ProductURL must be an absolute http(s) URL",
+	}, "\n")
+	for i := 0; i < 20; i++ {
+		if _, err := render.New(o); err == nil || err.Error() != want {
+			t.Fatalf("run %d:\n%v\nwant:\n%s", i, err, want)
+		}
+	}
+}

@@ -145,18 +145,19 @@ func checkBrand(b Brand) (Brand, error) {
 	if b.SenderName == "" {
 		b.SenderName = b.ProductName
 	}
-	for field, v := range map[string]string{"Colors.Accent": b.Colors.Accent, "Colors.Background": b.Colors.Background, "Colors.Text": b.Colors.Text} {
-		if v != "" && !hexColor().MatchString(v) {
-			errs = append(errs, fmt.Errorf("render: Brand.%s must be a hex colour (#rgb or #rrggbb)", field))
+	// In a fixed order, so that the same options fail the same way every run.
+	for _, f := range []struct{ field, v string }{{"Colors.Accent", b.Colors.Accent}, {"Colors.Background", b.Colors.Background}, {"Colors.Text", b.Colors.Text}} {
+		if f.v != "" && !hexColor().MatchString(f.v) {
+			errs = append(errs, fmt.Errorf("render: Brand.%s must be a hex colour (#rgb or #rrggbb)", f.field))
 		}
 	}
-	for field, v := range map[string]string{"SupportURL": b.SupportURL, "LogoURL": b.LogoURL, "ProductURL": b.ProductURL} {
-		if v == "" {
+	for _, f := range []struct{ field, v string }{{"SupportURL", b.SupportURL}, {"LogoURL", b.LogoURL}, {"ProductURL", b.ProductURL}} {
+		if f.v == "" {
 			continue
 		}
-		u, err := url.Parse(v)
+		u, err := url.Parse(f.v)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("render: Brand.%s must be an absolute http(s) URL", field))
+			errs = append(errs, fmt.Errorf("render: Brand.%s must be an absolute http(s) URL", f.field))
 		}
 	}
 	return b, errors.Join(errs...)
