@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
 	"github.com/cogmail/cogmail/pkg/queue"
 )
@@ -79,8 +80,13 @@ type Dispatch struct {
 	BreakerCooldown  time.Duration // COGMAIL_BREAKER_COOLDOWN
 	BackoffBase      time.Duration // COGMAIL_BACKOFF_BASE
 	BackoffMax       time.Duration // COGMAIL_BACKOFF_MAX: visibility backoff cap
-	DedupCache       int           // COGMAIL_DEDUP_CACHE: dedup keys remembered per container
-	MaxReceives      int           // COGMAIL_MAX_RECEIVES: dead-letter with reasons on this delivery (default 0: leave it to the redrive policy)
+	MaxAge           time.Duration // COGMAIL_MAX_AGE: the longest any message is retried
+	// RetryWindows is COGMAIL_RETRY_WINDOW's entries (TRIGGER=DURATION,...):
+	// triggers retried for less than their code's life.
+	RetryWindows   map[cognito.Trigger]time.Duration
+	RecoverySpread time.Duration // COGMAIL_RECOVERY_SPREAD: held messages come back over this when a provider recovers
+	DedupCache     int           // COGMAIL_DEDUP_CACHE: dedup keys remembered per container
+	MaxReceives    int           // COGMAIL_MAX_RECEIVES: dead-letter with reasons on this delivery (default 0: leave it to the redrive policy)
 
 	SendGrid *SendGrid // nil when neither named nor configured
 	Mailgun  *Mailgun
@@ -170,6 +176,9 @@ func LoadDispatch(getenv Getenv) (*Dispatch, error) {
 		BreakerCooldown:  r.duration("COGMAIL_BREAKER_COOLDOWN", 0),
 		BackoffBase:      r.duration("COGMAIL_BACKOFF_BASE", 0),
 		BackoffMax:       r.duration("COGMAIL_BACKOFF_MAX", 0),
+		MaxAge:           r.duration("COGMAIL_MAX_AGE", 0),
+		RetryWindows:     r.expiry("COGMAIL_RETRY_WINDOW"),
+		RecoverySpread:   r.duration("COGMAIL_RECOVERY_SPREAD", 0),
 		DedupCache:       r.int("COGMAIL_DEDUP_CACHE", 0),
 		MaxReceives:      r.optionalInt("COGMAIL_MAX_RECEIVES"),
 	}

@@ -3,7 +3,6 @@ package dispatch
 import (
 	"context"
 	"errors"
-	"math"
 	"slices"
 	"time"
 
@@ -17,104 +16,113 @@ import (
 const maxRounds = 32
 
 // deliver sends m through the providers in order and says how it ended:
-// ReasonSent, or the reason the failures give (reasonFor). It fails over on
-// unavailable and rate-limited answers, in rounds separated by exponential
-// backoff with full jitter, until the message is sent, permanently
-// rejected, or the deadline comes. A provider whose breaker is open is
-// skipped; when every breaker is open it fails fast. By provider.Class:
+// ReasonSent, or the reason the failures give (reasonFor). Its attempts
+// are one sequence of steps, one provider call each: a round is the order
+// once, and rounds are separated by exponential backoff with full jitter,
+// until the message is sent, permanently rejected, or the deadline comes.
+// A provider whose breaker is open is skipped; a round in which every
+// breaker is open ends the attempts at once. By provider.Class:
 //
 //	Permanent     stop: no other provider would take it (the breaker counts a success: the provider works)
-//	Unavailable   next provider; counts toward the breaker
-//	RateLimited   wait Retry-After and try the same provider again when the wait fits before the
-//	              deadline (once per round), else next provider; counts toward the breaker
+//	Unavailable   next step; counts toward the breaker
+//	RateLimited   when its Retry-After fits before the deadline, wait it and make the same provider
+//	              the next step (once per round); else next step; counts toward the breaker
 //
-// When no provider is left to try, the last failure's class gives the
-// reason (ReasonUnavailable, ReasonRateLimited); with none, the deadline or
-// the open breakers do.
+// When the steps run out, the last failure's class gives the reason
+// (ReasonUnavailable, ReasonRateLimited); with none, the deadline or the
+// open breakers do. Whatever the reason, the outcome says when a breaker
+// next lets a probe through, so that the message is not retried earlier.
 func (h *Handler) deliver(ctx context.Context, m provider.Message, order []string, deadline time.Time, a *attempt) outcome {
 	o := outcome{errs: map[string]string{}}
-	var last provider.Class
-	stop := func(otherwise Reason) outcome {
-		o.reason = otherwise
-		if last != 0 {
-			o.reason = reasonFor(last)
+	var last provider.Class      // the latest failure's class; zero before any
+	steps := slices.Clone(order) // the rest of this round
+	retried := map[string]bool{} // providers tried again after a Retry-After in this round
+	called := false              // whether this round called a provider
+	for round := 0; round < maxRounds; {
+		if len(steps) == 0 {
+			if !called {
+				// Every breaker is open: let SQS bring the message back
+				// when one of them lets a probe through.
+				return h.failed(o, order, last, ReasonBreakersOpen)
+			}
+			wait := h.jitter(round)
+			if !h.o.Now().Add(wait).Before(deadline) || h.o.Sleep(ctx, wait) != nil {
+				return h.failed(o, order, last, ReasonDeadline)
+			}
+			round++
+			steps, called = slices.Clone(order), false
+			clear(retried)
+			continue
 		}
-		return o
-	}
-	waited := map[string]bool{}
-	for round := 0; round < maxRounds; round++ {
-		tried := false
-		clear(waited)
-		for i := 0; i < len(order); i++ {
-			name := order[i]
-			if ctx.Err() != nil || !h.o.Now().Before(deadline) {
-				return stop(ReasonDeadline)
-			}
-			br := h.breakers[name]
-			if !br.Allow(ctx) {
-				if _, ok := o.errs[name]; !ok {
-					if last := h.answers.skipped(name); last != "" {
-						o.errs[name] = last
-					}
-				}
-				continue
-			}
-			tried = true
-			o.attempts++
-			r, took, cut, err := h.call(ctx, h.senders[name], m, deadline)
-			if err == nil {
-				br.Success(ctx)
-				h.answers.succeeded(name)
-				if r.Provider == "" {
-					r.Provider = name
-				}
-				o.reason, o.sent = ReasonSent, sentBy{receipt: r, primary: order[0], took: took}
-				return o
-			}
-			last = provider.ClassOf(err)
-			o.errs[name] = err.Error()
-			h.answers.failed(name, o.errs[name], h.o.Now())
-			h.d.Metrics.Count("ProviderError", 1, map[string]string{"Provider": name, "Class": last.String()})
-			a.log.WarnContext(ctx, "provider failed", "provider", name, "attempt", o.attempts, "class", last.String(),
-				"attemptMs", ms(took), "error", err.Error())
-			switch {
-			case last == provider.Permanent:
-				br.Success(ctx)
-				h.answers.succeeded(name) // it works; the message was the problem
-				return stop(envelope.ReasonPermanent)
-			case cut:
-				br.Abandon()
-			default:
-				br.Failure(ctx)
-			}
-			if last == provider.RateLimited && !waited[name] {
-				wait := provider.RetryAfter(err)
-				if wait > 0 && h.o.Now().Add(wait).Before(deadline) {
-					waited[name] = true
-					if h.o.Sleep(ctx, wait) != nil {
-						o.reason = ReasonDeadline
-						return o
-					}
-					i-- // the same provider again
+		name := steps[0]
+		steps = steps[1:]
+		if ctx.Err() != nil || !h.o.Now().Before(deadline) {
+			return h.failed(o, order, last, ReasonDeadline)
+		}
+		br := h.breakers[name]
+		if !br.Allow(ctx) {
+			// Its open breaker answers for it: what it said last.
+			if _, ok := o.errs[name]; !ok {
+				if answer := h.answers.skipped(name); answer != "" {
+					o.errs[name] = answer
 				}
 			}
+			continue
 		}
-		if !tried {
-			// Every breaker is open: fail fast and let SQS bring the message
-			// back after its visibility backoff.
-			// The outcome keeps each skipped provider's last answer.
-			if o.attempts == 0 {
-				o.reason = ReasonBreakersOpen
-				return o
+		called = true
+		o.attempts++
+		r, took, cut, err := h.call(ctx, h.senders[name], m, deadline)
+		if err == nil {
+			br.Success(ctx)
+			h.answers.succeeded(name)
+			if r.Provider == "" {
+				r.Provider = name
 			}
-			return stop(ReasonBreakersOpen)
+			o.reason, o.sent = ReasonSent, sentBy{receipt: r, primary: order[0], took: took}
+			return o
 		}
-		wait := h.jitter(round)
-		if !h.o.Now().Add(wait).Before(deadline) || h.o.Sleep(ctx, wait) != nil {
-			return stop(ReasonDeadline)
+		last = provider.ClassOf(err)
+		o.errs[name] = err.Error()
+		h.answers.failed(name, o.errs[name], h.o.Now())
+		h.d.Metrics.Count("ProviderError", 1, map[string]string{"Provider": name, "Class": last.String()})
+		a.log.WarnContext(ctx, "provider failed", "provider", name, "attempt", o.attempts, "class", last.String(),
+			"attemptMs", ms(took), "error", err.Error())
+		switch {
+		case last == provider.Permanent:
+			br.Success(ctx)
+			h.answers.succeeded(name) // it works; the message was the problem
+			return h.failed(o, order, last, envelope.ReasonPermanent)
+		case cut:
+			br.Abandon()
+		default:
+			br.Failure(ctx)
+		}
+		if wait := provider.RetryAfter(err); last == provider.RateLimited && !retried[name] &&
+			wait > 0 && h.o.Now().Add(wait).Before(deadline) {
+			retried[name] = true
+			if h.o.Sleep(ctx, wait) != nil {
+				return h.failed(o, order, last, ReasonDeadline)
+			}
+			steps = slices.Insert(steps, 0, name)
 		}
 	}
-	return stop(ReasonDeadline)
+	return h.failed(o, order, last, ReasonDeadline)
+}
+
+// failed ends o with the reason its last failure's class gives, or
+// otherwise when no provider answered, and with when the first of the
+// order's breakers next lets a probe through.
+func (h *Handler) failed(o outcome, order []string, last provider.Class, otherwise Reason) outcome {
+	o.reason = otherwise
+	if last != 0 {
+		o.reason = reasonFor(last)
+	}
+	for i, name := range order {
+		if at := h.breakers[name].ProbeAt(); i == 0 || at.Before(o.probeAt) {
+			o.probeAt = at
+		}
+	}
+	return o
 }
 
 // call makes one provider call within the send timeout and the message's
@@ -188,27 +196,4 @@ func (h *Handler) order(c providerconfig.Config) []string {
 // [0, min(BackoffMax, BackoffBase·2^round)).
 func (h *Handler) jitter(round int) time.Duration {
 	return time.Duration(h.int64n(int64(h.exp(round))))
-}
-
-// visibility is how long SQS hides a message retried later, by how many
-// times it has been received: BackoffBase·2^(receives-1) capped at
-// BackoffMax, with equal jitter (half fixed, half random) so that a burst of
-// failures does not come back all at once; whole seconds, at least one.
-func (h *Handler) visibility(receives int) time.Duration {
-	d := h.exp(receives - 1)
-	half := d / 2
-	v := half + time.Duration(h.int64n(int64(d-half)+1))
-	return max(time.Duration(math.Ceil(v.Seconds()))*time.Second, time.Second)
-}
-
-// exp is BackoffBase·2^n capped at BackoffMax, without overflow.
-func (h *Handler) exp(n int) time.Duration {
-	d := h.o.BackoffBase
-	for range max(n, 0) {
-		if d >= h.o.BackoffMax/2 {
-			return h.o.BackoffMax
-		}
-		d *= 2
-	}
-	return min(d, h.o.BackoffMax)
 }

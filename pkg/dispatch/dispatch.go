@@ -15,11 +15,13 @@ import (
 	mrand "math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/dispatch/breaker"
 	"github.com/cogmail/cogmail/pkg/idempotency"
 	"github.com/cogmail/cogmail/pkg/metrics"
@@ -89,7 +91,22 @@ const (
 	DefaultMessageBudget  = 20 * time.Second
 	DefaultDeadlineMargin = 2 * time.Second
 	DefaultBackoffBase    = time.Second
-	DefaultBackoffMax     = 15 * time.Minute
+	// DefaultBackoffMax caps the visibility between two receives of a
+	// message that cannot be sent yet: short enough that a long outage
+	// still probes every few minutes, long enough that a day's retry window
+	// fits in SQS's 1,000 receives (Options.Schedule).
+	DefaultBackoffMax = 5 * time.Minute
+	// DefaultMaxAge is the longest dispatch retries any message, whatever
+	// its code's validity: a day. Only AdminCreateUser's temporary password
+	// (7 days) lives longer; one that arrives days after the admin created
+	// the user is more likely to confuse than to help (the admin resends
+	// it), a day of retries at the 5 min cap is 585 receives (within SQS's
+	// 1,000), and the DLQ keeps the message 14 days for a replay.
+	DefaultMaxAge = 24 * time.Hour
+	// DefaultRecoverySpread is the window over which messages held for a
+	// recovering provider come back, so that they do not reach it at once:
+	// 1,000 held messages arrive at about 33 a second.
+	DefaultRecoverySpread = 30 * time.Second
 	DefaultDedupCache     = 10000
 )
 
@@ -106,13 +123,29 @@ type Options struct {
 	DeadlineMargin time.Duration // kept free before the invocation's deadline
 	// BackoffBase and BackoffMax shape both the waits between rounds of
 	// attempts (full jitter, within the budget) and the visibility timeout
-	// of a message retried later (by receive count, capped at BackoffMax).
+	// of a message retried later (by receive count, capped at BackoffMax;
+	// see schedule.go).
 	BackoffBase, BackoffMax time.Duration
-	DedupCacheSize          int // dedup keys remembered per container
+	// MaxAge is the longest a message is retried, from when ingest
+	// accepted it, even if its code is still valid (default DefaultMaxAge).
+	MaxAge time.Duration
+	// RetryWindows shortens the retry window of a trigger below its code's
+	// life (and MaxAge); a trigger without an entry is retried until its
+	// code expires.
+	RetryWindows map[cognito.Trigger]time.Duration
+	// RecoverySpread is how widely in time held messages come back when a
+	// breaker lets a probe through or closes again (default
+	// DefaultRecoverySpread).
+	RecoverySpread time.Duration
+	DedupCacheSize int // dedup keys remembered per container
 	// MaxReceives, when set, dead-letters a message that still cannot be
 	// sent on its MaxReceives-th delivery, with its errors, instead of
 	// leaving it to the queue's redrive policy (which moves it without
-	// them). Set it to the queue's maxReceiveCount.
+	// them). Set it to the queue's maxReceiveCount, which must exceed the
+	// longest window's Schedule: retrying by time then never reaches it.
+	// Releasing held messages early on recovery costs a receive, so it is
+	// done only for a message whose remaining receives cover its remaining
+	// window.
 	MaxReceives int
 	Breaker     breaker.Options // Threshold and Cooldown; Now is the handler's clock
 	// Suppression is what a suppressed address still receives, by reason
@@ -138,6 +171,10 @@ type Handler struct {
 	names    []string
 	seen     *dedup
 	answers  lastAnswers // each provider's last failure, for messages its open breaker skips
+	held     holds       // messages this container hides for a later try, to release on recovery
+	// recovered is set when a breaker closes again: the batch then
+	// releases the held messages it can (hold.go).
+	recovered atomic.Bool
 
 	randMu sync.Mutex
 	rand   *mrand.Rand
@@ -205,6 +242,9 @@ func New(d Deps, o Options) (*Handler, error) {
 			// ctx is the request's that caused the transition, so the
 			// line carries its request id like every other line.
 			log.Log(ctx, level, "circuit breaker "+to.String(), "from", from.String())
+			if to == breaker.Closed {
+				h.recovered.Store(true)
+			}
 			d.Metrics.Count("BreakerTransition", 1, map[string]string{"Provider": name, "State": to.String()})
 		}
 		h.breakers[name] = breaker.New(bo)
@@ -223,6 +263,8 @@ func (o Options) WithDefaults() Options {
 	o.DeadlineMargin = orDefault(o.DeadlineMargin, DefaultDeadlineMargin)
 	o.BackoffBase = orDefault(o.BackoffBase, DefaultBackoffBase)
 	o.BackoffMax = min(orDefault(o.BackoffMax, DefaultBackoffMax), queue.MaxVisibility)
+	o.MaxAge = orDefault(o.MaxAge, DefaultMaxAge)
+	o.RecoverySpread = orDefault(o.RecoverySpread, DefaultRecoverySpread)
 	o.DedupCacheSize = orDefault(o.DedupCacheSize, DefaultDedupCache)
 	return o
 }
@@ -246,6 +288,10 @@ func (o Options) Validate() error {
 	if o.SendTimeout > o.MessageBudget {
 		errs = append(errs, &OptionError{Field: "SendTimeout", Other: "MessageBudget",
 			Reason: fmt.Sprintf("must not exceed MessageBudget (%v)", o.MessageBudget)})
+	}
+	if o.MaxAge > queue.MaxRetention {
+		errs = append(errs, &OptionError{Field: "MaxAge",
+			Reason: fmt.Sprintf("must not exceed SQS's longest retention (%v)", queue.MaxRetention)})
 	}
 	if o.BackoffBase > o.BackoffMax {
 		errs = append(errs, &OptionError{Field: "BackoffBase", Other: "BackoffMax",
@@ -307,6 +353,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		})
 	}
 	wg.Wait()
+	if h.recovered.Swap(false) {
+		h.release(ctx)
+	}
 	var resp events.SQSEventResponse
 	for i, r := range retry {
 		if r {

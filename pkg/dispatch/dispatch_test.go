@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/dispatch/breaker"
 	"github.com/cogmail/cogmail/pkg/envelope"
@@ -176,6 +177,19 @@ func TestMessagesThatCannotBeSent(t *testing.T) {
 			r, _ := f.message(func(e *envelope.Envelope, _ *envelope.Payload) { e.ExpiresAt = f.clock.Now() })
 			return r
 		}, func(_ *dispatch.Deps, o *dispatch.Options) { o.DropExpired = true }, "", false, "Expired{Trigger=SignUp}"},
+		{"max-age: a temporary password a day after ingest accepted it", func(f *fixture) events.SQSMessage {
+			r, _ := f.message(func(e *envelope.Envelope, _ *envelope.Payload) {
+				e.Trigger = cognito.AdminCreateUser
+				e.CreatedAt, e.ExpiresAt = f.clock.Now().Add(-dispatch.DefaultMaxAge), f.clock.Now().Add(6*24*time.Hour)
+			})
+			return r
+		}, nil, envelope.ReasonMaxAge, false, "DLQ{Reason=max-age}"},
+		{"max-age: past its trigger's retry window", func(f *fixture) events.SQSMessage {
+			r, _ := f.message(func(e *envelope.Envelope, _ *envelope.Payload) { e.CreatedAt = f.clock.Now().Add(-2 * time.Hour) })
+			return r
+		}, func(_ *dispatch.Deps, o *dispatch.Options) {
+			o.RetryWindows = map[cognito.Trigger]time.Duration{cognito.SignUp: 2 * time.Hour}
+		}, envelope.ReasonMaxAge, false, "DLQ{Reason=max-age}"},
 		{"tampered ciphertext", func(f *fixture) events.SQSMessage {
 			r, _ := f.message()
 			var env envelope.Envelope
@@ -722,7 +736,8 @@ func TestVisibilityBackoff(t *testing.T) {
 		receives int
 		min, max int32 // seconds
 	}{
-		{1, 1, 1}, {2, 1, 2}, {3, 2, 4}, {5, 8, 16}, {10, 256, 512}, {11, 450, 900}, {30, 450, 900}, {1000, 450, 900},
+		// BackoffBase 1s doubling, capped at DefaultBackoffMax (5 min), equal jitter.
+		{1, 1, 1}, {2, 1, 2}, {3, 2, 4}, {5, 8, 16}, {9, 128, 256}, {10, 150, 300}, {30, 150, 300}, {1000, 150, 300},
 	}
 	for _, tt := range tests {
 		t.Run(strconv.Itoa(tt.receives), func(t *testing.T) {

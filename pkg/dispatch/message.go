@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/envelope"
+	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
 	"github.com/cogmail/cogmail/pkg/queue"
@@ -24,6 +26,9 @@ type attempt struct {
 	trigger  string
 	start    time.Time
 	receives int
+	// created and end are the envelope's acceptance by ingest and its
+	// retry window's end (zero until the envelope is parsed).
+	created, end time.Time
 }
 
 // process handles one message: it decides the outcome, then settles it
@@ -32,6 +37,7 @@ type attempt struct {
 func (h *Handler) process(ctx context.Context, rec *events.SQSMessage, routing providerconfig.Config) Action {
 	a := &attempt{rec: rec, start: h.o.Now(), receives: receiveCount(rec), trigger: "unknown"}
 	a.log = h.d.Logger.With("sqsMessageId", rec.MessageId)
+	h.held.drop(rec.MessageId) // received again: the handle this container kept is void
 	if th := rec.Attributes[queue.AWSTraceHeader]; th != "" {
 		// The X-Ray trace ingest sent the message in: it ties this line to
 		// ingest's invocation in X-Ray and in Logs Insights.
@@ -58,9 +64,10 @@ func (h *Handler) decide(ctx context.Context, a *attempt, routing providerconfig
 	// The first line of the message's dispatch timeline (docs/operations.md).
 	a.log.InfoContext(ctx, "received", "receives", a.receives)
 
-	if env.Expired(a.start) {
-		h.d.Metrics.Count("Expired", 1, map[string]string{"Trigger": a.trigger})
-		return outcome{reason: envelope.ReasonExpired, detail: "expired at " + env.ExpiresAt.UTC().Format(time.RFC3339)}
+	until, why, limit := h.window(env)
+	a.created, a.end = env.CreatedAt, until
+	if !a.start.Before(until) {
+		return h.windowOver(a, env, why, limit)
 	}
 	deadline := h.deadline(ctx, a.start)
 	if !a.start.Before(deadline) {
@@ -94,6 +101,27 @@ func (h *Handler) decide(ctx context.Context, a *attempt, routing providerconfig
 	o = h.deliver(ctx, msg, order, deadline, a)
 	clearMessage(&msg)
 	return o
+}
+
+// windowOver is the outcome of a message whose retry window is over: why
+// says whether the code expired or the message outgrew its maximum age.
+// The detail says how long it waited, which for a message that was
+// retried is how long the outage lasted, at least.
+func (h *Handler) windowOver(a *attempt, env *envelope.Envelope, why Reason, limit string) outcome {
+	age := a.start.Sub(env.CreatedAt).Round(time.Second)
+	detail := "expired at " + env.ExpiresAt.UTC().Format(time.RFC3339) + ", " + age.String() + " after ingest accepted it"
+	if why == envelope.ReasonMaxAge {
+		detail = "older than " + limit + " (accepted " + age.String() + " ago; its code is valid until " +
+			env.ExpiresAt.UTC().Format(time.RFC3339) + ")"
+	}
+	if first, ok := firstReceive(a.rec); ok && a.receives > 1 {
+		detail += fmt.Sprintf("; not sent in %d receives over %v since the first (the outage lasted at least that long)",
+			a.receives-1, a.start.Sub(first).Round(time.Second))
+	}
+	if why == envelope.ReasonExpired {
+		h.d.Metrics.Count("Expired", 1, map[string]string{"Trigger": a.trigger})
+	}
+	return outcome{reason: why, detail: detail}
 }
 
 // open unseals the payload and builds the provider message.
@@ -187,7 +215,7 @@ func (h *Handler) skipped(ctx context.Context, a *attempt, o outcome) {
 	}
 }
 
-// retryLater delays the message's next delivery by its receive count and
+// retryLater delays the message's next delivery by its schedule and
 // reports it, or dead-letters it when it has had MaxReceives deliveries.
 func (h *Handler) retryLater(ctx context.Context, a *attempt, o outcome) Action {
 	if h.o.MaxReceives > 0 && a.receives >= h.o.MaxReceives {
@@ -198,18 +226,35 @@ func (h *Handler) retryLater(ctx context.Context, a *attempt, o outcome) Action 
 	return h.retryVisibility(ctx, a, o)
 }
 
-// retryVisibility hides the message for its backoff and reports it for
+// retryVisibility hides the message until its next try (schedule.go),
+// remembers it for a release on recovery (hold.go), and reports it for
 // redelivery.
 func (h *Handler) retryVisibility(ctx context.Context, a *attempt, o outcome) Action {
-	vis := h.visibility(a.receives)
-	h.d.Metrics.Count("Failed", 1, map[string]string{"Reason": string(o.reason)})
-	a.log.WarnContext(ctx, "not sent; SQS will deliver it again", "reason", string(o.reason), "attempt", o.attempts,
-		"receives", a.receives, "retryIn", vis.String())
+	now := h.o.Now()
+	end := a.end
+	if end.IsZero() {
+		end = now.Add(h.o.BackoffMax) // not parsed: the plain backoff
+	}
+	vis := h.retryIn(a.receives, now, o.probeAt, end)
+	dims := map[string]string{"Reason": string(o.reason)}
+	h.d.Metrics.Count("Failed", 1, dims)
+	args := []any{"reason", string(o.reason), "attempt", o.attempts, "receives", a.receives, "retryIn", vis.String()}
+	if !a.created.IsZero() {
+		// Held mail is the signal of an outage: its age is what the
+		// HeldAge alarm watches (infra/template.yaml).
+		age := now.Sub(a.created)
+		h.d.Metrics.Emit(map[string]string{"Trigger": a.trigger}, metricOne("Held"),
+			metrics.Metric{Name: "HeldAge", Unit: metrics.Seconds, Value: age.Seconds()})
+		args = append(args, "ageMs", age.Milliseconds(), "retryUntil", end.UTC().Format(time.RFC3339))
+	}
+	a.log.WarnContext(ctx, "not sent; SQS will deliver it again", args...)
 	if url := h.queueURL(a.rec); url != "" && a.rec.ReceiptHandle != "" {
 		bctx, cancel := h.bookkeeping(ctx)
 		defer cancel()
 		if _, err := h.d.Visibility.ChangeMessageVisibility(bctx, changeVisibility(url, a.rec.ReceiptHandle, vis)); err != nil {
 			a.log.WarnContext(ctx, "visibility not changed; the queue's own timeout applies", "error", err.Error())
+		} else if !a.end.IsZero() {
+			h.held.add(a.rec.MessageId, heldMessage{url: url, handle: a.rec.ReceiptHandle, until: now.Add(vis), end: end, receives: a.receives})
 		}
 	}
 	return RetryLater
@@ -240,6 +285,15 @@ func receiveCount(rec *events.SQSMessage) int {
 		return 1
 	}
 	return n
+}
+
+// firstReceive is when SQS first delivered the message.
+func firstReceive(rec *events.SQSMessage) (time.Time, bool) {
+	ms, err := strconv.ParseInt(rec.Attributes["ApproximateFirstReceiveTimestamp"], 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms), true
 }
 
 func attr(rec *events.SQSMessage, name string) string {

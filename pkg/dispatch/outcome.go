@@ -14,9 +14,12 @@ const (
 	// Delete: the message is done and leaves the source queue (it was sent,
 	// or it must never be sent).
 	Delete Action = iota + 1
-	// RetryLater: the message is reported in batchItemFailures and hidden for
-	// a backoff that grows with its receive count (or dead-lettered as
-	// ReasonRetriesExhausted on its MaxReceives-th delivery).
+	// RetryLater: the message is reported in batchItemFailures and hidden
+	// until its next try (schedule.go): a backoff that grows with its
+	// receive count, no earlier than a breaker's next probe, no later than
+	// its retry window's end, where it is dead-lettered as expired or
+	// max-age. (On a MaxReceives-th delivery, which the schedule never
+	// reaches, it is dead-lettered as ReasonRetriesExhausted.)
 	RetryLater
 	// DeadLetter: the message goes, unchanged and still sealed, to the DLQ
 	// with its reason and each provider's last error; then it is deleted.
@@ -85,6 +88,7 @@ var policy = map[Reason]Action{
 
 	envelope.ReasonMalformed:        DeadLetter,
 	envelope.ReasonExpired:          DeadLetter, // Delete instead with Options.DropExpired
+	envelope.ReasonMaxAge:           DeadLetter,
 	envelope.ReasonPermanent:        DeadLetter,
 	envelope.ReasonUnsealable:       DeadLetter,
 	envelope.ReasonRetriesExhausted: DeadLetter,
@@ -124,6 +128,10 @@ type outcome struct {
 	attempts int               // provider calls made in this invocation
 	errs     map[string]string // each provider's last error, secret-free
 	sent     sentBy            // with ReasonSent
+	// probeAt, when a breaker kept the message from a provider, is the
+	// earliest moment one of them lets a probe through: it is not retried
+	// before.
+	probeAt time.Time
 }
 
 // sentBy is who took a sent message.

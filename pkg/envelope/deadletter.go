@@ -34,12 +34,18 @@ type Reason string
 
 // The dead-letter reasons.
 const (
-	ReasonMalformed  Reason = "malformed"  // not an envelope, or a payload that is not one
-	ReasonExpired    Reason = "expired"    // past expiresAt: the code is useless
+	ReasonMalformed Reason = "malformed" // not an envelope, or a payload that is not one
+	ReasonExpired   Reason = "expired"   // past expiresAt: the code is useless
+	// ReasonMaxAge: older than the longest dispatch retries a message
+	// (its trigger's retry window, at most dispatch's MaxAge), though its
+	// code is still valid: a temporary password days late.
+	ReasonMaxAge     Reason = "max-age"
 	ReasonPermanent  Reason = "permanent"  // a provider rejected the message itself
 	ReasonUnsealable Reason = "unsealable" // the payload cannot be opened (tampered, key gone)
 	// ReasonRetriesExhausted: still unsent on dispatch's MaxReceives-th
-	// delivery. The DLQ tools also show it for a message without AttrReason:
+	// delivery (the queue's maxReceiveCount, derived so that retrying by
+	// time never reaches it: only a message whose receives were spent
+	// outside the schedule, such as by crashed invocations, gets here). The DLQ tools also show it for a message without AttrReason:
 	// SQS's redrive moved it after maxReceiveCount deliveries that dispatch
 	// never saw through (timed-out or crashed invocations).
 	ReasonRetriesExhausted Reason = "retries-exhausted"

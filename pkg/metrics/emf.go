@@ -22,6 +22,7 @@ type Unit string
 const (
 	Count        Unit = "Count"
 	Milliseconds Unit = "Milliseconds"
+	Seconds      Unit = "Seconds"
 )
 
 // Emitter writes EMF lines to w. It is safe for concurrent use.

@@ -19,6 +19,13 @@ import (
 // dispatch's retry backoff and on how long the DLQ tools may hold a message.
 const MaxVisibility = 12 * time.Hour
 
+// MaxRetention is SQS's longest message retention (14 days): a message
+// retried longer than its queue keeps it would vanish unsent.
+const MaxRetention = 14 * 24 * time.Hour
+
+// MaxReceiveCount is the largest maxReceiveCount a redrive policy takes.
+const MaxReceiveCount = 1000
+
 // Sender is the part of the SQS client that publishing needs; *sqs.Client
 // satisfies it.
 type Sender interface {

@@ -250,6 +250,9 @@ func Options(c *config.Dispatch) dispatch.Options {
 		DeadlineMargin: c.DeadlineMargin,
 		BackoffBase:    c.BackoffBase,
 		BackoffMax:     c.BackoffMax,
+		MaxAge:         c.MaxAge,
+		RetryWindows:   c.RetryWindows,
+		RecoverySpread: c.RecoverySpread,
 		DedupCacheSize: c.DedupCache,
 		MaxReceives:    c.MaxReceives,
 		Breaker:        breaker.Options{Threshold: c.BreakerThreshold, Cooldown: c.BreakerCooldown},
@@ -262,7 +265,7 @@ func Options(c *config.Dispatch) dispatch.Options {
 // that Check can report.
 var variables = map[string]string{
 	"SendTimeout": "COGMAIL_SEND_TIMEOUT", "MessageBudget": "COGMAIL_MESSAGE_BUDGET",
-	"BackoffBase": "COGMAIL_BACKOFF_BASE", "BackoffMax": "COGMAIL_BACKOFF_MAX",
+	"BackoffBase": "COGMAIL_BACKOFF_BASE", "BackoffMax": "COGMAIL_BACKOFF_MAX", "MaxAge": "COGMAIL_MAX_AGE",
 }
 
 // Check reports the settings that contradict each other once dispatch's

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cogmail/cogmail/functions/dispatch/dispatchwire"
+	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/dispatch"
 )
@@ -43,6 +44,7 @@ func TestCheck(t *testing.T) {
 		{"timeout within a raised budget", map[string]string{"COGMAIL_SEND_TIMEOUT": "30s", "COGMAIL_MESSAGE_BUDGET": "40s"}, nil},
 		{"backoff base over the cap", map[string]string{"COGMAIL_BACKOFF_BASE": "2h", "COGMAIL_BACKOFF_MAX": "1h"}, []string{"COGMAIL_BACKOFF_BASE"}},
 		{"backoff base over the default cap", map[string]string{"COGMAIL_BACKOFF_BASE": "20m"}, []string{"COGMAIL_BACKOFF_BASE"}},
+		{"max age over SQS's retention", map[string]string{"COGMAIL_MAX_AGE": "400h"}, []string{"COGMAIL_MAX_AGE"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,7 +52,7 @@ func TestCheck(t *testing.T) {
 			err := dispatchwire.Check(load(t, tt.env))
 			for _, v := range tt.want {
 				var ce *config.Error
-				if !errors.As(err, &ce) || !strings.Contains(err.Error(), v+": must not exceed COGMAIL_") {
+				if !errors.As(err, &ce) || !strings.Contains(err.Error(), v+": must not exceed ") {
 					t.Errorf("Check = %v, want a *config.Error for %s naming the other variable", err, v)
 				}
 			}
@@ -69,5 +71,22 @@ func TestUnsetSettingsTakeDispatchDefaults(t *testing.T) {
 	if o.SendTimeout != 5*time.Second || o.MessageBudget != dispatch.DefaultMessageBudget || o.Concurrency != dispatch.DefaultConcurrency ||
 		o.BackoffMax != dispatch.DefaultBackoffMax || o.DedupCacheSize != dispatch.DefaultDedupCache {
 		t.Fatalf("options with defaults: %+v", o)
+	}
+}
+
+// TestRetrySettingsReachDispatch: the retry schedule's variables become
+// dispatch's options, and what they leave unset its documented defaults.
+func TestRetrySettingsReachDispatch(t *testing.T) {
+	t.Parallel()
+	o := dispatchwire.Options(load(t, map[string]string{
+		"COGMAIL_BACKOFF_MAX": "2m", "COGMAIL_MAX_AGE": "12h", "COGMAIL_RETRY_WINDOW": "SignUp=6h, AdminCreateUser=2h",
+	})).WithDefaults()
+	if o.BackoffMax != 2*time.Minute || o.MaxAge != 12*time.Hour || o.RecoverySpread != dispatch.DefaultRecoverySpread ||
+		o.RetryWindows[cognito.SignUp] != 6*time.Hour || o.RetryWindows[cognito.AdminCreateUser] != 2*time.Hour || len(o.RetryWindows) != 2 {
+		t.Fatalf("options: %+v", o)
+	}
+	d := dispatchwire.Options(load(t, nil)).WithDefaults()
+	if d.BackoffMax != 5*time.Minute || d.MaxAge != 24*time.Hour || d.RetryWindows != nil {
+		t.Fatalf("defaults: %+v", d)
 	}
 }

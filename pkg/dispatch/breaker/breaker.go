@@ -138,6 +138,19 @@ func (b *Breaker) Abandon() {
 	b.mu.Unlock()
 }
 
+// ProbeAt is the earliest moment the breaker lets a call through: the end
+// of the cooldown while it is open, now otherwise (a half-open breaker
+// whose probe is in flight included: its verdict is due any moment).
+func (b *Breaker) ProbeAt() time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.o.Now()
+	if at := b.openedAt.Add(b.o.Cooldown); b.state == Open && at.After(now) {
+		return at
+	}
+	return now
+}
+
 // State returns the current state. An open breaker whose cooldown has passed
 // still reads Open until the next Allow.
 func (b *Breaker) State() State {

@@ -180,3 +180,31 @@ func BenchmarkAllowSuccess(b *testing.B) {
 		}
 	}
 }
+
+// TestProbeAt: an open breaker names the end of its cooldown, which is
+// when the first message held for it should come back; otherwise now.
+func TestProbeAt(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b := breaker.New(breaker.Options{Threshold: 1, Cooldown: 30 * time.Second, Now: c.Now})
+	ctx := context.Background()
+	if got := b.ProbeAt(); !got.Equal(c.Now()) {
+		t.Fatalf("closed: ProbeAt = %v, want now", got)
+	}
+	opened := c.Now()
+	b.Failure(ctx)
+	c.Add(10 * time.Second)
+	if got, want := b.ProbeAt(), opened.Add(30*time.Second); !got.Equal(want) {
+		t.Fatalf("open: ProbeAt = %v, want %v", got, want)
+	}
+	c.Add(20 * time.Second)
+	if got := b.ProbeAt(); !got.Equal(c.Now()) {
+		t.Fatalf("cooldown over: ProbeAt = %v, want now", got)
+	}
+	if !b.Allow(ctx) {
+		t.Fatal("no probe after the cooldown")
+	}
+	if got := b.ProbeAt(); !got.Equal(c.Now()) {
+		t.Fatalf("probing: ProbeAt = %v, want now", got)
+	}
+}
