@@ -79,6 +79,10 @@ func errBatchTooLong(n int) *apiError {
 	return newError("BatchRequestTooLong", "AWS.SimpleQueueService.BatchRequestTooLong", "Batch requests cannot be longer than %d bytes. You have sent %d bytes.", maxMessageBytes, n)
 }
 
+func errPurgeInProgress(queue string) *apiError {
+	return newError("PurgeQueueInProgress", "AWS.SimpleQueueService.PurgeQueueInProgress", "Only one PurgeQueue operation on %s is allowed every 60 seconds.", queue)
+}
+
 func errResourceNotFound(format string, args ...any) *apiError {
 	return newError("ResourceNotFoundException", "ResourceNotFoundException", format, args...)
 }

@@ -38,6 +38,7 @@ type message struct {
 	visibleAt        time.Time // delay end, or end of the current visibility timeout
 	receives         int
 	firstReceive     time.Time
+	received         time.Time // when the current receipt handle was issued
 	receipt          string // current receipt handle; older ones no longer act
 	deadLetterSource string // ARN of the queue that redrove it here
 	deleted          bool
@@ -612,6 +613,7 @@ func (s *Server) receive(q *queue, limit int, vt time.Duration, now time.Time, s
 		}
 		m.visibleAt = now.Add(vt)
 		m.receipt = newReceipt(q.name, m.id)
+		m.received = now
 		out = append(out, sel.render(m, s.account))
 	}
 	return out
@@ -663,7 +665,13 @@ func (s *Server) changeOne(q *queue, e *receiptInput, now time.Time) error {
 	if m == nil {
 		return errReceiptHandleExpired(*e.ReceiptHandle)
 	}
-	m.visibleAt = now.Add(time.Duration(vt) * time.Second)
+	// A message stays in flight at most 12 hours from the receive that
+	// issued the handle, however often its timeout is changed.
+	visibleAt := now.Add(time.Duration(vt) * time.Second)
+	if visibleAt.Sub(m.received) > maxVisibilitySecs*time.Second {
+		return errInvalidParameter("Value %d for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [%d seconds].", vt, maxVisibilitySecs)
+	}
+	m.visibleAt = visibleAt
 	q.signal()
 	return nil
 }

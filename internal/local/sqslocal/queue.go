@@ -15,7 +15,7 @@ import (
 // Limits from the SQS developer guide.
 const (
 	maxBatchEntries     = 10
-	maxMessageBytes     = 256 << 10
+	maxMessageBytes     = 1 << 20 // 1 MiB since 2025 (was 256 KiB): the default, the maximum and a batch's total
 	maxDelaySeconds     = 900
 	maxVisibilitySecs   = 12 * 60 * 60
 	maxWaitSeconds      = 20
@@ -24,6 +24,7 @@ const (
 	minRetentionSeconds = 60
 	maxRetentionSeconds = 14 * 24 * 60 * 60
 	maxListQueues       = 1000
+	purgeInterval       = 60 * time.Second // one PurgeQueue per queue per minute
 )
 
 var queueNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
@@ -88,6 +89,7 @@ type queue struct {
 	stored    map[string]string
 	tags      map[string]string
 	deleted   bool
+	purgedAt  time.Time // the last PurgeQueue; zero if never
 
 	msgs []*message          // send order; deleted ones are dropped by sweep
 	byID map[string]*message // live messages
@@ -537,6 +539,11 @@ func (s *Server) purgeQueue(c *call, in *queueURLInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	now := s.now()
+	if !q.purgedAt.IsZero() && now.Sub(q.purgedAt) < purgeInterval {
+		return nil, errPurgeInProgress(q.name)
+	}
+	q.purgedAt = now
 	for _, m := range q.msgs {
 		q.remove(m)
 	}

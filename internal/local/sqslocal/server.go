@@ -6,9 +6,10 @@
 // queues, StartMessageMoveTask and friends) and tag operations, and is
 // checked against moto_server by a shared conformance suite. Where they
 // differ it follows SQS: a delete with an outdated receipt handle succeeds
-// without deleting. Deliberately simpler than SQS: no FIFO queues, no
-// permissions, PurgeQueue is not rate-limited, a deleted queue's name can be
-// reused at once, and messages and batches are limited to 256 KiB.
+// without deleting; a second PurgeQueue within 60 s is PurgeQueueInProgress;
+// messages and batches take up to 1 MiB; a message stays in flight at most
+// 12 hours from its receive. What it deliberately does differently from SQS
+// is listed, for users, in docs/operations.md ("The local SQS endpoint").
 package sqslocal
 
 import (
@@ -37,9 +38,10 @@ const (
 const (
 	targetPrefix = "AmazonSQS."
 	contentType  = "application/x-amz-json-1.0"
-	// maxRequestBytes bounds the request body: a 256 KiB batch can grow a
-	// few times over when JSON escapes its characters or base64 its binaries.
-	maxRequestBytes = 4 << 20
+	// maxRequestBytes bounds the request body: a 1 MiB batch can grow a
+	// few times over when JSON escapes its characters (Go's encoder writes
+	// "<" as six bytes) or base64 its binaries.
+	maxRequestBytes = 8 << 20
 )
 
 // Options configures a Server. The zero value is usable.

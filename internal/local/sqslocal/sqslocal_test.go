@@ -198,7 +198,7 @@ func TestValidation(t *testing.T) {
 	for i := range 11 {
 		eleven["a"+strconv.Itoa(i)] = str("v")
 	}
-	big := strings.Repeat("x", 256<<10)
+	big := strings.Repeat("x", 1<<20) // SQS's limit since 2025: 1 MiB
 	tests := []struct {
 		name  string
 		call  func() error
@@ -258,8 +258,8 @@ func TestValidation(t *testing.T) {
 		}, code("InvalidParameterValue")},
 		{"BatchTooLong", func() error {
 			_, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: []types.SendMessageBatchRequestEntry{
-				{Id: aws.String("a"), MessageBody: aws.String(big[:200<<10])},
-				{Id: aws.String("b"), MessageBody: aws.String(big[:100<<10])},
+				{Id: aws.String("a"), MessageBody: aws.String(big[:700<<10])},
+				{Id: aws.String("b"), MessageBody: aws.String(big[:400<<10])},
 			}})
 			return err
 		}, func(t *testing.T, err error) { errorAs[*types.BatchRequestTooLong](t, err) }},
