@@ -29,7 +29,7 @@ Examples:
   cogmail local --kms-seed testdata/cognito/local-kms-seed.yaml
   cogmail local --fail ses=1,sendgrid=0.5   # watch failover; ses always down, sendgrid half the time
   cogmail local --fail ses=1,sendgrid=1,mailgun=1,smtp=550   # watch the DLQ fill
-  cogmail local --aes-key-hex $(openssl rand -hex 32) --aes-key-namespace ns --aes-key-name k
+  COGMAIL_LOCAL_AES_KEY_HEX=$(openssl rand -hex 32) cogmail local --aes-key-namespace ns --aes-key-name k
   cogmail local --log-format text --log-level warn   # the functions' log lines, readable, warnings up
   cogmail local --user-pool-id us-east-1_CogmailLocal   # refuse events of any other pool, as the deployed ingest does
 
@@ -38,6 +38,10 @@ The functions' log lines go to stderr (JSON by default, as Lambda writes them), 
 stopping the stack loses the queues, the DLQ, the inbox and a generated KMS key (--kms-seed
 keeps the key, so events made for it stay valid across restarts).
 `
+
+// localAESKeyVar gives the raw AES key when --aes-key-hex is not set: a
+// flag's value is visible to every user in ps, the environment is not.
+const localAESKeyVar = "COGMAIL_LOCAL_AES_KEY_HEX"
 
 func runLocal(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("cogmail local", flag.ContinueOnError)
@@ -48,7 +52,7 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 	account := fs.String("kms-account", "111122223333", "account of the local KMS")
 	region := fs.String("kms-region", "us-east-1", "region of the local KMS")
 	keyARN := fs.String("kms-key-arn", "", "the code key (default: the seed's first key)")
-	aesHex := fs.String("aes-key-hex", "", "use a raw AES-256 keyring with this key (64 hex characters) instead of KMS")
+	aesHex := fs.String("aes-key-hex", "", "use a raw AES-256 keyring with this key (64 hex characters) instead of KMS; default $"+localAESKeyVar+", which keeps the key out of ps")
 	aesNS := fs.String("aes-key-namespace", "", "raw AES key namespace (with --aes-key-hex)")
 	aesName := fs.String("aes-key-name", "", "raw AES key name (with --aes-key-hex)")
 	fail := fs.String("fail", "", "inject provider faults: NAME=RATE (0..1, answered 503 / connection reset) or NAME=STATUS (e.g. 429, 500, SMTP 421), comma-separated")
@@ -101,10 +105,14 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 		}
 		o.KMSSeed = b
 	}
+	aesFrom := "--aes-key-hex"
+	if *aesHex == "" {
+		*aesHex, aesFrom = strings.TrimSpace(e.getenv(localAESKeyVar)), localAESKeyVar
+	}
 	if *aesHex != "" {
 		k, err := hex.DecodeString(*aesHex)
 		if err != nil || len(k) != 32 || *aesNS == "" || *aesName == "" {
-			fmt.Fprintln(e.stderr, "cogmail local: --aes-key-hex needs 64 hex characters, with --aes-key-namespace and --aes-key-name")
+			fmt.Fprintf(e.stderr, "cogmail local: %s needs 64 hex characters, with --aes-key-namespace and --aes-key-name\n", aesFrom)
 			return exitUsage
 		}
 		o.AES = &codecrypt.RawAESKey{Namespace: *aesNS, Name: *aesName, Key: k}

@@ -27,6 +27,40 @@ func TestLocalOnce(t *testing.T) {
 	}
 }
 
+// The raw AES key can come from the environment, so that it does not show
+// in ps; the flag wins over it.
+func TestLocalAESKeyFromEnvironment(t *testing.T) {
+	key := strings.Repeat("ab", 32)
+	cases := []struct {
+		name string
+		env  string
+		args []string
+		code int
+		want string
+	}{
+		{"from the environment", key, []string{"--aes-key-namespace", "ns", "--aes-key-name", "k"}, exitOK, "codes: raw AES ns/k"},
+		{"bad in the environment", "abc", []string{"--aes-key-namespace", "ns", "--aes-key-name", "k"}, exitUsage, "COGMAIL_LOCAL_AES_KEY_HEX needs 64 hex characters"},
+		{"the flag wins", "abc", []string{"--aes-key-hex", key, "--aes-key-namespace", "ns", "--aes-key-name", "k"}, exitOK, "codes: raw AES ns/k"},
+		{"named in --help", "", []string{"--help"}, exitOK, "COGMAIL_LOCAL_AES_KEY_HEX"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			getenv := func(k string) string {
+				if k == "COGMAIL_LOCAL_AES_KEY_HEX" {
+					return tc.env
+				}
+				return ""
+			}
+			args := append([]string{"local", "--once", "--addr", "127.0.0.1:0"}, tc.args...)
+			code := run(context.Background(), &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: getenv}, args)
+			if code != tc.code || !strings.Contains(out.String()+errb.String(), tc.want) {
+				t.Errorf("exit %d (want %d); output lacks %q:\n%s%s", code, tc.code, tc.want, out.String(), errb.String())
+			}
+		})
+	}
+}
+
 func TestLocalFlags(t *testing.T) {
 	cases := []struct {
 		name string

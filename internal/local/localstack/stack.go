@@ -169,12 +169,15 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("localstack: listen %s: %w", o.Addr, err)
 	}
-	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+	tcp, ok := ln.Addr().(*net.TCPAddr)
+	if !ok || !tcp.IP.IsLoopback() {
 		_ = ln.Close()
 		return nil, fmt.Errorf("localstack: %s is not a loopback address; the local stack listens on 127.0.0.1 only", o.Addr)
 	}
 	s.URL = "http://" + ln.Addr().String()
-	s.srv = &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
+	// Loopback is not enough: a page in the user's browser can reach it too
+	// (DNS rebinding, cross-origin POSTs). OwnOrigin keeps pages out.
+	s.srv = &http.Server{Handler: awslocal.OwnOrigin(tcp, router), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 
 	awsCfg := awsclient.Config(s.Region, credentials.NewStaticCredentialsProvider("local", "local", ""))
