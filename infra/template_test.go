@@ -383,6 +383,7 @@ func TestRolePermissions(t *testing.T) {
 			"xray:PutTraceSegments on *",
 		}},
 		{"EventsRole", []string{
+			"dynamodb:DeleteItem on GetAtt(ReputationTable.Arn)",
 			"dynamodb:PutItem on GetAtt(ReputationTable.Arn)",
 			"logs:CreateLogStream on GetAtt(EventsLogGroup.Arn)",
 			"logs:PutLogEvents on GetAtt(EventsLogGroup.Arn)",

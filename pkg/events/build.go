@@ -41,8 +41,14 @@ func Build(ctx context.Context, c *config.Events, cl Clients, log *slog.Logger, 
 	d.Suppressions = s
 	vo := mailevent.VerifyOptions{MaxAge: c.WebhookMaxAge}
 	if c.SendGridPublicKey != "" {
-		v, err := mailevent.NewSendGridVerifier(c.SendGridPublicKey, vo)
-		if err != nil {
+		// The requests already applied, shared by every container.
+		var seen mailevent.Tokens
+		if t, err := reputationtable.NewSendGridRequests(cl.DynamoDB, c.Table, nil); err != nil {
+			errs = append(errs, err) // Build fails: the key is still checked, to list every problem
+		} else {
+			seen = t
+		}
+		if v, err := mailevent.NewSendGridVerifier(c.SendGridPublicKey, seen, vo); err != nil {
 			errs = append(errs, fmt.Errorf("COGMAIL_SENDGRID_WEBHOOK_PUBLIC_KEY: %w", err))
 		} else {
 			d.SendGrid = v

@@ -33,14 +33,18 @@ const MaxBody = 5 << 20
 // reset connection (the local Invoke API does the same).
 const maxDrain = 64 << 20
 
-// SendGridVerifier checks a SendGrid webhook (*mailevent.SendGridVerifier).
+// SendGridVerifier checks a SendGrid webhook and that it was not applied
+// before (*mailevent.SendGridVerifier); Forget undoes that record.
 type SendGridVerifier interface {
-	Verify(h http.Header, body []byte) error
+	Verify(ctx context.Context, h http.Header, body []byte) error
+	Forget(ctx context.Context, h http.Header, body []byte) error
 }
 
-// MailgunVerifier checks a Mailgun webhook's signature (*mailevent.MailgunVerifier).
+// MailgunVerifier checks a Mailgun webhook's signature and that its token
+// is new (*mailevent.MailgunVerifier); Forget undoes that record.
 type MailgunVerifier interface {
 	Verify(ctx context.Context, sig mailevent.MailgunSignature) error
+	Forget(ctx context.Context, sig mailevent.MailgunSignature) error
 }
 
 // Suppressions is where suppressing events go (a suppression.Store).
@@ -106,12 +110,16 @@ func (h *Handler) Apply(ctx context.Context, evs []mailevent.Event) error {
 func (h *Handler) Webhook(ctx context.Context, provider string, header http.Header, body []byte) (int, string) {
 	var evs []mailevent.Event
 	var err error
+	// forget undoes the replay record of a verified request that was not
+	// applied after all, so that the provider's retry is.
+	forget := func() error { return nil }
 	switch provider {
 	case mailevent.SendGrid:
 		if h.d.SendGrid == nil {
 			return http.StatusNotFound, "the SendGrid webhook is not configured (no verification key)"
 		}
-		if err = h.d.SendGrid.Verify(header, body); err == nil {
+		if err = h.d.SendGrid.Verify(ctx, header, body); err == nil {
+			forget = func() error { return h.d.SendGrid.Forget(ctx, header, body) }
 			evs, err = mailevent.ParseSendGrid(body)
 		}
 	case mailevent.Mailgun:
@@ -121,14 +129,24 @@ func (h *Handler) Webhook(ctx context.Context, provider string, header http.Head
 		var w mailevent.MailgunWebhook
 		if w, err = mailevent.SplitMailgun(body); err == nil {
 			if err = h.d.Mailgun.Verify(ctx, w.Signature); err == nil {
+				forget = func() error { return h.d.Mailgun.Forget(ctx, w.Signature) }
 				evs, err = w.Events()
 			}
 		}
 	default:
 		return http.StatusNotFound, "no webhook for " + provider + " (use /sendgrid or /mailgun)"
 	}
+	if errors.Is(err, mailevent.ErrReplayed) {
+		h.d.Metrics.Count("WebhookReplayed", 1, map[string]string{"Provider": provider})
+		h.d.Logger.InfoContext(ctx, "webhook already applied; not applied again", "provider", provider)
+		return http.StatusOK, "already applied"
+	}
 	if err == nil {
-		err = h.Apply(ctx, evs)
+		if err = h.Apply(ctx, evs); err != nil {
+			if ferr := forget(); ferr != nil {
+				err = errors.Join(err, fmt.Errorf("events: forget the replay record: %w", ferr))
+			}
+		}
 	}
 	status := mailevent.Status(err)
 	if err != nil {

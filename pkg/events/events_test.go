@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -51,7 +52,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
 	clock := func() time.Time { return now }
-	sg, err := mailevent.NewSendGridVerifier(base64.StdEncoding.EncodeToString(der), mailevent.VerifyOptions{Now: clock})
+	sg, err := mailevent.NewSendGridVerifier(base64.StdEncoding.EncodeToString(der), nil, mailevent.VerifyOptions{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,8 +179,17 @@ func TestMailgunWebhook(t *testing.T) {
 	if rec := post(hs, "/mailgun", body, nil); rec.Code != http.StatusOK {
 		t.Fatalf("valid: %d %s", rec.Code, rec.Body)
 	}
-	if rec := post(hs, "/mailgun", body, nil); rec.Code != http.StatusUnauthorized {
+	if _, err := hs.store.Remove(context.Background(), "nobody@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if rec := post(hs, "/mailgun", body, nil); rec.Code != http.StatusOK {
 		t.Fatalf("replayed: %d %s", rec.Code, rec.Body)
+	}
+	if got := hs.addresses(t); len(got) != 0 {
+		t.Fatalf("a replayed token was applied again: %v", got)
+	}
+	if rec := post(hs, "/mailgun", mailgunBody(t, "mailgun_failed_permanent.json", "tok-1b"), nil); rec.Code != http.StatusOK {
+		t.Fatalf("a new token: %d %s", rec.Code, rec.Body)
 	}
 	forged := mailgunBody(t, "mailgun_complained.json", "tok-2")
 	forged = bytes.Replace(forged, []byte("angry@example.com"), []byte("victim@example.com"), 1)
@@ -193,6 +203,114 @@ func TestMailgunWebhook(t *testing.T) {
 	if rec := post(hs, "/mailgun", []byte(`{"nope":`), nil); rec.Code != http.StatusBadRequest {
 		t.Fatalf("malformed: %d", rec.Code)
 	}
+}
+
+// TestSendGridReplay: a captured request replayed within the window, e.g.
+// right after ops lifted the suppression it made, is answered 200 (the
+// provider stops retrying) and not applied again.
+func TestSendGridReplay(t *testing.T) {
+	hs := newHarness(t)
+	body := fixture(t, "sendgrid_events.json")
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/sendgrid", bytes.NewReader(body))
+	hs.signSendGrid(t, req, body)
+	captured := req.Header.Clone()
+	replay := func() *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/webhooks/sendgrid", bytes.NewReader(body))
+		r.Header = captured.Clone()
+		rec := httptest.NewRecorder()
+		hs.h.ServeHTTP(rec, r)
+		return rec
+	}
+	if rec := replay(); rec.Code != http.StatusOK {
+		t.Fatalf("first: %d %s", rec.Code, rec.Body)
+	}
+	if len(hs.addresses(t)) != 2 {
+		t.Fatalf("first: suppressed %v", hs.addresses(t))
+	}
+	for _, a := range []string{"nobody@example.org", "angry@example.com"} {
+		if _, err := hs.store.Remove(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := replay()
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "already applied") {
+		t.Fatalf("replay: %d %s", rec.Code, rec.Body)
+	}
+	if got := hs.addresses(t); len(got) != 0 {
+		t.Fatalf("the replay was applied again: %v", got)
+	}
+	if !strings.Contains(hs.metrics.String(), `"WebhookReplayed"`) {
+		t.Errorf("no WebhookReplayed metric: %s", hs.metrics)
+	}
+}
+
+// failingOnce is a suppression store whose first Add fails.
+type failingOnce struct {
+	*suppression.Memory
+	failed bool
+}
+
+func (f *failingOnce) Add(ctx context.Context, e suppression.Entry) error {
+	if !f.failed {
+		f.failed = true
+		return errors.New("store unavailable")
+	}
+	return f.Memory.Add(ctx, e)
+}
+
+// TestRetryAfterAFailedApply: a webhook that verified but could not be
+// applied (500) is not recorded as applied, so the provider's retry of the
+// same request is applied, not taken for a replay.
+func TestRetryAfterAFailedApply(t *testing.T) {
+	hs := newHarness(t)
+	store := &failingOnce{Memory: hs.store}
+	h, err := events.New(events.Deps{SendGrid: hsSendGrid(t, hs), Mailgun: hsMailgun(t), Suppressions: store, Policy: suppression.DefaultPolicy()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := fixture(t, "sendgrid_events.json")
+	req := httptest.NewRequest(http.MethodPost, "/sendgrid", bytes.NewReader(body))
+	hs.signSendGrid(t, req, body)
+	for i, want := range []int{http.StatusInternalServerError, http.StatusOK} {
+		r := httptest.NewRequest(http.MethodPost, "/sendgrid", bytes.NewReader(body))
+		r.Header = req.Header.Clone()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != want {
+			t.Fatalf("attempt %d: %d %s, want %d", i+1, rec.Code, rec.Body, want)
+		}
+	}
+	if got := hs.addresses(t); len(got) != 2 {
+		t.Fatalf("the retry was not applied: %v", got)
+	}
+	store.failed = false
+	mg := mailgunBody(t, "mailgun_failed_permanent.json", "tok-retry")
+	for i, want := range []int{http.StatusInternalServerError, http.StatusOK} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/mailgun", bytes.NewReader(mg)))
+		if rec.Code != want {
+			t.Fatalf("Mailgun attempt %d: %d %s, want %d", i+1, rec.Code, rec.Body, want)
+		}
+	}
+}
+
+func hsSendGrid(t *testing.T, hs *harness) *mailevent.SendGridVerifier {
+	t.Helper()
+	der, _ := x509.MarshalPKIXPublicKey(&hs.sgKey.PublicKey)
+	v, err := mailevent.NewSendGridVerifier(base64.StdEncoding.EncodeToString(der), nil, mailevent.VerifyOptions{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func hsMailgun(t *testing.T) *mailevent.MailgunVerifier {
+	t.Helper()
+	v, err := mailevent.NewMailgunVerifier(mailgunKey, nil, mailevent.VerifyOptions{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 func TestUnknownAndUnconfigured(t *testing.T) {

@@ -21,7 +21,19 @@ import (
 // the package documents (partition key "id", TTL on "expiration").
 func newTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
-	url := motoserver.Shared(t)
+	return newTableAt(t, motoserver.Shared(t))
+}
+
+// newSerialTable is newTable in the moto that applies one request at a
+// time: moto_server's threads can let two conditional puts to one item
+// both pass, which DynamoDB never does (see motoserver.SharedSerial).
+func newSerialTable(t *testing.T) (*dynamodb.Client, string) {
+	t.Helper()
+	return newTableAt(t, motoserver.SharedSerial(t))
+}
+
+func newTableAt(t *testing.T, url string) (*dynamodb.Client, string) {
+	t.Helper()
 	db := dynamodb.NewFromConfig(motoserver.Config(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(url) })
 	name := fmt.Sprintf("idem-%d", time.Now().UnixNano())
 	ctx := context.Background()
@@ -55,7 +67,7 @@ func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
 func TestConcurrentClaimsOneWins(t *testing.T) {
-	db, table := newTable(t)
+	db, table := newSerialTable(t)
 	ctx := context.Background()
 	var wins, inProgress atomic.Int32
 	var wg sync.WaitGroup

@@ -101,15 +101,17 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Kind }
 
 // Status is the HTTP status a webhook answers for err: 400 for a malformed
-// body, 401 for a signature that does not verify, is stale or was used
-// before, 500 for anything else (the provider retries).
+// body, 401 for a signature that does not verify or is stale, 200 for a
+// request already applied (a replay, or the provider's retry of a request
+// whose answer it lost: either way it is not applied again, and the
+// provider stops retrying), 500 for anything else (the provider retries).
 func Status(err error) int {
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, ErrReplayed):
 		return http.StatusOK
 	case errors.Is(err, ErrMalformed):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrSignature), errors.Is(err, ErrStale), errors.Is(err, ErrReplayed):
+	case errors.Is(err, ErrSignature), errors.Is(err, ErrStale):
 		return http.StatusUnauthorized
 	}
 	return http.StatusInternalServerError

@@ -17,12 +17,15 @@ import (
 // message id (pkg/provider/mailgun sends it as v:cogmail-message-id).
 const MailgunMessageIDVariable = "cogmail-message-id"
 
-// Tokens remembers the Mailgun tokens already used, so that a captured
-// webhook cannot be played again. FirstUse records token until the given
-// time and reports whether it was new. *TokenCache keeps them in memory
-// (one container); a shared store stops replays across containers.
+// Tokens remembers the webhooks already applied (Mailgun's tokens, the
+// signed content of SendGrid's requests), so that a captured webhook cannot
+// be played again. FirstUse records token until the given time and reports
+// whether it was new; Forget drops the record (the webhook could not be
+// applied, so the provider's retry must be). *TokenCache keeps them in
+// memory (one container); a shared store stops replays across containers.
 type Tokens interface {
 	FirstUse(ctx context.Context, token string, until time.Time) (bool, error)
+	Forget(ctx context.Context, token string) error
 }
 
 // MailgunVerifier checks a webhook's HMAC signature (with mailgun-go's
@@ -85,6 +88,12 @@ func (v *MailgunVerifier) Verify(ctx context.Context, sig MailgunSignature) erro
 	return nil
 }
 
+// Forget drops the record of sig's token, so that the provider's retry of
+// a webhook that could not be applied is applied then.
+func (v *MailgunVerifier) Forget(ctx context.Context, sig MailgunSignature) error {
+	return v.tokens.Forget(ctx, sig.Token)
+}
+
 // TokenCache is an in-memory Tokens. It forgets a token once its time has
 // passed. It is safe for concurrent use.
 type TokenCache struct {
@@ -118,6 +127,14 @@ func (c *TokenCache) FirstUse(_ context.Context, token string, until time.Time) 
 	}
 	c.until[token] = until
 	return true, nil
+}
+
+// Forget implements Tokens.
+func (c *TokenCache) Forget(_ context.Context, token string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.until, token)
+	return nil
 }
 
 // MailgunWebhook is a webhook body split into its signature and its

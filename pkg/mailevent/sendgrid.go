@@ -2,9 +2,12 @@ package mailevent
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -25,10 +28,11 @@ const (
 // arguments as fields of each event.
 const SendGridMessageIDArg = "cogmail_message_id"
 
-// SendGridVerifier checks the Event Webhook's ECDSA signature and the age
-// of its timestamp.
+// SendGridVerifier checks the Event Webhook's ECDSA signature, the age of
+// its timestamp, and that the signed request was not seen before.
 type SendGridVerifier struct {
 	key    *ecdsa.PublicKey
+	seen   Tokens
 	maxAge time.Duration
 	now    func() time.Time
 }
@@ -50,8 +54,10 @@ func (o VerifyOptions) withDefaults() VerifyOptions {
 }
 
 // NewSendGridVerifier takes the verification key as SendGrid shows it in
-// the Event Webhook settings: a base64 DER (PKIX) ECDSA public key.
-func NewSendGridVerifier(publicKeyBase64 string, o VerifyOptions) (*SendGridVerifier, error) {
+// the Event Webhook settings: a base64 DER (PKIX) ECDSA public key. seen
+// records the requests already applied, as Mailgun's tokens are recorded;
+// nil means an in-memory TokenCache (one container).
+func NewSendGridVerifier(publicKeyBase64 string, seen Tokens, o VerifyOptions) (*SendGridVerifier, error) {
 	// sendgrid-go's ConvertPublicKeyBase64ToECDSA panics on a key of another
 	// type, so the key is parsed here; the signature check is its helper's.
 	der, err := base64.StdEncoding.DecodeString(publicKeyBase64)
@@ -67,12 +73,48 @@ func NewSendGridVerifier(publicKeyBase64 string, o VerifyOptions) (*SendGridVeri
 		return nil, errors.New("mailevent: the SendGrid verification key is not an ECDSA key")
 	}
 	o = o.withDefaults()
-	return &SendGridVerifier{key: pub, maxAge: o.MaxAge, now: o.Now}, nil
+	if seen == nil {
+		seen = NewTokenCache(o.Now)
+	}
+	return &SendGridVerifier{key: pub, seen: seen, maxAge: o.MaxAge, now: o.Now}, nil
 }
 
-// Verify checks the signature of body (the raw request body, unparsed)
-// and that its timestamp is within the maximum age.
-func (v *SendGridVerifier) Verify(h http.Header, body []byte) error {
+// Verify checks the signature of body (the raw request body, unparsed),
+// that its timestamp is within the maximum age, and that the same signed
+// request was not verified before within that window (ErrReplayed). Only
+// a request that passes everything else is recorded.
+//
+// A request is known by what SendGrid signs, the timestamp and the body,
+// not by the signature's bytes: an ECDSA signature can be re-encoded (s or
+// n−s) so that it still verifies, and a replay would pass as new.
+func (v *SendGridVerifier) Verify(ctx context.Context, h http.Header, body []byte) error {
+	if err := v.check(h, body); err != nil {
+		return err
+	}
+	ts := h.Get(SendGridTimestampHeader)
+	secs, _ := strconv.ParseInt(ts, 10, 64) // checked above
+	first, err := v.seen.FirstUse(ctx, sendGridReplayKey(ts, body), time.Unix(secs, 0).Add(v.maxAge))
+	if err != nil {
+		return err // the store failed: not the sender's fault (500, retried)
+	}
+	if !first {
+		return &Error{Provider: SendGrid, Kind: ErrReplayed, Reason: "this signed request was already applied"}
+	}
+	return nil
+}
+
+// Forget drops the record Verify made, so that the provider's retry of a
+// request that could not be applied is applied then.
+func (v *SendGridVerifier) Forget(ctx context.Context, h http.Header, body []byte) error {
+	return v.seen.Forget(ctx, sendGridReplayKey(h.Get(SendGridTimestampHeader), body))
+}
+
+func sendGridReplayKey(ts string, body []byte) string {
+	sum := sha256.Sum256(append([]byte(ts), body...))
+	return hex.EncodeToString(sum[:])
+}
+
+func (v *SendGridVerifier) check(h http.Header, body []byte) error {
 	sig, ts := h.Get(SendGridSignatureHeader), h.Get(SendGridTimestampHeader)
 	if sig == "" || ts == "" {
 		return &Error{Provider: SendGrid, Kind: ErrSignature, Reason: "the signature or timestamp header is missing"}

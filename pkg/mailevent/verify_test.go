@@ -8,9 +8,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"math/big"
 	"net/http"
 	"strconv"
 	"testing"
@@ -84,13 +86,13 @@ func TestSendGridSignature(t *testing.T) {
 			return h
 		}, body, mailevent.ErrSignature},
 	}
-	v, err := mailevent.NewSendGridVerifier(pub, mailevent.VerifyOptions{Now: func() time.Time { return now }})
+	v, err := mailevent.NewSendGridVerifier(pub, nil, mailevent.VerifyOptions{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := v.Verify(tt.headers(), tt.body)
+			err := v.Verify(context.Background(), tt.headers(), tt.body)
 			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
 				t.Fatalf("Verify = %v, want %v", err, tt.want)
 			}
@@ -105,7 +107,7 @@ func TestSendGridKeyErrors(t *testing.T) {
 	for name, k := range map[string]string{
 		"not base64": "!!", "not DER": base64.StdEncoding.EncodeToString([]byte("nope")),
 	} {
-		if _, err := mailevent.NewSendGridVerifier(k, mailevent.VerifyOptions{}); err == nil {
+		if _, err := mailevent.NewSendGridVerifier(k, nil, mailevent.VerifyOptions{}); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -153,10 +155,84 @@ func TestMailgunSignature(t *testing.T) {
 		if !errors.Is(err, s.want) || (s.want == nil) != (err == nil) {
 			t.Fatalf("%s: Verify = %v, want %v", s.name, err, s.want)
 		}
-		if err != nil && mailevent.Status(err) != http.StatusUnauthorized {
-			t.Errorf("%s: status %d, want 401", s.name, mailevent.Status(err))
+		// A replay is answered 200 (not applied again): the provider stops retrying.
+		if want := http.StatusUnauthorized; err != nil && !errors.Is(err, mailevent.ErrReplayed) && mailevent.Status(err) != want {
+			t.Errorf("%s: status %d, want %d", s.name, mailevent.Status(err), want)
+		}
+		if errors.Is(err, mailevent.ErrReplayed) && mailevent.Status(err) != http.StatusOK {
+			t.Errorf("%s: status %d, want 200", s.name, mailevent.Status(err))
 		}
 	}
+}
+
+// TestSendGridReplay: a signed request is applied once within its window.
+// It is known by what SendGrid signs, so a re-encoded signature (ECDSA's
+// (r, n−s) verifies too) is the same request; a new timestamp is a new one.
+func TestSendGridReplay(t *testing.T) {
+	key, pub := sendGridKey(t)
+	clock := now
+	v, err := mailevent.NewSendGridVerifier(pub, nil, mailevent.VerifyOptions{Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	body := fixture(t, "sendgrid_events.json")
+	ts := strconv.FormatInt(now.Unix(), 10)
+	first := signSendGrid(t, key, ts, body)
+	steps := []struct {
+		name    string
+		h       http.Header
+		advance time.Duration
+		want    error
+	}{
+		{"first", first, 0, nil},
+		{"the same request again", first, 0, mailevent.ErrReplayed},
+		{"signed again, same timestamp and body", signSendGrid(t, key, ts, body), 0, mailevent.ErrReplayed},
+		{"the signature re-encoded as (r, n-s)", malleate(t, first), 0, mailevent.ErrReplayed},
+		{"late in the window", first, 9 * time.Minute, mailevent.ErrReplayed},
+		{"a new timestamp is a new request", signSendGrid(t, key, strconv.FormatInt(now.Add(9*time.Minute).Unix(), 10), body), 0, nil},
+		{"past the window it is stale, not new", first, 2 * time.Minute, mailevent.ErrStale},
+	}
+	for _, s := range steps {
+		clock = clock.Add(s.advance)
+		err := v.Verify(ctx, s.h, body)
+		if !errors.Is(err, s.want) || (s.want == nil) != (err == nil) {
+			t.Fatalf("%s: Verify = %v, want %v", s.name, err, s.want)
+		}
+	}
+	// Forget (the events could not be applied): the provider's retry is new.
+	retry := signSendGrid(t, key, strconv.FormatInt(clock.Unix(), 10), body)
+	if err := v.Verify(ctx, retry, body); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Forget(ctx, retry, body); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Verify(ctx, retry, body); err != nil {
+		t.Fatalf("after Forget: %v", err)
+	}
+}
+
+// malleate re-encodes a SendGrid signature (r, s) as (r, n−s), which
+// verifies just as well.
+func malleate(t *testing.T, h http.Header) http.Header {
+	t.Helper()
+	der, err := base64.StdEncoding.DecodeString(h.Get(mailevent.SendGridSignatureHeader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sig struct{ R, S *big.Int }
+	if _, err := asn1.Unmarshal(der, &sig); err != nil {
+		t.Fatal(err)
+	}
+	sig.S = new(big.Int).Sub(elliptic.P256().Params().N, sig.S)
+	out, err := asn1.Marshal(sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := h.Clone()
+	m.Set(mailevent.SendGridSignatureHeader, base64.StdEncoding.EncodeToString(out))
+	return m
 }
 
 // TestMailgunFailedSignatureDoesNotBurnToken: a forged request with a

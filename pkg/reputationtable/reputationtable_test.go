@@ -3,6 +3,7 @@ package reputationtable_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,7 +26,18 @@ var tables atomic.Int64
 // TTL on "expiration"), in the shared moto_server.
 func newTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
-	url := motoserver.Shared(t)
+	return newTableAt(t, motoserver.Shared(t))
+}
+
+// newSerialTable is newTable in the moto that applies one request at a
+// time: for the tests of per-item atomicity (see motoserver.SharedSerial).
+func newSerialTable(t *testing.T) (*dynamodb.Client, string) {
+	t.Helper()
+	return newTableAt(t, motoserver.SharedSerial(t))
+}
+
+func newTableAt(t *testing.T, url string) (*dynamodb.Client, string) {
+	t.Helper()
 	db := dynamodb.NewFromConfig(motoserver.Config(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(url) })
 	name := fmt.Sprintf("reputation-%d-%d", time.Now().UnixNano(), tables.Add(1))
 	ctx := context.Background()
@@ -62,13 +74,13 @@ func TestSuppressions(t *testing.T) {
 
 func TestCounter(t *testing.T) {
 	sendlimittest.Run(t, func(t *testing.T, now func() time.Time) sendlimit.Counter {
-		db, name := newTable(t)
+		db, name := newSerialTable(t)
 		c, err := reputationtable.NewCounter(db, name, now)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c
-	}, sendlimittest.Options{NotAtomic: "moto_server does not apply conditional updates atomically under concurrency (DynamoDB does)"})
+	})
 }
 
 // TestOneTable: suppressions, counters and tokens share a table without
@@ -121,5 +133,75 @@ func TestTokens(t *testing.T) {
 		if err != nil || got != s.want {
 			t.Fatalf("step %d: FirstUse(%s) = %v, %v; want %v", i, s.token, got, err, s.want)
 		}
+	}
+}
+
+// TestReplayRecords: the SendGrid requests and the Mailgun tokens already
+// applied are kept apart, seen by every container sharing the table, and
+// forgotten on request.
+func TestReplayRecords(t *testing.T) {
+	db, name := newTable(t)
+	clock := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	now := func() time.Time { return clock }
+	ctx := context.Background()
+	sgA, _ := reputationtable.NewSendGridRequests(db, name, now) // two containers
+	sgB, _ := reputationtable.NewSendGridRequests(db, name, now)
+	mg, _ := reputationtable.NewTokens(db, name, now)
+	until := clock.Add(10 * time.Minute)
+	steps := []struct {
+		name  string
+		store *reputationtable.Tokens
+		op    string
+		want  bool
+	}{
+		{"first", sgA, "use", true},
+		{"replayed to another container", sgB, "use", false},
+		{"the same string as a Mailgun token is another record", mg, "use", true},
+		{"forgotten (not applied)", sgA, "forget", true},
+		{"the retry is new", sgB, "use", true},
+		{"and recorded", sgA, "use", false},
+		{"the Mailgun token is still used", mg, "use", false},
+	}
+	for _, s := range steps {
+		switch s.op {
+		case "use":
+			got, err := s.store.FirstUse(ctx, "0a1b2c", until)
+			if err != nil || got != s.want {
+				t.Fatalf("%s: FirstUse = %v, %v; want %v", s.name, got, err, s.want)
+			}
+		case "forget":
+			if err := s.store.Forget(ctx, "0a1b2c"); err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+		}
+	}
+}
+
+// TestConcurrentReplaysOneApplied: of 16 containers handed the same
+// webhook at once, exactly one records it as new (DynamoDB's conditional
+// put; checked in the moto that applies one request at a time).
+func TestConcurrentReplaysOneApplied(t *testing.T) {
+	db, name := newSerialTable(t)
+	ctx := context.Background()
+	var first atomic.Int32
+	var wg sync.WaitGroup
+	for range 16 {
+		st, err := reputationtable.NewSendGridRequests(db, name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			ok, err := st.FirstUse(ctx, "same-request", time.Now().Add(time.Minute))
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				first.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if first.Load() != 1 {
+		t.Fatalf("%d of 16 concurrent deliveries of one webhook were taken as new, want 1", first.Load())
 	}
 }

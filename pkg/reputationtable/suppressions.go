@@ -1,7 +1,7 @@
 // Package reputationtable keeps cogmail's reputation state in one DynamoDB
 // table: the suppression list (a suppression.Store), the per-address send
-// counters (a sendlimit.Counter) and the Mailgun webhook tokens already used
-// (a mailevent.Tokens). The table has one string partition key, AttrKey,
+// counters (a sendlimit.Counter) and the webhook replay records, Mailgun
+// tokens and SendGrid requests already applied (mailevent.Tokens). The table has one string partition key, AttrKey,
 // and TTL on the number attribute AttrExpiration; each kind of item has its
 // own key prefix. infra/template.yaml creates it.
 package reputationtable

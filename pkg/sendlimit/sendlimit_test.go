@@ -9,7 +9,7 @@ import (
 )
 
 func TestMemory(t *testing.T) {
-	sendlimittest.Run(t, func(t *testing.T, now func() time.Time) sendlimit.Counter { return sendlimit.NewMemory(now) }, sendlimittest.Options{})
+	sendlimittest.Run(t, func(t *testing.T, now func() time.Time) sendlimit.Counter { return sendlimit.NewMemory(now) })
 }
 
 func TestParse(t *testing.T) {

@@ -52,7 +52,8 @@ func (s *Stack) startReputation(ctx context.Context, o Options, log *slog.Logger
 	r := &reputation{list: suppression.NewMemory(nil), counter: sendlimit.NewMemory(nil)}
 	d := cogevents.Deps{Suppressions: r.list, Policy: suppression.DefaultPolicy(), Logger: log, Metrics: metrics.New(o.Metrics, "events", nil)}
 	if o.SendGridWebhookPublicKey != "" {
-		v, err := mailevent.NewSendGridVerifier(o.SendGridWebhookPublicKey, mailevent.VerifyOptions{})
+		// nil: the requests already applied are remembered in memory.
+		v, err := mailevent.NewSendGridVerifier(o.SendGridWebhookPublicKey, nil, mailevent.VerifyOptions{})
 		if err != nil {
 			return fmt.Errorf("localstack: --sendgrid-webhook-public-key: %w", err)
 		}

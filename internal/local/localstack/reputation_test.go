@@ -212,12 +212,12 @@ func TestWebhooksOnTheStack(t *testing.T) {
 	}
 	defer s.Close()
 	body := []byte(fmt.Sprintf(`[{"email":"Hard@Example.com","timestamp":%d,"event":"bounce","type":"bounce","sg_message_id":"sg-1"}]`, time.Now().Unix()))
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	sum := sha256.Sum256(append([]byte(ts), body...))
+	sig, _ := ecdsa.SignASN1(rand.Reader, k, sum[:])
 	post := func(sign bool) int {
 		req, _ := http.NewRequest(http.MethodPost, s.URL+"/webhooks/sendgrid", bytes.NewReader(body))
 		if sign {
-			ts := strconv.FormatInt(time.Now().Unix(), 10)
-			sum := sha256.Sum256(append([]byte(ts), body...))
-			sig, _ := ecdsa.SignASN1(rand.Reader, k, sum[:])
 			req.Header.Set(mailevent.SendGridSignatureHeader, base64.StdEncoding.EncodeToString(sig))
 			req.Header.Set(mailevent.SendGridTimestampHeader, ts)
 		}
@@ -242,6 +242,17 @@ func TestWebhooksOnTheStack(t *testing.T) {
 	}
 	if o := outcome(t, s, send(t, s, cognito.SignUp, "Hard@EXAMPLE.com")); o.Status != "suppressed" {
 		t.Errorf("after a SendGrid bounce: %+v", o)
+	}
+	// Ops lift the suppression; the captured request, replayed, is
+	// answered 200 and not applied again.
+	if n, err := s.SuppressionList().Remove(context.Background(), "Hard@example.com"); err != nil || n != 1 {
+		t.Fatalf("Remove = %d, %v", n, err)
+	}
+	if code := post(true); code != http.StatusOK {
+		t.Fatalf("replayed: %d", code)
+	}
+	if l := s.Suppressions(); len(l) != 0 {
+		t.Fatalf("the replay suppressed again: %+v", l)
 	}
 	resp, err := http.Post(s.URL+"/webhooks/mailgun", "application/json", bytes.NewReader([]byte(`{"signature":{"timestamp":"1","token":"t","signature":"00"},"event-data":{"event":"complained"}}`)))
 	if err != nil {

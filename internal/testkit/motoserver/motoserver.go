@@ -3,6 +3,14 @@
 // integration tests. Under CI (CI=true) a missing moto_server fails the test;
 // on a developer machine without it the test is skipped with the reason, and
 // `pip install "moto[server]"` provides it.
+//
+// moto_server serves each request on its own thread, and moto's DynamoDB
+// backend evaluates a condition expression and writes the item in separate
+// steps with no lock per item: two conditional writes to one item can both
+// pass, which DynamoDB never allows. A test that asserts DynamoDB's per-item
+// atomicity (one claim wins, a counter allows exactly N) therefore uses
+// SharedSerial, the same moto application on a server that handles one
+// request at a time, so that it can fail only because of our own condition.
 package motoserver
 
 import (
@@ -33,7 +41,24 @@ var (
 	sharedOnce sync.Once
 	sharedURL  string
 	sharedErr  error
+
+	serialOnce sync.Once
+	serialURL  string
+	serialErr  error
 )
+
+// serialScript runs moto's WSGI application (what moto_server runs) on
+// werkzeug's server with threaded=False: one request at a time, each
+// applied whole before the next is read. moto 5.2.1's own entry points
+// (moto_server, ThreadedMotoServer) are always threaded. The server speaks
+// HTTP/1.0, closing each connection after its answer, so one client's
+// idle keep-alive connection cannot hold up the others.
+const serialScript = `
+import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False)
+`
 
 // Shared returns the URL of one moto_server shared by every test in the
 // package's test binary (started on first use, stopped when the process
@@ -51,6 +76,20 @@ func Shared(t testing.TB) string {
 	return sharedURL
 }
 
+// SharedSerial is like Shared, but the moto it returns applies one request
+// at a time (see the package comment): for tests that assert DynamoDB's
+// per-item atomicity. Concurrent requests queue, so it is slower under load.
+func SharedSerial(t testing.TB) string {
+	t.Helper()
+	serialOnce.Do(func() {
+		serialURL, _, serialErr = startSerial()
+	})
+	if serialErr != nil {
+		missing(t, serialErr)
+	}
+	return serialURL
+}
+
 // Start launches a private moto_server for one test and stops it at cleanup.
 func Start(t testing.TB) string {
 	t.Helper()
@@ -58,10 +97,7 @@ func Start(t testing.TB) string {
 	if err != nil {
 		missing(t, err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
-	})
+	t.Cleanup(func() { _ = cmd.Process.Kill() }) // launch's goroutine reaps it
 	return url
 }
 
@@ -78,17 +114,36 @@ func start() (string, *exec.Cmd, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	return launch(func(port string) *exec.Cmd { return exec.Command(bin, "-H", "127.0.0.1", "-p", port) })
+}
+
+func startSerial() (string, *exec.Cmd, error) {
+	if _, err := exec.LookPath("moto_server"); err != nil {
+		return "", nil, err // moto is not installed
+	}
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		return "", nil, err
+	}
+	return launch(func(port string) *exec.Cmd { return exec.Command(py, "-c", serialScript, "127.0.0.1", port) })
+}
+
+// launch starts the server command on a free port and waits until it answers.
+func launch(command func(port string) *exec.Cmd) (string, *exec.Cmd, error) {
 	port, err := freePort()
 	if err != nil {
 		return "", nil, err
 	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
+	cmd := command(strconv.Itoa(port))
+	// MOTO_PORT: moto builds some URLs (SQS queue URLs) from it, as moto_server sets it.
+	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true", "MOTO_PORT="+strconv.Itoa(port))
 	setPdeathsig(cmd)
 	if err := cmd.Start(); err != nil {
 		return "", nil, err
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(url + "/moto-api/")
@@ -96,10 +151,14 @@ func start() (string, *exec.Cmd, error) {
 			resp.Body.Close()
 			return url, cmd, nil
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case err := <-exited: // e.g. python3 without moto
+			return "", nil, fmt.Errorf("%s exited before answering: %v", cmd.Path, err)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	_ = cmd.Process.Kill()
-	_, _ = cmd.Process.Wait()
+	<-exited
 	return "", nil, fmt.Errorf("moto_server did not answer on %s within 30s", url)
 }
 

@@ -2,9 +2,11 @@ package motoserver_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cogmail/cogmail/internal/testkit/motoserver"
@@ -20,4 +22,20 @@ func TestSharedServerAnswersSQS(t *testing.T) {
 	if aws.ToString(out.QueueUrl) == "" {
 		t.Fatal("empty queue URL")
 	}
+}
+
+// TestSerialServerAnswersDynamoDB: the one-request-at-a-time moto serves
+// the SDK as moto_server does, concurrent clients included.
+func TestSerialServerAnswersDynamoDB(t *testing.T) {
+	url := motoserver.SharedSerial(t)
+	c := dynamodb.NewFromConfig(motoserver.Config(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(url) })
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := c.ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
+				t.Errorf("ListTables: %v", err)
+			}
+		})
+	}
+	wg.Wait()
 }
