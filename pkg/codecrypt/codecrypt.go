@@ -29,7 +29,7 @@ import (
 // Decrypter decrypts codes with one keyring. Build it once (at cold start)
 // and share it. It is safe for concurrent use, but calls into the
 // Encryption SDK run one at a time in the whole process: the SDK's generated
-// code is not race-free (see sdkLock). A call whose context ends first,
+// code is not race-free (see sdk). A call whose context ends first,
 // waiting or in KMS, returns KindUnavailable.
 type Decrypter struct{ e *engine }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	mpl "github.com/aws/aws-cryptographic-material-providers-library/releases/go/mpl/awscryptographymaterialproviderssmithygenerated"
 	mpltypes "github.com/aws/aws-cryptographic-material-providers-library/releases/go/mpl/awscryptographymaterialproviderssmithygeneratedtypes"
@@ -93,30 +94,48 @@ func kmsSpec(client *kms.Client, keyID string, needKeyARN bool) (keyringSpec, er
 	}, nil
 }
 
-// sdkLock serialises every call into the Encryption SDK in this process,
-// keyring construction included. Its generated Dafny code writes shared
-// runtime values without synchronisation (e.g. dafny.EmptySeq.SetString() in
-// every KMS keyring constructor and OnDecrypt call), so even two separate
-// keyrings race: the race detector reports it, and upstream knows
-// (github.com/aws/aws-encryption-sdk/issues/902). A package variable is the
-// only scope that matches the SDK's global state. A decrypt takes a few
+// sdk is the one goroutine that calls into the Encryption SDK in this
+// process, keyring construction included, one call at a time. The SDK's
+// generated Dafny code writes shared runtime values without synchronisation
+// (e.g. dafny.EmptySeq.SetString() in every KMS keyring constructor and
+// OnDecrypt call), so even two separate keyrings race: the race detector
+// reports it, and upstream knows
+// (github.com/aws/aws-encryption-sdk/issues/902). A package-wide worker is
+// the only scope that matches the SDK's global state. A decrypt takes a few
 // milliseconds plus any KMS round trip, and a Lambda instance handles one
-// event at a time, so the lock costs nothing there.
-var sdkLock = make(chan struct{}, 1)
+// event at a time, so serialising costs nothing there.
+//
+// One long-lived goroutine rather than a fresh one per call: a decrypt runs
+// deep in the generated code, and a new goroutine grew its stack from 8 KiB
+// to 64 KiB and more on every call (stack copies, fresh memory), a cost the
+// worker pays once.
+var sdk struct {
+	start sync.Once
+	calls chan func() // unbuffered: a send succeeds once the worker is free
+}
 
-func lock(ctx context.Context, op string) error {
+func sdkWorker() {
+	for call := range sdk.calls {
+		call()
+	}
+}
+
+// submit hands call to the worker, waiting until it is free or ctx ends.
+func submit(ctx context.Context, op string, call func()) error {
 	if err := ctx.Err(); err != nil {
 		return &Error{Kind: KindUnavailable, Op: op, Reason: "the context ended before the call: " + ctxReason(err), Err: err}
 	}
+	sdk.start.Do(func() {
+		sdk.calls = make(chan func())
+		go sdkWorker()
+	})
 	select {
-	case sdkLock <- struct{}{}:
+	case sdk.calls <- call:
 		return nil
 	case <-ctx.Done():
 		return &Error{Kind: KindUnavailable, Op: op, Reason: "waited for a previous Encryption SDK call until the context ended: " + ctxReason(ctx.Err()), Err: ctx.Err()}
 	}
 }
-
-func unlock() { <-sdkLock }
 
 // engine is one Encryption SDK client and one keyring, built once.
 type engine struct {
@@ -125,49 +144,48 @@ type engine struct {
 	spec   keyringSpec
 }
 
-func newEngine(ctx context.Context, spec keyringSpec, policy mpltypes.ESDKCommitmentPolicy) (e *engine, err error) {
-	if err := lock(ctx, "setup"); err != nil {
+func newEngine(ctx context.Context, spec keyringSpec, policy mpltypes.ESDKCommitmentPolicy) (*engine, error) {
+	e, err := run(ctx, "setup", func() (e *engine, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				e, err = nil, fmt.Errorf("codecrypt: %s: the Encryption SDK panicked while building the keyring", spec.desc)
+			}
+		}()
+		m, err := mpl.NewClient(mpltypes.MaterialProvidersConfig{})
+		if err != nil {
+			return nil, errors.New("codecrypt: the material providers client could not be built")
+		}
+		ring, err := spec.build(ctx, m)
+		if err != nil {
+			return nil, fmt.Errorf("codecrypt: %s: the Encryption SDK rejected the keyring", spec.desc)
+		}
+		maxKeys := int64(maxDataKeys)
+		c, err := esdk.NewClient(esdktypes.AwsEncryptionSdkConfig{CommitmentPolicy: &policy, MaxEncryptedDataKeys: &maxKeys})
+		if err != nil {
+			return nil, errors.New("codecrypt: the Encryption SDK client could not be built")
+		}
+		return &engine{client: c, ring: ring, spec: spec}, nil
+	})
+	var ce *Error
+	if errors.As(err, &ce) && ce.Op == "setup" { // the worker was busy or the context ended
 		return nil, fmt.Errorf("codecrypt: %s: %w", spec.desc, err)
 	}
-	defer unlock()
-	defer func() {
-		if r := recover(); r != nil {
-			e, err = nil, fmt.Errorf("codecrypt: %s: the Encryption SDK panicked while building the keyring", spec.desc)
-		}
-	}()
-	m, err := mpl.NewClient(mpltypes.MaterialProvidersConfig{})
-	if err != nil {
-		return nil, errors.New("codecrypt: the material providers client could not be built")
-	}
-	ring, err := spec.build(ctx, m)
-	if err != nil {
-		return nil, fmt.Errorf("codecrypt: %s: the Encryption SDK rejected the keyring", spec.desc)
-	}
-	maxKeys := int64(maxDataKeys)
-	c, err := esdk.NewClient(esdktypes.AwsEncryptionSdkConfig{CommitmentPolicy: &policy, MaxEncryptedDataKeys: &maxKeys})
-	if err != nil {
-		return nil, errors.New("codecrypt: the Encryption SDK client could not be built")
-	}
-	return &engine{client: c, ring: ring, spec: spec}, nil
+	return e, err
 }
 
-// run calls f under sdkLock on its own goroutine and recovers a panic from
-// the generated code into a KindInternal error. The SDK ignores the context
-// it is given (its KMS calls use context.Background), so the caller stops
-// waiting when ctx ends; the abandoned call finishes in the background (as
-// long as the KMS client's own timeouts allow) and holds the lock until then.
+// run calls f on the SDK's worker and recovers a panic from the generated
+// code into a KindInternal error. The SDK ignores the context it is given
+// (its KMS calls use context.Background), so the caller stops waiting when
+// ctx ends; the abandoned call finishes on the worker (as long as the KMS
+// client's own timeouts allow), and later calls wait for it.
 func run[T any](ctx context.Context, op string, f func() (T, error)) (T, error) {
 	var zero T
-	if err := lock(ctx, op); err != nil {
-		return zero, err
-	}
 	type result struct {
 		v   T
 		err error
 	}
 	done := make(chan result, 1)
-	go func() {
-		defer unlock()
+	call := func() {
 		defer func() {
 			if r := recover(); r != nil {
 				done <- result{err: &Error{Kind: KindInternal, Op: op, Reason: "the Encryption SDK panicked on this message"}}
@@ -175,7 +193,10 @@ func run[T any](ctx context.Context, op string, f func() (T, error)) (T, error) 
 		}()
 		v, err := f()
 		done <- result{v, err}
-	}()
+	}
+	if err := submit(ctx, op, call); err != nil {
+		return zero, err
+	}
 	select {
 	case r := <-done:
 		return r.v, r.err
