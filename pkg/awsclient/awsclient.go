@@ -9,7 +9,9 @@
 package awsclient
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -31,9 +33,10 @@ import (
 // write error and the connection is closed under the response being read.
 // The SDK then retries the call: a ReceiveMessage's first answer is lost
 // (its messages stay invisible for the visibility timeout) and a
-// SendMessage can be enqueued twice. Handing the transport the body without
-// its WriteTo method makes that last read a plain Read, whose io.EOF is the
-// normal end of the body.
+// SendMessage can be enqueued twice. Handing the transport a copy of the
+// body (or, for a large one, the body without its WriteTo method) makes that
+// last read the normal end of a body that nobody closed under it. The copy
+// also lets net/http send the headers and the body in one write.
 func HTTPClient(timeout time.Duration) aws.HTTPClient {
 	return Wrap(buildable(timeout))
 }
@@ -69,9 +72,11 @@ func Bounded(c aws.HTTPClient, timeout time.Duration) aws.HTTPClient {
 func Wrap(c aws.HTTPClient) aws.HTTPClient {
 	switch c := c.(type) {
 	case nil:
-		return client{next: awshttp.NewBuildableClient()}
+		return Wrap(awshttp.NewBuildableClient())
 	case client:
 		return c
+	case *awshttp.BuildableClient:
+		return client{next: c.WithTransportOptions(func(t *http.Transport) { t.WriteBufferSize = max(t.WriteBufferSize, writeBuffer) })}
 	default:
 		return client{next: c}
 	}
@@ -121,13 +126,43 @@ func With(cfg aws.Config) aws.Config {
 
 type client struct{ next aws.HTTPClient }
 
+// maxCopied is the largest request body Do sends from its own copy: every
+// AWS call cogmail makes is a JSON document well below it (an SQS message
+// is at most 256 KiB).
+const maxCopied = 1 << 20
+
+// writeBuffer is the transport's write buffer for the SDK's own client:
+// with net/http's default of 4 KiB, a request over 4 KiB (an SQS message
+// carrying a sealed email) still went out in two writes.
+const writeBuffer = 64 << 10
+
 func (c client) Do(r *http.Request) (*http.Response, error) {
-	if _, ok := r.Body.(io.WriterTo); !ok || r.Body == http.NoBody {
+	if r.Body == nil || r.Body == http.NoBody {
 		return c.next.Do(r)
 	}
 	// A RoundTripper must not change the caller's request: send a shallow
-	// copy that carries the same body without its WriteTo.
+	// copy that carries another body.
 	out := r.WithContext(r.Context())
+	if n := r.ContentLength; n > 0 && n <= maxCopied {
+		// The transport gets a copy in memory that nobody else closes: its
+		// last read of the body is then always the copy's clean end, and a
+		// *bytes.Reader is a body net/http knows is in memory, so it sends
+		// the headers and the body in one write instead of flushing the
+		// headers first.
+		b := make([]byte, n)
+		_, err := io.ReadFull(r.Body, b)
+		_ = r.Body.Close() // the transport would have closed it
+		if err != nil {
+			return nil, fmt.Errorf("awsclient: reading the %d byte request body: %w", n, err)
+		}
+		out.Body = io.NopCloser(bytes.NewReader(b))
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		return c.next.Do(out)
+	}
+	if _, ok := r.Body.(io.WriterTo); !ok {
+		return c.next.Do(r)
+	}
+	// A body of unknown or large size: the same body without its WriteTo.
 	out.Body = readCloser{r.Body}
 	return c.next.Do(out)
 }

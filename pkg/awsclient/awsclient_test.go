@@ -3,15 +3,20 @@ package awsclient_test
 import (
 	"context"
 	"encoding/pem"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/cogmail/cogmail/pkg/awsclient"
@@ -24,24 +29,120 @@ func (c *recordingClient) Do(r *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
 }
 
-// The transport sees the body without WriteTo, and the caller's request is
-// left as it was.
-func TestDoHidesWriteTo(t *testing.T) {
-	rec := &recordingClient{}
-	body := io.NopCloser(strings.NewReader("{}")) // strings.Reader has WriteTo
-	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:1/", body)
-	if _, err := awsclient.Wrap(rec).Do(req); err != nil {
-		t.Fatal(err)
+// smithyBody is what smithy-go's Request.Build makes of an in-memory
+// stream: once closed (as the SDK does as soon as Do returns), WriteTo
+// returns io.EOF.
+type smithyBody struct {
+	mu     sync.Mutex
+	r      *strings.Reader
+	closed bool
+}
+
+func (b *smithyBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, io.EOF
 	}
-	if _, ok := rec.got.Body.(io.WriterTo); ok {
-		t.Error("the transport's body still has WriteTo")
+	return b.r.Read(p)
+}
+
+func (b *smithyBody) WriteTo(w io.Writer) (int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, io.EOF
 	}
-	if req.Body != body {
-		t.Error("the caller's request was changed")
+	return b.r.WriteTo(w)
+}
+
+func (b *smithyBody) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	return nil
+}
+
+// The transport never gets the SDK's body: a body of known length is sent
+// from a copy that the SDK's Close cannot end early, and any other body
+// without its WriteTo. The caller's request is left as it was.
+func TestDoNeverHandsOverTheSDKsBody(t *testing.T) {
+	for _, length := range []int64{2, -1} {
+		t.Run(fmt.Sprint("ContentLength ", length), func(t *testing.T) {
+			rec := &recordingClient{}
+			body := &smithyBody{r: strings.NewReader("{}")}
+			req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:1/", body)
+			req.ContentLength = length
+			if _, err := awsclient.Wrap(rec).Do(req); err != nil {
+				t.Fatal(err)
+			}
+			if req.Body != body || req.ContentLength != length {
+				t.Error("the caller's request was changed")
+			}
+			if rec.got.Body == io.ReadCloser(body) {
+				t.Fatal("the transport got the SDK's body itself")
+			}
+			if length < 0 {
+				if _, ok := rec.got.Body.(io.WriterTo); ok {
+					t.Error("the transport's body still has the SDK's WriteTo")
+				}
+				return
+			}
+			_ = body.Close() // as the SDK does once Do returns
+			var got strings.Builder
+			if _, err := io.Copy(&got, rec.got.Body); err != nil || got.String() != "{}" {
+				t.Errorf("the transport read (%q, %v) after the SDK closed its body, want (\"{}\", nil)", got.String(), err)
+			}
+			if _, err := io.Copy(io.Discard, rec.got.Body); err != nil {
+				t.Errorf("the transport's last read of the body: %v, want nil (io.EOF here loses responses)", err)
+			}
+		})
 	}
-	b, _ := io.ReadAll(rec.got.Body)
-	if string(b) != "{}" {
-		t.Errorf("body %q, want {}", b)
+}
+
+// countingConn counts the writes of a connection.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// A request's headers and body leave in one write (net/http flushes the
+// headers first for a body it does not know is in memory), also for a body
+// over net/http's default 4 KiB write buffer.
+func TestOneWritePerRequest(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	defer srv.Close()
+	var writes atomic.Int64
+	sdk := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			return countingConn{c, &writes}, err
+		}
+	})
+	c := awsclient.Wrap(sdk)
+	for _, size := range []int{1 << 10, 20 << 10} {
+		t.Run(fmt.Sprint(size, " bytes"), func(t *testing.T) {
+			payload := strings.Repeat("x", size)
+			req, _ := http.NewRequest(http.MethodPost, srv.URL, &smithyBody{r: strings.NewReader(payload)})
+			req.ContentLength = int64(size)
+			before := writes.Load()
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if n := writes.Load() - before; n != 1 {
+				t.Errorf("the request took %d writes, want 1", n)
+			}
+		})
 	}
 }
 
