@@ -167,6 +167,21 @@ func TestHandleEnqueues(t *testing.T) {
 	if hs.kms.Generate != 1 {
 		t.Errorf("GenerateDataKey called %d times for 2 events, want 1", hs.kms.Generate)
 	}
+	// One EMF line per enqueued event carries both of its metrics.
+	lines := strings.Split(strings.TrimSpace(hs.emf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d EMF lines for 2 events, want 2:\n%s", len(lines), hs.emf)
+	}
+	for _, l := range lines {
+		var doc struct {
+			Enqueued      *float64
+			IngestLatency *float64
+			Trigger       string
+		}
+		if err := json.Unmarshal([]byte(l), &doc); err != nil || doc.Enqueued == nil || *doc.Enqueued != 1 || doc.IngestLatency == nil || doc.Trigger != "SignUp" {
+			t.Errorf("EMF line %s (%v): want Enqueued 1 and IngestLatency, Trigger SignUp", l, err)
+		}
+	}
 }
 
 func TestUnknownTriggerUsesGenericTemplate(t *testing.T) {
