@@ -13,7 +13,7 @@
 // parent's own peak RSS, about 50 MiB here (see coldStart).
 //
 // -baseline REV adds the ingest bootstrap built from git revision REV, and
-// -env KEY=VALUE adds the bootstrap run with one more environment variable,
+// -env 'KEY=VALUE ...' adds the bootstrap run with more environment variables,
 // each interleaved with the others: an A/B of a change in one run.
 //
 //	go run ./bench/coldstart [-runs 15] [-warm 10] [-baseline REV] [-env KEY=VALUE]
@@ -43,7 +43,7 @@ func main() {
 	inits := flag.Int("inittrace", 0, "instead: run the ingest bootstrap this many times under GODEBUG=inittrace=1 and report its package init")
 	traceDir := flag.String("trace", "", "write an execution trace of each Go cold start (main through the first event) to this directory: go tool trace DIR/ingest-N.trace")
 	baseline := flag.String("baseline", "", "also run the ingest bootstrap built from this git revision (an A/B in one interleaved run)")
-	extraEnv := flag.String("env", "", "also run the ingest bootstrap with this KEY=VALUE added to its environment")
+	extraEnv := flag.String("env", "", "also run the ingest bootstrap with these space-separated KEY=VALUE pairs added to its environment")
 	sizes := flag.Bool("sizes", true, "build the linux/arm64 bootstraps and report their sizes")
 	flag.Parse()
 	var err error
@@ -130,10 +130,13 @@ func run(runs, warm int, traceDir, baseline, extraEnv string, sizes bool) error 
 		impls = append(impls, impl{goName + " at " + baseline, []string{old}, goEnv, false})
 	}
 	if extraEnv != "" {
-		if !strings.Contains(extraEnv, "=") {
-			return fmt.Errorf("-env %q: want KEY=VALUE", extraEnv)
+		kvs := strings.Fields(extraEnv)
+		for _, kv := range kvs {
+			if !strings.Contains(kv, "=") {
+				return fmt.Errorf("-env %q: want KEY=VALUE, space-separated", extraEnv)
+			}
 		}
-		impls = append(impls, impl{goName + " with " + extraEnv, []string{bin}, append(slices.Clone(goEnv), extraEnv), false})
+		impls = append(impls, impl{goName + " with " + extraEnv, []string{bin}, append(slices.Clone(goEnv), kvs...), false})
 	}
 	fmt.Printf("Load average at the start: %s\n\n", loadAverage())
 	results := make([][]time.Duration, len(impls))
@@ -186,6 +189,8 @@ func run(runs, warm int, traceDir, baseline, extraEnv string, sizes bool) error 
 		fmt.Println()
 		fmt.Println("| implementation | warm median | warm p90 | cold CPU | warm CPU/event | peak memory (VmHWM) | log bytes/event | minor faults/warm event |")
 		fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- |")
+		var counts strings.Builder
+		counts.WriteString("| implementation | write system calls/warm event | context switches/warm event |\n| --- | --- | --- |\n")
 		// The per-round ratios, before the sort: the processes of one round
 		// ran one after the other, under about the same load.
 		paired := func(a, b int) float64 {
@@ -209,11 +214,19 @@ func run(runs, warm int, traceDir, baseline, extraEnv string, sizes bool) error 
 			slices.Sort(w.coldCPU)
 			slices.Sort(w.warmCPU)
 			slices.Sort(w.faults)
+			slices.Sort(w.writes)
+			slices.Sort(w.switches)
+			fmt.Fprintf(&counts, "| %s | %.1f | %.1f |\n", im.name, w.writes[len(w.writes)/2], w.switches[len(w.switches)/2])
 			cpu[j] = w.warmCPU[len(w.warmCPU)/2]
 			fmt.Printf("| %s | %s | %s | %s | %s | %.1f MiB | %d | %.0f |\n", im.name, ms(w.warm[len(w.warm)/2]), ms(w.warm[len(w.warm)*9/10]),
 				ms(w.coldCPU[len(w.coldCPU)/2]), ms(cpu[j]),
 				float64(w.hwmKiB[len(w.hwmKiB)/2])/1024, w.logBytes/w.events, w.faults[len(w.faults)/2])
 		}
+		fmt.Println()
+		fmt.Println("The same processes' write system calls (/proc/PID/io syscw: sockets and logs) and their threads' context")
+		fmt.Println("switches (/proc/PID/task/*/status), per warm event: counts that the machine's load does not move.")
+		fmt.Println()
+		fmt.Print(counts.String())
 		fmt.Println()
 		fmt.Println("Allocations per event are not readable from outside a process: `go test ./pkg/ingest -run '^$' -bench HandleRawAES -benchmem`")
 		fmt.Println("gives the handler's in-process (without the AWS SDK's HTTP calls).")
@@ -263,6 +276,8 @@ type process struct {
 	warmCPU  time.Duration   // CPU run time per warm invocation
 	hwmKiB   int64           // peak resident set (VmHWM) after the last invocation
 	faults   float64         // minor page faults per warm invocation
+	writes   float64         // write system calls per warm invocation (sockets and logs)
+	switches float64         // context switches of its threads per warm invocation
 	logBytes int             // stdout + stderr over the process's life
 }
 
@@ -272,6 +287,7 @@ type warmStats struct {
 	coldCPU, warmCPU []time.Duration
 	hwmKiB           []int64
 	faults           []float64
+	writes, switches []float64
 	logBytes, events int
 }
 
@@ -279,6 +295,8 @@ func (w *warmStats) add(p process) {
 	w.warm = append(w.warm, p.warm...)
 	w.hwmKiB = append(w.hwmKiB, p.hwmKiB)
 	w.faults = append(w.faults, p.faults)
+	w.writes = append(w.writes, p.writes)
+	w.switches = append(w.switches, p.switches)
 	w.coldCPU = append(w.coldCPU, p.coldCPU)
 	w.warmCPU = append(w.warmCPU, p.warmCPU)
 	w.logBytes += p.logBytes
@@ -308,7 +326,7 @@ func coldStart(ctx context.Context, argv, env []string, event []byte, warm int, 
 	ictx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	pid := p.Cmd.Process.Pid
-	var coldFaults int64
+	var coldFaults, coldWrites, coldSwitches int64
 	for i := 0; i <= warm; i++ {
 		sent := time.Now()
 		res, err := rt.Invoke(ictx, event)
@@ -321,7 +339,7 @@ func coldStart(ctx context.Context, argv, env []string, event []byte, warm int, 
 		if i == 0 {
 			r.cold = res.Received.Sub(start)
 			r.coldCPU = cpuTime(pid)
-			coldFaults = minorFaults(pid)
+			coldFaults, coldWrites, coldSwitches = minorFaults(pid), writeCalls(pid), contextSwitches(pid)
 			r.stages = stages{init: res.Delivered.Sub(start), handled: res.Received.Sub(res.Delivered)}
 		} else {
 			r.warm = append(r.warm, res.Received.Sub(sent))
@@ -330,6 +348,8 @@ func coldStart(ctx context.Context, argv, env []string, event []byte, warm int, 
 	if warm > 0 {
 		r.warmCPU = (cpuTime(pid) - r.coldCPU) / time.Duration(warm)
 		r.faults = float64(minorFaults(pid)-coldFaults) / float64(warm)
+		r.writes = float64(writeCalls(pid)-coldWrites) / float64(warm)
+		r.switches = float64(contextSwitches(pid)-coldSwitches) / float64(warm)
 	}
 	// The peak is read from the process before it is stopped: once it is
 	// reaped only its rusage is left, whose ru_maxrss starts from the memory
@@ -384,6 +404,43 @@ func minorFaults(pid int) int64 {
 	}
 	n, _ := strconv.ParseInt(f[7], 10, 64) // state is f[0], field 3; minflt is field 10
 	return n
+}
+
+// writeCalls is the process's write system calls so far (syscw in
+// /proc/PID/io), 0 where /proc does not say.
+func writeCalls(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscw:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// contextSwitches is the sum of the voluntary and involuntary context
+// switches of the process's threads so far.
+func contextSwitches(pid int) int64 {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	var total int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue // the thread exited meanwhile
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if ok && (k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches") {
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				total += n
+			}
+		}
+	}
+	return total
 }
 
 // statusKiB reads a "Key:   N kB" line of /proc/PID/status, 0 where it is missing.
