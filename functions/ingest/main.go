@@ -19,6 +19,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/initerror"
 	"github.com/cogmail/cogmail/pkg/memlimit"
 	"github.com/cogmail/cogmail/pkg/metrics"
+	"github.com/cogmail/cogmail/pkg/steady"
 )
 
 func main() {
@@ -46,5 +47,7 @@ func main() {
 	if err != nil {
 		initerror.Exit(log, initerror.TypeColdStart, "cold start failed", err)
 	}
-	lambda.Start(coldtrace.FirstInvocation(rec, h.Lambda))
+	// Once the first invocation is answered: one P and a memory limit sized
+	// to the process (pkg/steady).
+	lambda.Start(steady.AfterFirst(os.Getenv, coldtrace.FirstInvocation(rec, h.Lambda)))
 }
