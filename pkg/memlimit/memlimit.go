@@ -10,7 +10,6 @@ package memlimit
 
 import (
 	"runtime/debug"
-	"runtime/metrics"
 	"strconv"
 	"strings"
 )
@@ -44,41 +43,4 @@ func Apply(getenv func(string) string) (bytes int64, ok bool) {
 	debug.SetMemoryLimit(bytes)
 	debug.SetGCPercent(-1)
 	return bytes, true
-}
-
-// Headroom is how much the process's memory may grow past what it uses at
-// the end of its cold start before a collection runs, once it is warm.
-const Headroom = 16 << 20
-
-// Warm lowers the limit, at the end of the cold start, to the memory the
-// Go runtime holds then plus Headroom (never above Limit's): each warm
-// event allocates a few hundred KiB, and with the limit at Share of the
-// function's memory every event touched memory the process had never used
-// (page faults, cold cache lines) until the heap reached 192 MiB. With the
-// smaller limit a collection runs every few dozen events and later events
-// reuse memory that is already mapped and warm. The cold start itself still
-// runs with Apply's limit, with no collection. Like Limit, it changes
-// nothing where Limit says no.
-func Warm(getenv func(string) string) (bytes int64, ok bool) {
-	most, ok := Limit(getenv)
-	if !ok {
-		return 0, false
-	}
-	bytes = min(most, inUse()+Headroom)
-	debug.SetMemoryLimit(bytes)
-	return bytes, true
-}
-
-// inUse is the memory the Go runtime holds from the OS and has not
-// returned: what the memory limit counts.
-func inUse() int64 {
-	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
-	metrics.Read(s)
-	var v [2]int64
-	for i := range s {
-		if s[i].Value.Kind() == metrics.KindUint64 {
-			v[i] = int64(s[i].Value.Uint64())
-		}
-	}
-	return v[0] - v[1]
 }

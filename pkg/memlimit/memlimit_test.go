@@ -55,28 +55,3 @@ func TestApply(t *testing.T) {
 		t.Errorf("GOGC = %d, want off (-1)", got)
 	}
 }
-
-func TestWarm(t *testing.T) {
-	prevLimit := debug.SetMemoryLimit(-1)
-	t.Cleanup(func() { debug.SetMemoryLimit(prevLimit) })
-	if _, ok := memlimit.Warm(func(string) string { return "" }); ok {
-		t.Fatal("Warm changed the limit outside Lambda")
-	}
-	if got := debug.SetMemoryLimit(-1); got != prevLimit {
-		t.Errorf("memory limit = %d after a no-op Warm, want %d", got, prevLimit)
-	}
-	env := func(mb string) func(string) string {
-		return func(k string) string { return map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": mb}[k] }
-	}
-	bytes, ok := memlimit.Warm(env("256"))
-	if !ok || bytes < memlimit.Headroom || bytes >= 192<<20 {
-		t.Fatalf("Warm = %d, %v; want the memory in use plus %d, below 192 MiB", bytes, ok, memlimit.Headroom)
-	}
-	if got := debug.SetMemoryLimit(-1); got != bytes {
-		t.Errorf("memory limit = %d, want %d", got, bytes)
-	}
-	// Never above the function's share: a 16 MB function gets 12 MiB.
-	if bytes, _ := memlimit.Warm(env("16")); bytes != 12<<20 {
-		t.Errorf("Warm for 16 MB = %d, want %d", bytes, 12<<20)
-	}
-}

@@ -1,6 +1,5 @@
 // Package steady puts a Lambda function's Go runtime in the state that suits
-// its warm invocations once its cold start is over: one P (GOMAXPROCS 1) and
-// a memory limit sized to what the process uses (pkg/memlimit's Warm).
+// its warm invocations once its cold start is over: one P (GOMAXPROCS 1).
 //
 // A Lambda execution environment hands its function one event at a time,
 // and at 256 MB it gets about 0.14 of a vCPU's time spread over the two
@@ -12,37 +11,31 @@
 // the function's small CPU share. The cold start keeps both: its
 // background warm-ups (the sealing key, the P-384 tables, the queue) run
 // beside Build, and one P made the cold start slower.
+//
+// A memory limit sized to the process (its memory at the end of the cold
+// start plus some headroom, so that warm events reuse mapped memory) was
+// measured too and is not applied: it cut the page faults per warm event
+// by a third but its collections cost more CPU than that saved
+// (docs/benchmarks.md, issue 21).
 package steady
 
 import (
 	"context"
 	"runtime"
 	"sync"
-
-	"github.com/cogmail/cogmail/pkg/memlimit"
 )
 
 // Procs is the GOMAXPROCS of a warm process: one event at a time needs one P.
 const Procs = 1
 
-// Settings is what Apply set; a zero field means it left that one alone.
-type Settings struct {
-	Procs       int   // GOMAXPROCS
-	MemoryLimit int64 // bytes
-}
-
 // Apply sets GOMAXPROCS to Procs unless the environment sets GOMAXPROCS
-// (the operator's choice stands), and the warm memory limit (memlimit.Warm).
-func Apply(getenv func(string) string) Settings {
-	var s Settings
-	if getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(Procs)
-		s.Procs = Procs
+// (the operator's choice stands), and returns what it set (0: nothing).
+func Apply(getenv func(string) string) (procs int) {
+	if getenv("GOMAXPROCS") != "" {
+		return 0
 	}
-	if limit, ok := memlimit.Warm(getenv); ok {
-		s.MemoryLimit = limit
-	}
-	return s
+	runtime.GOMAXPROCS(Procs)
+	return Procs
 }
 
 // AfterFirst wraps a Lambda handler so that Apply runs once, when its first
