@@ -92,6 +92,9 @@ var policy = map[Reason]Action{
 	envelope.ReasonPermanent:        DeadLetter,
 	envelope.ReasonUnsealable:       DeadLetter,
 	envelope.ReasonRetriesExhausted: DeadLetter,
+	// No configured provider can take the address (see address.go);
+	// another attempt would find the same providers.
+	envelope.ReasonAddressUnsupported: DeadLetter,
 
 	ReasonUnavailable:  RetryLater,
 	ReasonRateLimited:  RetryLater,

@@ -42,6 +42,10 @@ const (
 	ReasonMaxAge     Reason = "max-age"
 	ReasonPermanent  Reason = "permanent"  // a provider rejected the message itself
 	ReasonUnsealable Reason = "unsealable" // the payload cannot be opened (tampered, key gone)
+	// ReasonAddressUnsupported: no configured provider can take the
+	// recipient's address: its local part is not ASCII and none of them
+	// documents SMTPUTF8 support (or its domain has no IDNA form).
+	ReasonAddressUnsupported Reason = "address-unsupported"
 	// ReasonRetriesExhausted: still unsent on dispatch's MaxReceives-th
 	// delivery (the queue's maxReceiveCount, derived so that retrying by
 	// time never reaches it: only a message whose receives were spent

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // Limits from RFC 5321 (a path of 256 octets including the angle brackets)
@@ -102,4 +104,59 @@ func checkDomain(d string) error {
 
 func reason(r string) error {
 	return &Error{Source: "validate", Reason: "the address " + r, kind: ErrInvalidAddress}
+}
+
+// ASCIIDomain returns addr (a valid address, see ValidateAddress) with its
+// domain in IDNA ASCII form, the form every provider takes: SES documents
+// that an address must be 7-bit ASCII with the domain in Punycode, and the
+// others accept it. The domain goes through the Lookup profile of
+// golang.org/x/net/idna (UTS #46 mapping, so whatever was typed, "Bücher.Example"
+// or "ｂücher.example", becomes "xn--bcher-kva.example"); an ASCII domain is
+// only lower-cased. The local part is kept as is (see ASCIILocalPart). The
+// error, an *Error of ErrInvalidAddress, says why the domain has no IDNA
+// form without repeating it.
+func ASCIIDomain(addr string) (string, error) {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 || at == len(addr)-1 {
+		return "", reason("has no domain")
+	}
+	d, err := idna.Lookup.ToASCII(addr[at+1:])
+	if err != nil {
+		return "", reason("has a domain that is not a valid internationalized domain name (IDNA)")
+	}
+	if err := checkDomain(d); err != nil {
+		return "", relabelReason(err, " (in its IDNA ASCII form)")
+	}
+	out := addr[:at+1] + d
+	if len(out) > maxAddress {
+		return "", reason("is longer than 254 bytes once its domain is in IDNA ASCII form")
+	}
+	return out, nil
+}
+
+// ASCIILocalPart reports whether the local part of addr (before its last
+// @) is 7-bit ASCII. Only then can any provider take it: a UTF-8 local part
+// needs SMTPUTF8 (RFC 6531) all the way, which SES does not offer and an
+// SMTP relay offers only when it says so in its EHLO reply.
+func ASCIILocalPart(addr string) bool {
+	local := addr
+	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+		local = addr[:at]
+	}
+	for i := 0; i < len(local); i++ {
+		if local[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// relabelReason adds a note to a validation error's reason.
+func relabelReason(err error, note string) error {
+	if re, ok := err.(*Error); ok {
+		c := *re
+		c.Reason += note
+		return &c
+	}
+	return err
 }

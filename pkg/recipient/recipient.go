@@ -139,7 +139,8 @@ func New(o Options) (*Resolver, error) {
 	return r, nil
 }
 
-// Resolve returns the address to send e's email to. The errors, all *Error:
+// Resolve returns the address to send e's email to, its domain in IDNA
+// ASCII form (ASCIIDomain). The errors, all *Error:
 //
 //   - no attribute set and no lookup, or lookup 404 / no email / a placeholder
 //     again: ErrNoAddress, permanent;
@@ -163,7 +164,11 @@ func (r *Resolver) Resolve(ctx context.Context, e *cognito.Event) (string, error
 		if err := ValidateAddress(found); err != nil {
 			return "", relabel(err, "attribute "+from)
 		}
-		return found, nil
+		ascii, err := ASCIIDomain(found)
+		if err != nil {
+			return "", relabel(err, "attribute "+from)
+		}
+		return ascii, nil
 	case r.lookup == nil:
 		return "", &Error{Source: "attributes " + strings.Join(r.attrs, ", "), Reason: "none is set", kind: ErrNoAddress}
 	}
@@ -270,7 +275,11 @@ func (r *Resolver) fetch(ctx context.Context, e *cognito.Event) (string, error) 
 	if l.Placeholder != nil && l.Placeholder.MatchString(addr) {
 		return "", fail(ErrNoAddress, false, "the service returned a placeholder address", nil)
 	}
-	return addr, nil
+	ascii, err := ASCIIDomain(addr)
+	if err != nil {
+		return "", relabel(err, "lookup")
+	}
+	return ascii, nil
 }
 
 func isObject(b []byte) bool { return bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) }

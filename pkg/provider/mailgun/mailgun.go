@@ -112,6 +112,13 @@ func New(cfg Config) (*Provider, error) {
 // Name identifies the provider in errors, logs and metrics.
 func (p *Provider) Name() string { return p.name }
 
+// UTF8Recipients reports that Mailgun takes an address with a non-ASCII
+// local part: its Messages API sends to internationalized addresses with
+// SMTPUTF8 (documentation.mailgun.com, User Manual, Internationalization;
+// the recipient's mailbox provider must support SMTPUTF8 too, or the
+// message bounces). Dispatch asks before it hands it such an address.
+func (p *Provider) UTF8Recipients(context.Context) (bool, error) { return true, nil }
+
 // Send sends m and returns Mailgun's message id. A failure is a
 // *provider.Error: 400/413 Permanent, 429 RateLimited with the wait from
 // Retry-After (or X-RateLimit-Reset), everything else (401/403/404

@@ -270,3 +270,5 @@ func BenchmarkSend(b *testing.B) {
 		}
 	}
 }
+
+func TestAddresses(t *testing.T) { providertest.CheckAddresses(t, harness, true) }

@@ -368,3 +368,55 @@ func CheckPing(t *testing.T, err error, sent int, want provider.Error, secrets .
 		}
 	}
 }
+
+// CheckAddresses checks what a provider takes of international addresses,
+// against its fake (newHarness with None): a domain in IDNA ASCII form is
+// delivered as is; an address whose local part is not ASCII is delivered
+// as is when utf8, and otherwise refused as Permanent with nothing
+// delivered (what the real provider answers, so that the local stack shows
+// the same failure). The provider's UTF8Recipients must say utf8.
+func CheckAddresses(t *testing.T, newHarness func(t *testing.T, f Fault) Harness, utf8 bool) {
+	t.Helper()
+	t.Run("capability", func(t *testing.T) {
+		h := newHarness(t, None)
+		c, ok := h.Sender.(interface {
+			UTF8Recipients(context.Context) (bool, error)
+		})
+		if !ok {
+			t.Fatalf("%s has no UTF8Recipients: dispatch would never hand it a non-ASCII local part", h.Sender.Name())
+		}
+		if got, err := c.UTF8Recipients(context.Background()); err != nil || got != utf8 {
+			t.Errorf("UTF8Recipients = %v, %v; want %v", got, err, utf8)
+		}
+	})
+	t.Run("IDNA ASCII domain", func(t *testing.T) {
+		h := newHarness(t, None)
+		m := Message()
+		m.To = "juergen@xn--bcher-kva.example"
+		if _, err := h.Sender.Send(context.Background(), m); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+		if got := h.Inbox(); len(got) != 1 || got[0].To != m.To {
+			t.Errorf("delivered %+v, want one message to %s", got, m.To)
+		}
+	})
+	t.Run("non-ASCII local part", func(t *testing.T) {
+		h := newHarness(t, None)
+		m := Message()
+		m.To = "jürgen@xn--bcher-kva.example"
+		_, err := h.Sender.Send(context.Background(), m)
+		if utf8 {
+			if err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			if got := h.Inbox(); len(got) != 1 || got[0].To != m.To {
+				t.Errorf("delivered %+v, want one message to %s", got, m.To)
+			}
+			return
+		}
+		check(t, h, m, err, provider.Permanent, 0)
+		if got := h.Inbox(); len(got) != 0 {
+			t.Errorf("delivered %d messages, want none", len(got))
+		}
+	})
+}

@@ -114,6 +114,14 @@ func New(cfg Config) (*Provider, error) {
 // Name identifies the provider in errors, logs and metrics.
 func (p *Provider) Name() string { return p.name }
 
+// UTF8Recipients reports that SendGrid is not taken to deliver to an
+// address with a non-ASCII local part: its v3 Mail Send reference documents
+// no SMTPUTF8 support, and its maintainers long answered such addresses with
+// 400 "Invalid email address" (sendgrid/sendgrid-python#100, #119). See
+// docs/dispatch.md (International addresses). Dispatch never hands it such an
+// address.
+func (p *Provider) UTF8Recipients(context.Context) (bool, error) { return false, nil }
+
 // Send sends m and returns SendGrid's X-Message-Id. A failure is a
 // *provider.Error: 400/413 Permanent, 429 RateLimited with the wait from
 // X-RateLimit-Reset, everything else (401/403, 5xx, no answer, an answer

@@ -276,3 +276,5 @@ func BenchmarkSend(b *testing.B) {
 		}
 	}
 }
+
+func TestAddresses(t *testing.T) { providertest.CheckAddresses(t, harness, false) }

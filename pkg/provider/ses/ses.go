@@ -112,6 +112,13 @@ func New(cfg Config) (*Provider, error) {
 // Name identifies the provider in errors, logs and metrics.
 func (p *Provider) Name() string { return p.name }
 
+// UTF8Recipients reports that SES does not take an address with a
+// non-ASCII local part: SES does not support SMTPUTF8 (RFC 6531), so an
+// address must be 7-bit ASCII, with the domain in Punycode and no Punycode
+// in the local part (Amazon SES API reference, Destination). Dispatch never
+// hands it such an address.
+func (p *Provider) UTF8Recipients(context.Context) (bool, error) { return false, nil }
+
 // Send sends m and returns SES's MessageId. A failure is a
 // *provider.Error; see failure for the classification table.
 func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Receipt, error) {

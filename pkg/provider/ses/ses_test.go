@@ -341,3 +341,5 @@ func BenchmarkSend(b *testing.B) {
 		}
 	}
 }
+
+func TestAddresses(t *testing.T) { providertest.CheckAddresses(t, harness, false) }

@@ -28,6 +28,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/provider/internal/classify"
 	"github.com/cogmail/cogmail/pkg/provider/internal/redact"
+	"github.com/cogmail/cogmail/pkg/recipient"
 )
 
 // TLSPolicy says how the connection is encrypted.
@@ -179,11 +180,17 @@ func (p *Provider) Send(ctx context.Context, m provider.Message) (provider.Recei
 		return provider.Receipt{}, classify.Transport(ctx, p.name, ctx.Err())
 	}
 
-	session, _, stop, err := p.open(ctx)
+	session, seen, stop, err := p.open(ctx)
 	if err != nil {
 		return provider.Receipt{}, err
 	}
 	defer stop()
+	if !seen.SMTPUTF8 && (!recipient.ASCIILocalPart(m.To) || !recipient.ASCIILocalPart(m.From.Email)) {
+		// Without SMTPUTF8 the relay would refuse the address, or mangle it.
+		_ = session.Quit()
+		_ = session.Close()
+		return provider.Receipt{}, classify.Invalid(p.name, &StageError{Stage: StageMail, Err: ErrNoSMTPUTF8})
+	}
 	// The transaction is driven here rather than by go-mail's Send, so every
 	// reply arrives as a *textproto.Error with its code, and the stage is
 	// known from the code path, not read from an error string.
@@ -211,6 +218,10 @@ type Session struct {
 	// Auth is the AUTH mechanism the relay accepted ("PLAIN" or "LOGIN");
 	// "" when no username is set.
 	Auth string
+	// SMTPUTF8 says whether the relay offered SMTPUTF8 (RFC 6531) in its
+	// last EHLO reply: only then may an address with a non-ASCII local part
+	// be sent to it.
+	SMTPUTF8 bool
 }
 
 // Probe opens a session exactly as Send does (the same port, TLS policy,
@@ -235,6 +246,19 @@ func (p *Provider) Probe(ctx context.Context) (Session, error) {
 	_ = c.Quit()
 	_ = c.Close()
 	return s, nil
+}
+
+// UTF8Recipients reports whether the relay takes an address with a
+// non-ASCII local part: whether it offers SMTPUTF8 (RFC 6531) in its EHLO
+// reply, which a Probe session reads. Dispatch asks before it hands this
+// provider such an address (dispatch.UTF8Recipients); an error means the
+// relay could not be asked now.
+func (p *Provider) UTF8Recipients(ctx context.Context) (bool, error) {
+	s, err := p.Probe(ctx)
+	if err != nil {
+		return false, err
+	}
+	return s.SMTPUTF8, nil
 }
 
 // Ping is Probe without the report: it checks that the relay would take a
@@ -286,6 +310,9 @@ var (
 	ErrNoAUTH = errors.New("the relay does not offer AUTH, and a username is set")
 	// ErrAuthMechanism: the relay offers AUTH, but not Config.Auth's mechanism.
 	ErrAuthMechanism = errors.New("the relay does not offer the configured AUTH mechanism")
+	// ErrNoSMTPUTF8: an address has a non-ASCII local part and the relay
+	// does not offer SMTPUTF8 (RFC 6531).
+	ErrNoSMTPUTF8 = errors.New("an address has a non-ASCII local part and the relay does not offer SMTPUTF8")
 	// ErrUnencrypted: the session is not encrypted and the relay is not
 	// localhost, so go-mail refuses to send the password.
 	ErrUnencrypted = errors.New("AUTH refused by the client: the password would go unencrypted (only localhost may be used without TLS)")
@@ -363,6 +390,8 @@ func (p *Provider) open(ctx context.Context) (_ *gomailsmtp.Client, s Session, s
 		}
 		s.Auth = p.auth
 	}
+	// After STARTTLS and AUTH: the extensions of the last EHLO are the ones that count.
+	s.SMTPUTF8, _ = c.Extension("SMTPUTF8")
 	return c, s, stop, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	netsmtp "net/smtp"
 	"net/textproto"
 	"strings"
 	"testing"
@@ -23,7 +24,12 @@ const (
 func TestConformance(t *testing.T) { providertest.Run(t, harness) }
 
 func harness(t *testing.T, f providertest.Fault) providertest.Harness {
-	fake := smtpfake.New(smtpfake.Options{Username: user, Password: password, TLS: smtpfake.StartTLS})
+	return harnessWith(t, f, smtpfake.Options{})
+}
+
+// harnessWith is harness with a fake that also has opts' SMTPUTF8.
+func harnessWith(t *testing.T, f providertest.Fault, opts smtpfake.Options) providertest.Harness {
+	fake := smtpfake.New(smtpfake.Options{Username: user, Password: password, TLS: smtpfake.StartTLS, SMTPUTF8: opts.SMTPUTF8})
 	t.Cleanup(fake.Close)
 	cfg := smtp.Config{
 		Host: fake.Host(), Port: fake.Port(), Username: user, Password: password,
@@ -375,4 +381,41 @@ func messageID(m smtpfake.Message) string {
 		return v[0]
 	}
 	return ""
+}
+
+// TestAddresses: a non-ASCII local part goes to a relay that offers
+// SMTPUTF8 (go-mail then asks for it in MAIL FROM), and to no other: Send
+// refuses it before MAIL, as the relay would at RCPT.
+func TestAddresses(t *testing.T) {
+	t.Run("relay without SMTPUTF8", func(t *testing.T) { providertest.CheckAddresses(t, harness, false) })
+	t.Run("relay with SMTPUTF8", func(t *testing.T) {
+		providertest.CheckAddresses(t, func(t *testing.T, f providertest.Fault) providertest.Harness {
+			return harnessWith(t, f, smtpfake.Options{SMTPUTF8: true})
+		}, true)
+	})
+}
+
+// TestFakeRefusesNonASCIIWithoutSMTPUTF8: the fake answers as RFC 6531
+// says a relay does (553 5.6.7), to a client that does not check first.
+func TestFakeRefusesNonASCIIWithoutSMTPUTF8(t *testing.T) {
+	for _, utf8 := range []bool{false, true} {
+		fake := smtpfake.New(smtpfake.Options{SMTPUTF8: utf8})
+		t.Cleanup(fake.Close)
+		c, err := netsmtp.Dial(fake.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Mail("no-reply@cogmail.example"); err != nil {
+			t.Fatal(err)
+		}
+		err = c.Rcpt("jürgen@xn--bcher-kva.example")
+		var tp *textproto.Error
+		switch {
+		case utf8 && err != nil:
+			t.Errorf("SMTPUTF8 offered: RCPT = %v, want 250", err)
+		case !utf8 && (!errors.As(err, &tp) || tp.Code != 553 || !strings.HasPrefix(tp.Msg, "5.6.7")):
+			t.Errorf("no SMTPUTF8: RCPT = %v, want 553 5.6.7", err)
+		}
+		_ = c.Close()
+	}
 }

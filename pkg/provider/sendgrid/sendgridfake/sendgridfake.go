@@ -303,7 +303,15 @@ var reserved = map[string]bool{
 	"cc": true, "bcc": true,
 }
 
+// validAddress is SendGrid's address check: a bare address, in ASCII (it
+// answers an address with a non-ASCII character with 400 "Invalid email
+// address"; see pkg/provider/sendgrid's UTF8Recipients).
 func validAddress(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Address == s
 }

@@ -468,7 +468,16 @@ func (s *Server) authenticate(r *http.Request, body []byte) (region, code, msg s
 	return region, "", ""
 }
 
+// address parses an address as SES takes it: SES does not support SMTPUTF8,
+// so the whole string must be 7-bit ASCII, a domain in Punycode and a
+// display name MIME-encoded (Amazon SES API reference, Destination), or the
+// request fails with BadRequestException.
 func address(s string) (string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return "", false
+		}
+	}
 	a, err := mail.ParseAddress(s)
 	if err != nil {
 		return "", false

@@ -48,8 +48,12 @@ type Options struct {
 	// default PLAIN and LOGIN (the only ones the fake speaks).
 	AuthMechanisms []string
 	TLS            TLSMode
-	Domain         string       // greeting domain; default "localhost"
-	Listener       net.Listener // default: a new listener on 127.0.0.1:0
+	// SMTPUTF8 offers the SMTPUTF8 extension (RFC 6531). Without it, or
+	// when MAIL FROM does not ask for it, an address with a non-ASCII
+	// character is refused with 553 5.6.7, as RFC 6531 section 3.7.4.1 says.
+	SMTPUTF8 bool
+	Domain   string       // greeting domain; default "localhost"
+	Listener net.Listener // default: a new listener on 127.0.0.1:0
 }
 
 // Stage is the point of the session where a fault's reply is given.
@@ -143,6 +147,7 @@ func New(opts Options) *Server {
 	s.ln = ln
 	srv := gosmtp.NewServer(backend{s})
 	srv.Domain = opts.Domain
+	srv.EnableSMTPUTF8 = opts.SMTPUTF8
 	srv.ReadTimeout = 30 * time.Second
 	srv.WriteTimeout = 30 * time.Second
 	srv.MaxMessageBytes = 10 << 20
@@ -344,6 +349,7 @@ type session struct {
 	user  string
 	from  string
 	to    []string
+	utf8  bool // MAIL FROM asked for SMTPUTF8
 }
 
 func (se *session) at(st Stage) error {
@@ -411,12 +417,29 @@ func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
 
 var errAuthRequired = &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 
-func (se *session) Mail(from string, _ *gosmtp.MailOptions) error {
+// errNonASCII is RFC 6531's reply to a non-ASCII address in a transaction
+// that did not ask for SMTPUTF8.
+var errNonASCII = &gosmtp.SMTPError{Code: 553, EnhancedCode: gosmtp.EnhancedCode{5, 6, 7}, Message: "Non-ASCII addresses not permitted without SMTPUTF8"}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func (se *session) Mail(from string, opts *gosmtp.MailOptions) error {
 	if se.s.opts.Username != "" && se.user == "" {
 		return errAuthRequired
 	}
 	if err := se.at(Mail); err != nil {
 		return err
+	}
+	se.utf8 = opts != nil && opts.UTF8
+	if !se.utf8 && !ascii(from) {
+		return errNonASCII
 	}
 	se.from = from
 	return nil
@@ -425,6 +448,9 @@ func (se *session) Mail(from string, _ *gosmtp.MailOptions) error {
 func (se *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	if err := se.at(Rcpt); err != nil {
 		return err
+	}
+	if !se.utf8 && !ascii(to) {
+		return errNonASCII
 	}
 	se.to = append(se.to, to)
 	return nil
