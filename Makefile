@@ -12,8 +12,8 @@ all: lint test
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-run: ## the local stack on embedded defaults: sample events through ingest (no AWS account, no docker)
-	$(GO) run ./cmd/cogmail local --once
+run: ## the local stack on embedded defaults: sample events through ingest (no AWS account, no docker); ADDR=127.0.0.1:18025 for another port
+	$(GO) run ./cmd/cogmail local --once $(if $(ADDR),--addr $(ADDR))
 
 test: ## every test, integration tests included (moto_server is used when installed)
 	$(GO) test -count=1 -timeout 20m ./...

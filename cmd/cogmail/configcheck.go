@@ -48,6 +48,9 @@ Examples:
   # for scripts
   cogmail config check --function ingest --json | jq '.functions[].problems'
 
+  # the local stack running here (cogmail local), its provider fakes pinged
+  cogmail config check --local --ping
+
 --ping checks, with nothing delivered: SendGrid with a sandbox_mode request (the key, the
 sender), Mailgun with an o:testmode message (the key, the domain, the region), SES with
 GetAccount (sending enabled, production access, quota), the configuration set and the
@@ -135,13 +138,16 @@ func runConfigCheck(ctx context.Context, e *env, args []string) int {
 	pingTo := fs.String("ping-to", "", "recipient of the sandbox requests (default: COGMAIL_SENDER_EMAIL)")
 	timeout := fs.Duration("timeout", 15*time.Second, "time limit of each ping")
 	asJSON := fs.Bool("json", false, "print JSON")
+	local := fs.Bool("local", false, "check the local stack running here (cogmail local): the configuration its functions were built from, read from its wiring file; --ping tries its provider fakes")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: cogmail config check [--function ingest|dispatch|both] [--ping] [--json]
+		fmt.Fprintln(fs.Output(), `usage: cogmail config check [--function ingest|dispatch|both] [--ping] [--json] [--local]
 
 Loads the configuration each function would load at cold start from this environment (the
 COGMAIL_* variables; docs/configuration.md lists them) and reports every problem with its
 variable. For ingest it also builds every template (so a broken COGMAIL_TEMPLATE_DIR
-override fails here) and checks the KMS key ARN's shape.
+override fails here) and checks the KMS key ARN's shape. With --local, or when no COGMAIL_
+setting is in the environment and a local stack runs here, it checks the local stack's
+configuration (its wiring file .cogmail/local.env, which cogmail local writes) and says so.
 
 Flags:`)
 		fs.PrintDefaults()
@@ -171,15 +177,20 @@ Flags:`)
 		return usageErr("--ping-to %q is not a bare email address", *pingTo)
 	}
 
+	ce, err := configTarget(e, *local)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cogmail config check: %v\n", err)
+		return exitFailed
+	}
 	var report checkReport
 	if *function != "dispatch" {
-		report.Functions = append(report.Functions, checkIngest(e.getenv))
+		report.Functions = append(report.Functions, checkIngest(ce.getenv))
 	}
 	if *function != "ingest" {
-		fr, dc := checkDispatch(e.getenv)
+		fr, dc := checkDispatch(ce.getenv)
 		report.Functions = append(report.Functions, fr)
 		if *doPing {
-			p := pinger{e: e, timeout: *timeout, to: *pingTo}
+			p := pinger{e: ce, timeout: *timeout, to: *pingTo}
 			report.Pings = p.providers(ctx, dc)
 			if dc.ProvidersParam != "" {
 				r := p.routing(ctx, dc)
@@ -207,6 +218,31 @@ Flags:`)
 		return exitFailed
 	}
 	return exitOK
+}
+
+// configSettings are variables any real configuration sets; with none of
+// them in the environment, config check looks for a local stack instead.
+var configSettings = []string{"COGMAIL_SENDER_EMAIL", "COGMAIL_PROVIDERS", "COGMAIL_QUEUE_URL", "COGMAIL_KEYRING",
+	"COGMAIL_KMS_KEY_ARN", "COGMAIL_AES_KEY_HEX", "COGMAIL_SENDGRID_API_KEY", "COGMAIL_MAILGUN_API_KEY", "COGMAIL_SMTP_HOST"}
+
+// configTarget is the environment config check loads: the shell's, or the
+// local stack's wiring (--local; or when the shell sets no configuration
+// and a stack runs here).
+func configTarget(e *env, local bool) (*env, error) {
+	w, err := localWiring(e.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if local && w == nil {
+		return nil, fmt.Errorf("--local: no local stack runs here (no %s): start cogmail local, which writes it", wiringPath(e.getenv))
+	}
+	if w == nil || (!local && slices.ContainsFunc(configSettings, func(k string) bool { return e.getenv(k) != "" })) {
+		return e, nil
+	}
+	fmt.Fprintf(e.stderr, "cogmail config check: %s\n", w.describe())
+	le := *e
+	le.getenv = w.getenv(e.getenv)
+	return &le, nil
 }
 
 func writeCheckReport(w io.Writer, r checkReport, pinged, ingestOnly bool) {

@@ -25,9 +25,10 @@ func dlqCommand() command {
 
 const dlqAbout = `usage: cogmail dlq stats|list|show ID|replay|purge [flags]
 
-Inspects and replays the dead-letter queue (--queue URL, default $COGMAIL_DLQ_URL) with the
-standard AWS configuration (AWS_PROFILE, AWS_REGION, credentials; AWS_ENDPOINT_URL_SQS for a
-local endpoint). Sealed payloads are never opened: no code, address or body is shown, and the
+Inspects and replays the dead-letter queue (--queue URL or NAME, default $COGMAIL_DLQ_URL, else
+the DLQ of the local stack running here, from its wiring file .cogmail/local.env) with the
+standard AWS configuration (AWS_PROFILE, AWS_REGION, credentials; AWS_ENDPOINT_URL_SQS for
+another endpoint). A queue URL's host is where the calls go. The endpoint used is named on stderr. Sealed payloads are never opened: no code, address or body is shown, and the
 user name appears as a short hash (in some pools it is the email address).
 
 Reading the DLQ receives its messages: each is held for the read, then made visible again, and
@@ -88,6 +89,10 @@ type dlqFlags struct {
 	queue  *string
 	region *string
 	json   *bool
+	ref queueRef // --queue resolved by parse
+	// client and endpoint are open's, for other queue flags.
+	client   *sqs.Client
+	endpoint string
 
 	trigger, reason, user *string
 	olderThan, newerThan  *string
@@ -98,7 +103,7 @@ func newDLQFlags(e *env, sub, usage, about, examples string) *dlqFlags {
 	f := &dlqFlags{e: e, name: "cogmail dlq " + sub}
 	f.fs = flag.NewFlagSet(f.name, flag.ContinueOnError)
 	f.fs.SetOutput(e.stderr)
-	f.queue = f.fs.String("queue", e.getenv("COGMAIL_DLQ_URL"), "URL of the dead-letter queue (COGMAIL_DLQ_URL sets the default)")
+	f.queue = f.fs.String("queue", "", "the dead-letter queue: its URL (calls go to its host) or its name (default $COGMAIL_DLQ_URL, else the running local stack's)")
 	f.region = f.fs.String("region", "", "AWS region (default: the queue URL's, then AWS_REGION or the profile's)")
 	f.fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: cogmail dlq %s\n\n%s\nFlags:\n", usage, about)
@@ -140,10 +145,12 @@ func (f *dlqFlags) parse(args []string, positional int) ([]string, int, bool) {
 		f.usageErr("want %d argument(s), got %d: %s", positional, len(pos), strings.Join(pos, " "))
 		return nil, exitUsage, false
 	}
-	if *f.queue == "" {
-		f.usageErr("--queue URL is required (or set COGMAIL_DLQ_URL)")
+	ref, err := resolveQueue(f.e, "--queue", *f.queue, "COGMAIL_DLQ_URL", "COGMAIL_DLQ_URL")
+	if err != nil {
+		f.usageErr("%v", err)
 		return nil, exitUsage, false
 	}
+	f.ref = ref
 	return pos, exitOK, true
 }
 
@@ -217,20 +224,42 @@ func parseDLQAge(s string) (time.Duration, error) {
 	return days + d, nil
 }
 
-// open builds the queue from the standard AWS configuration, read through
-// the injected environment.
+// open builds the queue from --queue (a URL or a name), COGMAIL_DLQ_URL or
+// the local stack's wiring, and says which endpoint it uses.
 func (f *dlqFlags) open(ctx context.Context) (*dlq.Queue, error) {
-	cfg, err := awsConfigFromEnv(ctx, f.e.getenv, firstNonEmpty(*f.region, sqsURLRegion(*f.queue)))
+	ref := f.ref
+	client, url, region, err := ref.sqsClient(ctx, *f.region)
 	if err != nil {
+		if ref.where != "" {
+			return nil, fmt.Errorf("%s: %w", ref.where, err)
+		}
 		return nil, err
 	}
-	endpoint := serviceEndpoint(f.e.getenv, "SQS")
-	client := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
+	ref.announce(f.e, f.name, "SQS", region)
+	f.client, f.endpoint = client, ref.endpoint
+	return dlq.New(dlq.Options{Client: client, QueueURL: url})
+}
+
+// queueURL resolves another queue flag (replay's --source) at the DLQ's
+// endpoint: a URL on another host is refused, a name is looked up.
+func (f *dlqFlags) queueURL(ctx context.Context, flagName, value string) (string, error) {
+	value = strings.TrimSpace(value)
+	switch {
+	case value == "":
+		return "", nil
+	case strings.Contains(value, "://"):
+		if f.endpoint != "" && !strings.HasPrefix(value, strings.TrimRight(f.endpoint, "/")+"/") {
+			return "", fmt.Errorf("%s %s is not on the DLQ's endpoint %s: both queues must be on one endpoint", flagName, value, f.endpoint)
 		}
-	})
-	return dlq.New(dlq.Options{Client: client, QueueURL: *f.queue})
+		return value, nil
+	case !sqsQueueName.MatchString(value):
+		return "", fmt.Errorf("%s %q is neither a queue URL nor a queue name", flagName, value)
+	}
+	out, err := f.client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(value)})
+	if err != nil {
+		return "", fmt.Errorf("%s: find queue %s: %w", flagName, value, err)
+	}
+	return aws.ToString(out.QueueUrl), nil
 }
 
 // sqsURLRegion is the region in an SQS queue URL's host

@@ -35,7 +35,7 @@ Run it again to finish an interrupted replay.
 `, dlqReplayExamples)
 	f.addFilters("move at most N messages, the oldest")
 	f.addJSON("the plan and the result")
-	source := f.fs.String("source", "", "URL of the queue to move messages to (default: found from the DLQ)")
+	source := f.fs.String("source", "", "the queue to move messages to, its URL or name (default: found from the DLQ)")
 	dry := f.fs.Bool("dry-run", false, "show what would move and change nothing")
 	rateS := f.fs.String("rate", "", "at most N messages a second (10/s, 0.5/s); default: no limit")
 	includeExpired := f.fs.Bool("include-expired", false, "move messages whose code has expired too")
@@ -56,13 +56,17 @@ Run it again to finish an interrupted replay.
 	if err != nil {
 		return f.fail(err)
 	}
+	src, err := f.queueURL(ctx, "--source", *source)
+	if err != nil {
+		return f.fail(err)
+	}
 	out := e.stdout
 	if *f.json {
 		out = e.stderr // the plan and prompt go aside; stdout is the JSON result
 	}
 	prog := newDLQProgress(e.stderr)
 	res, err := q.Replay(ctx, dlq.ReplayOptions{
-		Filter: flt, Source: *source, IncludeExpired: *includeExpired, DryRun: *dry, Rate: rate,
+		Filter: flt, Source: src, IncludeExpired: *includeExpired, DryRun: *dry, Rate: rate,
 		Progress: prog.update,
 		Confirm: func(p *dlq.Plan) bool {
 			printDLQPlan(out, p, false, *includeExpired)

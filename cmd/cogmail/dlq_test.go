@@ -85,7 +85,7 @@ func TestDLQFlags(t *testing.T) {
 		{"show help", nil, []string{"show", "--help"}, exitOK, "is not shown"},
 		{"replay help", nil, []string{"replay", "--help"}, exitOK, "send-then-delete"},
 		{"purge help", nil, []string{"purge", "--help"}, exitOK, "cogmail dlq purge --queue"},
-		{"no queue", nil, []string{"stats"}, exitUsage, "--queue URL is required"},
+		{"no queue", nil, []string{"stats"}, exitUsage, "--queue URL or NAME is required"},
 		{"unknown flag", q, []string{"list", "--nope"}, exitUsage, "flag provided but not defined"},
 		{"bad trigger", q, []string{"list", "--trigger", "Welcome"}, exitUsage, "unknown trigger"},
 		{"bad age", q, []string{"replay", "--older-than", "yesterday"}, exitUsage, "--older-than"},

@@ -20,6 +20,7 @@ import (
 	"github.com/cogmail/cogmail/internal/local/localstack"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
 	"github.com/cogmail/cogmail/pkg/cognito"
+	cogconfig "github.com/cogmail/cogmail/pkg/config"
 )
 
 func eventCommand() command {
@@ -38,13 +39,16 @@ Examples:
   cogmail event --trigger ForgotPassword --email ana@example.com --locale es --code 123456 \
     --aes-key-hex $(openssl rand -hex 32) --aes-key-namespace ns --aes-key-name k
 
-  # against the local stack's KMS (cogmail local prints the exports and the key ARN)
-  AWS_ENDPOINT_URL_KMS=http://127.0.0.1:8025 cogmail event --trigger SignUp --email a@b.c --kms-key-arn ARN
+  # for the local stack running here (cogmail local): its key is the default
+  cogmail event --trigger SignUp --email a@b.c --out ev.json && cogmail invoke --event ev.json
 
 The event goes to stdout (or --out); a summary with the plaintext code, a test value you
 chose or got generated, goes to stderr so you can match it with the delivered email.
-KMS is reached through the standard AWS configuration: AWS_PROFILE, AWS_REGION,
-credentials, AWS_ENDPOINT_URL_KMS; the region is the key ARN's when --kms-key-arn is an ARN.
+Without a key flag the key is $COGMAIL_KMS_KEY_ARN, else the key of the local stack running
+here (read from its wiring file .cogmail/local.env: the KMS key alias/cogmail-codes names,
+or its raw AES key). KMS is reached through the standard AWS configuration: AWS_PROFILE,
+AWS_REGION, credentials, AWS_ENDPOINT_URL_KMS; the region is the key ARN's when
+--kms-key-arn is an ARN. The endpoint used is named on stderr.
 `
 
 func runEvent(ctx context.Context, e *env, args []string) int {
@@ -56,7 +60,7 @@ func runEvent(ctx context.Context, e *env, args []string) int {
 	pool := fs.String("pool", localstack.SamplePool, "user pool id the code is bound to (its encryption context)")
 	userName := fs.String("username", "", "Cognito user name (default: the email's local part)")
 	code := fs.String("code", "", "the code to encrypt (default: a random 6-digit code, or a temporary password for AdminCreateUser)")
-	keyARN := fs.String("kms-key-arn", "", "encrypt with this KMS key (key ARN, alias ARN or alias name)")
+	keyARN := fs.String("kms-key-arn", "", "encrypt with this KMS key (key ARN, alias ARN or alias name; default $COGMAIL_KMS_KEY_ARN, else the running local stack's key)")
 	aesHex := fs.String("aes-key-hex", "", "encrypt with a raw AES-256 key (64 hex characters) instead of KMS")
 	aesNS := fs.String("aes-key-namespace", "", "raw AES key namespace (with --aes-key-hex)")
 	aesName := fs.String("aes-key-name", "", "raw AES key name (with --aes-key-hex)")
@@ -115,41 +119,11 @@ func runEvent(ctx context.Context, e *env, args []string) int {
 		case t == cognito.AdminCreateUser:
 			plaintext = html.EscapeString(plaintext) // Cognito HTML-escapes temporary passwords
 		}
-		var enc *codecrypt.Encrypter
-		switch {
-		case *keyARN != "" && *aesHex != "":
-			return usageErr("--kms-key-arn and --aes-key-hex exclude each other")
-		case *aesHex != "":
-			k, err := hex.DecodeString(*aesHex)
-			if err != nil || len(k) != 32 || *aesNS == "" || *aesName == "" {
-				return usageErr("--aes-key-hex needs 64 hex characters, with --aes-key-namespace and --aes-key-name")
-			}
-			keyDesc = "raw AES key " + *aesNS + "/" + *aesName
-			enc, err = codecrypt.NewRawAESEncrypter(ctx, codecrypt.RawAESKey{Namespace: *aesNS, Name: *aesName, Key: k})
-			if err != nil {
-				fmt.Fprintf(e.stderr, "cogmail event: %v\n", err)
-				return exitFailed
-			}
-		case *keyARN != "":
-			keyDesc = "KMS key " + *keyARN
-			cfg, err := awsConfigFromEnv(ctx, e.getenv, arnRegion(*keyARN))
-			if err != nil {
-				fmt.Fprintf(e.stderr, "cogmail event: AWS configuration: %v\n", err)
-				return exitFailed
-			}
-			client := kms.NewFromConfig(cfg, func(o *kms.Options) {
-				if u := serviceEndpoint(e.getenv, "KMS"); u != "" {
-					o.BaseEndpoint = aws.String(u)
-				}
-			})
-			enc, err = codecrypt.NewKMSEncrypter(ctx, client, *keyARN)
-			if err != nil {
-				fmt.Fprintf(e.stderr, "cogmail event: %v\n", err)
-				return exitFailed
-			}
-		default:
-			return usageErr("%s needs a key to encrypt its code: --kms-key-arn ARN, or --aes-key-hex with --aes-key-namespace and --aes-key-name", t.Short())
+		enc, desc, code := eventEncrypter(ctx, e, usageErr, t, *keyARN, *aesHex, *aesNS, *aesName)
+		if enc == nil {
+			return code
 		}
+		keyDesc = desc
 		ciphertext, err = enc.Encrypt(ctx, plaintext, *pool)
 		if err != nil {
 			// codecrypt's message is its own (it names KMS's answer) and
@@ -201,4 +175,74 @@ func withRegion(raw []byte, region string) ([]byte, error) {
 	}
 	buf.WriteByte('\n')
 	return buf.Bytes(), nil
+}
+
+// eventEncrypter is the encrypter the key flags ask for: a raw AES key, a
+// KMS key (--kms-key-arn, else $COGMAIL_KMS_KEY_ARN), or, with neither, the
+// key of the local stack running here (its wiring: the KMS key behind
+// alias/cogmail-codes, or its raw AES key). A nil encrypter comes with the
+// exit code, the problem already said.
+func eventEncrypter(ctx context.Context, e *env, usageErr func(string, ...any) int, t cognito.Trigger, keyARN, aesHex, aesNS, aesName string) (*codecrypt.Encrypter, string, int) {
+	fail := func(err error) (*codecrypt.Encrypter, string, int) {
+		fmt.Fprintf(e.stderr, "cogmail event: %v\n", err)
+		return nil, "", exitFailed
+	}
+	if keyARN != "" && aesHex != "" {
+		return nil, "", usageErr("--kms-key-arn and --aes-key-hex exclude each other")
+	}
+	if aesHex == "" && keyARN == "" {
+		keyARN = strings.TrimSpace(e.getenv("COGMAIL_KMS_KEY_ARN"))
+	}
+	if aesHex != "" {
+		k, err := hex.DecodeString(aesHex)
+		if err != nil || len(k) != 32 || aesNS == "" || aesName == "" {
+			return nil, "", usageErr("--aes-key-hex needs 64 hex characters, with --aes-key-namespace and --aes-key-name")
+		}
+		enc, err := codecrypt.NewRawAESEncrypter(ctx, codecrypt.RawAESKey{Namespace: aesNS, Name: aesName, Key: k})
+		if err != nil {
+			return fail(err)
+		}
+		return enc, "raw AES key " + aesNS + "/" + aesName, exitOK
+	}
+	tg, err := serviceTarget(e, "KMS", func(w *wiring) bool { return keyARN == "" || localKey(w, keyARN) })
+	if err != nil {
+		return fail(err)
+	}
+	if keyARN == "" {
+		w := tg.local
+		if w == nil {
+			return nil, "", usageErr("%s needs a key to encrypt its code: --kms-key-arn ARN, or --aes-key-hex with --aes-key-namespace and --aes-key-name (or start cogmail local: its key is the default)", t.Short())
+		}
+		if w.vars["COGMAIL_KEYRING"] == string(cogconfig.KeyringRawAES) {
+			fmt.Fprintf(e.stderr, "cogmail event: the raw AES key of %s\n", w.describe())
+			return eventEncrypter(ctx, e, usageErr, t, "", w.vars["COGMAIL_AES_KEY_HEX"], w.vars["COGMAIL_AES_KEY_NAMESPACE"], w.vars["COGMAIL_AES_KEY_NAME"])
+		}
+		keyARN = w.vars["COGMAIL_KMS_KEY_ARN"]
+	}
+	cfg, err := awsConfigFromEnv(ctx, tg.getenv, arnRegion(keyARN))
+	if err != nil {
+		return fail(fmt.Errorf("AWS configuration: %w", err))
+	}
+	tg.announce(e, "cogmail event", "KMS", cfg.Region)
+	client := kms.NewFromConfig(cfg, func(o *kms.Options) {
+		if tg.endpoint != "" {
+			o.BaseEndpoint = aws.String(tg.endpoint)
+		}
+	})
+	enc, err := codecrypt.NewKMSEncrypter(ctx, client, keyARN)
+	if err != nil {
+		return fail(err)
+	}
+	return enc, "KMS key " + keyARN, exitOK
+}
+
+// localKey reports whether a --kms-key-arn value names a key of the local
+// stack: an alias name or key id (resolved wherever the calls go), or an
+// ARN in the stack's account and region.
+func localKey(w *wiring, key string) bool {
+	if !strings.HasPrefix(key, "arn:") {
+		return true
+	}
+	p, q := strings.SplitN(key, ":", 6), strings.SplitN(w.vars["COGMAIL_KMS_KEY_ARN"], ":", 6)
+	return len(p) == 6 && len(q) == 6 && p[3] == q[3] && p[4] == q[4]
 }

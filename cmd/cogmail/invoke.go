@@ -24,7 +24,7 @@ func invokeCommand() command {
 	return command{name: "invoke", summary: "send a Cognito event to the local stack or to a deployed function", run: runInvoke}
 }
 
-const defaultInvokeEndpoint = "http://127.0.0.1:8025"
+const defaultInvokeEndpoint = "http://" + defaultLocalAddr
 
 const invokeExamples = `
 Examples:
@@ -35,7 +35,8 @@ Examples:
   cogmail event --trigger SignUp --email a@b.c --kms-key-arn ARN | cogmail invoke --event - --function cogmail-ingest
 
 Without --function the event goes, unsigned, to the local stack's Lambda Invoke API
-(--endpoint, default ` + defaultInvokeEndpoint + `, function ingest). With --function and no
+(--endpoint; default: the stack running here, found in its wiring file .cogmail/local.env,
+else ` + defaultInvokeEndpoint + `; function ingest). The endpoint used is named on stderr. With --function and no
 --endpoint it goes to AWS Lambda, signed with SigV4 using the standard AWS configuration
 (AWS_PROFILE, AWS_REGION, credentials; AWS_ENDPOINT_URL_LAMBDA overrides the endpoint).
 The function's response goes to stdout. A function error (X-Amz-Function-Error) is printed
@@ -53,7 +54,7 @@ func runInvoke(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("cogmail invoke", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	eventFile := fs.String("event", "", "the event JSON file, - for stdin (required)")
-	endpoint := fs.String("endpoint", "", "a local stack's URL (unsigned requests; default "+defaultInvokeEndpoint+" when --function is not given)")
+	endpoint := fs.String("endpoint", "", "a local stack's URL (unsigned requests; default: the running local stack's, else "+defaultInvokeEndpoint+")")
 	function := fs.String("function", "", "a deployed function's name or ARN (signed requests to AWS Lambda); with --endpoint, the local function name (default ingest)")
 	region := fs.String("region", "", "AWS region of the deployed function (default: the ARN's, then AWS_REGION or the profile's)")
 	fs.Usage = func() {
@@ -93,9 +94,19 @@ func runInvoke(ctx context.Context, e *env, args []string) int {
 
 	target := invokeTarget{endpoint: *endpoint, function: *function}
 	if target.endpoint != "" || target.function == "" {
+		where := "the local stack at " + target.endpoint + " (--endpoint)"
 		if target.endpoint == "" {
-			target.endpoint = defaultInvokeEndpoint
+			w, err := localWiring(e.getenv)
+			if err != nil {
+				fmt.Fprintf(e.stderr, "cogmail invoke: %v\n", err)
+				return exitFailed
+			}
+			target.endpoint, where = defaultInvokeEndpoint, "the local stack's default address "+defaultInvokeEndpoint+" (no "+wiringPath(e.getenv)+": is cogmail local running here?)"
+			if w != nil {
+				target.endpoint, where = w.url(), w.describe()
+			}
 		}
+		fmt.Fprintf(e.stderr, "cogmail invoke: %s\n", where)
 		if target.function == "" {
 			target.function = "ingest"
 		}
@@ -111,6 +122,7 @@ func runInvoke(ctx context.Context, e *env, args []string) int {
 		}
 		target.endpoint = firstNonEmpty(serviceEndpoint(e.getenv, "LAMBDA"), "https://lambda."+cfg.Region+".amazonaws.com")
 		target.sign = sigV4(cfg)
+		fmt.Fprintf(e.stderr, "cogmail invoke: Lambda at %s\n", target.endpoint)
 	}
 	u, err := url.Parse(target.endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -10,7 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"text/tabwriter"
+	"syscall"
 	"time"
 
 	"github.com/cogmail/cogmail/internal/local/localstack"
@@ -30,23 +30,33 @@ Examples:
   cogmail local --fail ses=1,sendgrid=0.5   # watch failover; ses always down, sendgrid half the time
   cogmail local --fail ses=1,sendgrid=1,mailgun=1,smtp=550   # watch the DLQ fill
   COGMAIL_LOCAL_AES_KEY_HEX=$(openssl rand -hex 32) cogmail local --aes-key-namespace ns --aes-key-name k
-  cogmail local --log-format text --log-level warn   # the functions' log lines, readable, warnings up
+  cogmail local --addr 127.0.0.1:18025   # another port (make run ADDR=127.0.0.1:18025)
+  cogmail local --log-format json --log-level info   # every log line, as CloudWatch shows them
+  eval "$(cogmail local --print-env)"  # in another shell: point AWS clients at the running stack
   cogmail local --user-pool-id us-east-1_CogmailLocal   # refuse events of any other pool, as the deployed ingest does
 
-The functions' log lines go to stderr (JSON by default, as Lambda writes them), each with a
-"function" attribute; the tables and addresses go to stdout. Everything lives in memory:
-stopping the stack loses the queues, the DLQ, the inbox and a generated KMS key (--kms-seed
-keeps the key, so events made for it stay valid across restarts).
+The tables and addresses go to stdout; the functions' log lines go to stderr, as text from
+warn up by default (--log-format json --log-level info for every line as Lambda writes it),
+each with a "function" attribute. While it runs the stack publishes its wiring (endpoint
+URLs, queue, DLQ and parameter names, key ARN, sender, providers, each fake's URL) in
+.cogmail/local.env ($COGMAIL_LOCAL_ENV or --env-file names another file): cogmail invoke,
+event, dlq, providers, suppressions and config check read it when no flag or variable names
+another target, and --print-env prints it. Everything lives in memory: stopping the stack
+loses the queues, the DLQ, the inbox and a generated KMS key (--kms-seed keeps the key, so
+events made for it stay valid across restarts).
 `
 
 // localAESKeyVar gives the raw AES key when --aes-key-hex is not set: a
 // flag's value is visible to every user in ps, the environment is not.
 const localAESKeyVar = "COGMAIL_LOCAL_AES_KEY_HEX"
 
+// defaultLocalAddr is where `cogmail local` listens unless --addr says otherwise.
+const defaultLocalAddr = "127.0.0.1:8025"
+
 func runLocal(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("cogmail local", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	addr := fs.String("addr", "127.0.0.1:8025", "loopback address to listen on")
+	addr := fs.String("addr", defaultLocalAddr, "loopback address to listen on (127.0.0.1:0: any free port)")
 	once := fs.Bool("once", false, "exit after the sample events: status 0 only if all were enqueued")
 	seedFile := fs.String("kms-seed", "", "local-kms seed file (YAML); default: a generated key")
 	account := fs.String("kms-account", "111122223333", "account of the local KMS")
@@ -62,8 +72,10 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 	mgKey := fs.String("mailgun-webhook-signing-key", "", "turn on POST /webhooks/mailgun: Mailgun's webhook signing key")
 	limit := fs.String("recipient-limit", "off", "emails per address per window for code-bearing triggers, N/DURATION (e.g. 3/1h), or off")
 	brandsFile := fs.String("brands", "", "brand document (YAML or JSON, docs/brands.md): a brand per app client id")
-	logLevel := fs.String("log-level", "info", "the functions' log level on stderr: debug, info, warn or error")
-	logFormat := fs.String("log-format", "json", "the functions' log lines on stderr: json (as in CloudWatch) or text")
+	logLevel := fs.String("log-level", "warn", "the functions' log level on stderr: debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "the functions' log lines on stderr: text or json (as in CloudWatch)")
+	envFile := fs.String("env-file", "", "where to publish the stack's wiring while it runs (default $COGMAIL_LOCAL_ENV, else "+defaultWiringFile+"); none: do not")
+	printEnv := fs.Bool("print-env", false, "print the wiring of the stack running here as export lines, and exit (start nothing)")
 	var pools poolIDs
 	fs.Var(&pools, "user-pool-id", "take events of this user pool only (COGMAIL_USER_POOL_IDS; repeatable; the samples use the first); default: any pool")
 	fs.Usage = func() {
@@ -76,6 +88,12 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 			return exitOK
 		}
 		return exitUsage
+	}
+	if strings.TrimSpace(*addr) == "" {
+		*addr = defaultLocalAddr // an empty value counts as unset
+	}
+	if *printEnv {
+		return printLocalEnv(ctx, e)
 	}
 	faults, err := localstack.ParseFaults(*fail)
 	if err != nil {
@@ -119,11 +137,27 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 	}
 
 	stack, err := localstack.Start(ctx, o)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		fmt.Fprintf(e.stderr, "cogmail local: %s is in use (another cogmail local?): stop it, or pick another address with --addr, e.g. --addr 127.0.0.1:18025 (make run ADDR=127.0.0.1:18025), or --addr 127.0.0.1:0 for any free port\n", *addr)
+		return exitFailed
+	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cogmail local: %v\n", err)
 		return exitFailed
 	}
 	defer stack.Close()
+	wiringFile := firstNonEmpty(strings.TrimSpace(*envFile), wiringPath(e.getenv))
+	if !*once && wiringFile != "none" {
+		// Published before the samples run, so that a command run meanwhile finds the stack.
+		remove, err := publishWiring(wiringFile, formatEnvFile(fmt.Sprintf(
+			"The wiring of the cogmail local stack on %s (pid %d), written when it started and removed\nwhen it stops. The cogmail commands read it; a shell can source it: . %s",
+			stack.URL, os.Getpid(), wiringFile), stack.Wiring()))
+		if err != nil {
+			fmt.Fprintf(e.stderr, "cogmail local: --env-file: %v\n", err)
+			return exitFailed
+		}
+		defer remove()
+	}
 	keyring := "KMS " + stack.KMSKeyARN
 	if o.AES != nil {
 		keyring = "raw AES " + o.AES.Namespace + "/" + o.AES.Name
@@ -131,39 +165,17 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "cogmail local stack on %s (codes: %s)\n\n", stack.URL, keyring)
 
 	samples := stack.RunSamples(ctx, *wait)
-	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TRIGGER\tRECIPIENT\tLOCALE\tEXPIRES IN\tPROVIDER\tOUTCOME")
-	failed := 0
-	for _, s := range samples {
-		outcome, provider := "delivered", s.Delivery.Provider
-		if len(s.Delivery.Failovers) > 0 {
-			outcome = "delivered after " + strings.Join(s.Delivery.Failovers, ", ")
-		}
-		if s.Err != nil {
-			failed++
-			outcome, provider = "FAILED: "+s.Err.Error(), "-"
-		}
-		expires := "-" // not enqueued
-		if !s.Result.ExpiresAt.IsZero() {
-			expires = time.Until(s.Result.ExpiresAt).Round(time.Minute).String()
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Trigger.Short(), s.Email, s.Result.Locale, expires, provider, outcome)
-	}
-	_ = tw.Flush()
-	fmt.Fprintf(e.stdout, "\n%d of %d sample emails delivered (ingest -> sealed in SQS -> dispatch -> provider)\n",
-		len(samples)-failed, len(samples))
-	if *once {
-		if failed > 0 {
+	dead := deadLettered(ctx, stack, samples)
+	if failed := printSamples(e, samples, dead); failed > 0 {
+		printFailures(e, samples, dead, *once, args)
+		if *once {
 			return exitFailed
 		}
+	}
+	if *once {
 		return exitOK
 	}
-	fmt.Fprintf(e.stdout, "\nInbox:  %s/\nQueues: %s/queues\nInvoke: cogmail invoke --event FILE   (or aws lambda invoke --endpoint-url %s --function-name ingest ...)\n", stack.URL, stack.URL, stack.URL)
-	fmt.Fprintf(e.stdout, "Webhooks: POST %s/webhooks/sendgrid, POST %s/webhooks/mailgun (with their keys' flags)\nSuppressions: cogmail suppressions list --local %s\n", stack.URL, stack.URL, stack.URL)
-	fmt.Fprintln(e.stdout, "\nPoint AWS clients at the stack:")
-	for _, x := range stack.Exports() {
-		fmt.Fprintln(e.stdout, "  "+x)
-	}
+	printLocalAddresses(e, stack, wiringFile)
 	fmt.Fprintln(e.stdout, "\nRunning; Ctrl-C to stop.")
 	<-ctx.Done()
 	fmt.Fprintln(e.stdout, "stopping")

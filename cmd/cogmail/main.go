@@ -33,6 +33,7 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	color          bool // stdout is a terminal and NO_COLOR is unset
 }
 
 func commands() []command {
@@ -51,7 +52,8 @@ func commands() []command {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, color: wantColor(os.Stdout, os.Getenv)}
+	code := run(ctx, e, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

@@ -40,12 +40,14 @@ Examples:
   cogmail providers set sendgrid=3,mailgun=1 --dry-run
   cogmail providers set sendgrid=3,mailgun=1
 
-  # against the local stack (cogmail local prints the exports)
-  AWS_ENDPOINT_URL_SSM=http://127.0.0.1:8025 cogmail providers show --json
+  # against the local stack running here (found through its wiring file .cogmail/local.env)
+  cogmail providers show --json
 
 The parameter holds {"providers":[...],"strategy":"failover|weighted","weights":{...}}. The
-deployed stack names it in its ProvidersParameter output and in the dispatch function's
-COGMAIL_PROVIDERS_PARAM; the default is $COGMAIL_PROVIDERS_PARAM, else /cogmail/providers.
+deployed stack names it in its ProvidersParameterName output and in the dispatch function's
+COGMAIL_PROVIDERS_PARAM; the default is $COGMAIL_PROVIDERS_PARAM, else the parameter of the
+local stack running here (cogmail local), else /cogmail/providers. The endpoint used is named
+on stderr.
 Dispatch re-reads it within 60 s. A parameter naming a provider the function has no
 settings for is ignored (dispatch logs it and keeps its routing): cogmail config check
 --function dispatch --ping, run with the function's environment, checks both together.
@@ -99,7 +101,7 @@ func newProvidersFlags(e *env, name, usage string, args []string) (*flag.FlagSet
 		fs.SetOutput(e.stdout) // asked for: help is the output
 	}
 	pf := paramFlags{
-		param:  fs.String("param", "", "SSM parameter name or ARN (default $COGMAIL_PROVIDERS_PARAM, else "+defaultProvidersParam+")"),
+		param:  fs.String("param", "", "SSM parameter name or ARN (default $COGMAIL_PROVIDERS_PARAM, else the running local stack's, else "+defaultProvidersParam+")"),
 		region: fs.String("region", "", "AWS region (default: the parameter ARN's, else AWS_REGION or the profile's)"),
 		json:   fs.Bool("json", false, "print JSON"),
 	}
@@ -111,9 +113,31 @@ func newProvidersFlags(e *env, name, usage string, args []string) (*flag.FlagSet
 	return fs, pf
 }
 
-// name is the parameter to use.
-func (pf paramFlags) name(e *env) string {
-	return firstNonEmpty(*pf.param, e.getenv("COGMAIL_PROVIDERS_PARAM"), defaultProvidersParam)
+// resolve finds the parameter and where it lives: --param, else
+// $COGMAIL_PROVIDERS_PARAM, on the SSM endpoint the environment names; the
+// running local stack's parameter when neither names another (nor --region
+// another region); else /cogmail/providers in AWS. The environment returned
+// is the one to build the SSM client from.
+func (pf paramFlags) resolve(e *env, cmd string) (string, *env, error) {
+	named := firstNonEmpty(strings.TrimSpace(*pf.param), strings.TrimSpace(e.getenv("COGMAIL_PROVIDERS_PARAM")))
+	t, err := serviceTarget(e, "SSM", func(w *wiring) bool {
+		return *pf.region == "" && (named == "" || named == w.vars["COGMAIL_PROVIDERS_PARAM"])
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	param := named
+	if t.local != nil {
+		param = t.local.vars["COGMAIL_PROVIDERS_PARAM"]
+	}
+	if param == "" {
+		param = defaultProvidersParam
+	}
+	te := *e
+	te.getenv = t.getenv
+	region := firstNonEmpty(*pf.region, arnRegion(param), t.getenv("AWS_REGION"), t.getenv("AWS_DEFAULT_REGION"))
+	t.announce(e, cmd, "SSM", region)
+	return param, &te, nil
 }
 
 // parameterName is the name in a parameter ARN
@@ -251,8 +275,12 @@ func runProvidersShow(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "cogmail providers show: unexpected argument %q\n", rest[0])
 		return exitUsage
 	}
-	param := pf.name(e)
-	client, err := ssmClient(ctx, e, *pf.region, param)
+	param, te, err := pf.resolve(e, "cogmail providers show")
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cogmail providers show: %v\n", err)
+		return exitFailed
+	}
+	client, err := ssmClient(ctx, te, *pf.region, param)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cogmail providers show: AWS configuration: %v\n", err)
 		return exitFailed
@@ -326,8 +354,12 @@ and after. LIST is the providers in failover order ("ses,sendgrid"), or with wei
 	}
 	want = want.Normalize()
 
-	param := pf.name(e)
-	client, err := ssmClient(ctx, e, *pf.region, param)
+	param, te, err := pf.resolve(e, "cogmail providers set")
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cogmail providers set: %v\n", err)
+		return exitFailed
+	}
+	client, err := ssmClient(ctx, te, *pf.region, param)
 	// PutParameter takes a name, never an ARN (the ARN gave the region).
 	param = parameterName(param)
 	if err != nil {

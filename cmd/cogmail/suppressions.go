@@ -36,13 +36,15 @@ also shows which triggers the default policy still sends to the address.
 
 It works on the reputation table in AWS (--table, default
 $COGMAIL_REPUTATION_TABLE; AWS_ENDPOINT_URL_DYNAMODB points elsewhere) or on a
-running local stack (--local URL).
+running local stack (--local URL; by default, when neither names a list,
+the stack running here, found through its wiring file .cogmail/local.env).
 
 Exit status: 0 done (check: not suppressed), 1 failed (check: suppressed),
 2 bad flags or arguments.`
 
 const suppressionsExamples = `
 Examples:
+  cogmail suppressions list                        # the local stack running here (cogmail local)
   cogmail suppressions list --local http://127.0.0.1:8025
   cogmail suppressions check ana@example.com --table cogmail-ReputationTable-1A2B3C
   cogmail suppressions add typo@gmial.com --reason manual --local http://127.0.0.1:8025
@@ -91,7 +93,20 @@ func runSuppressions(ctx context.Context, e *env, args []string) int {
 			return exitUsage
 		}
 	}
-	store, where, err := suppressionStore(ctx, e, *local, firstNonEmpty(*table, e.getenv("COGMAIL_REPUTATION_TABLE")), *region)
+	tableName, localURL := firstNonEmpty(strings.TrimSpace(*table), strings.TrimSpace(e.getenv("COGMAIL_REPUTATION_TABLE"))), strings.TrimSpace(*local)
+	if tableName == "" && localURL == "" {
+		// Neither names a list: the local stack running here, if any.
+		w, err := localWiring(e.getenv)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "cogmail suppressions: %v\n", err)
+			return exitFailed
+		}
+		if w != nil {
+			localURL = w.url()
+			fmt.Fprintf(e.stderr, "cogmail suppressions: %s\n", w.describe())
+		}
+	}
+	store, where, err := suppressionStore(ctx, e, localURL, tableName, *region)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cogmail suppressions: %v\n", err)
 		return exitUsage
@@ -183,11 +198,11 @@ func printJSON(e *env, v any) int {
 
 func printEntries(w io.Writer, l []suppression.Entry) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ADDRESS\tREASON\tPROVIDER\tSINCE\tUNTIL")
+	fmt.Fprintln(tw, "ADDRESS\tREASON\tPROVIDER\tSINCE\tLASTS")
 	for _, x := range l {
-		until := "removed"
+		until := "until removed"
 		if !x.ExpiresAt.IsZero() {
-			until = x.ExpiresAt.UTC().Format(time.RFC3339)
+			until = "until " + x.ExpiresAt.UTC().Format(time.RFC3339)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", x.Address, x.Reason, x.Provider, x.At.UTC().Format(time.RFC3339), until)
 	}
@@ -219,7 +234,7 @@ func suppressionStore(ctx context.Context, e *env, local, table, region string) 
 		s, err := reputationtable.NewSuppressions(db, table, nil)
 		return s, "table " + table, err
 	}
-	return nil, "", errors.New("no list: pass --table NAME (or set COGMAIL_REPUTATION_TABLE) or --local URL")
+	return nil, "", errors.New("no list: pass --table NAME (or set COGMAIL_REPUTATION_TABLE) or --local URL, or start cogmail local")
 }
 
 // localSuppressions is the local stack's list through its API

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,6 +52,9 @@ type providers struct {
 	proxies map[string]*faultProxy
 	servers map[string]*httptest.Server
 	dropper *connDropper
+
+	mu     sync.Mutex
+	faults map[string]Fault // as last set, for GET /api/faults
 }
 
 func startProviders(creds aws.Credentials, faults map[string]Fault, publishSES func([]byte)) (*providers, error) {
@@ -85,13 +89,19 @@ func (p *providers) url(name string) string { return p.servers[name].URL }
 
 // setFaults replaces the injected faults (an empty map heals everything).
 func (p *providers) setFaults(faults map[string]Fault) {
+	p.mu.Lock()
+	p.faults = maps.Clone(faults)
+	p.mu.Unlock()
 	for name, fp := range p.proxies {
 		fp.set(faults[name])
 	}
 	f := faults["smtp"]
 	p.dropper.setRate(f.Rate)
 	if f.Status != 0 {
-		p.smtp.SetFault(smtpfake.Fault{Stage: smtpfake.Mail, Code: f.Status})
+		// At RCPT TO, where a relay refuses a recipient: 550 there is
+		// permanent, as with a real relay (at MAIL FROM it would be the
+		// sender refused, which dispatch fails over).
+		p.smtp.SetFault(smtpfake.Fault{Stage: smtpfake.Rcpt, Code: f.Status})
 	} else {
 		p.smtp.SetFault(smtpfake.Fault{})
 	}
@@ -172,6 +182,7 @@ func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 		"COGMAIL_RECIPIENT_LIMIT":   cmp(o.RecipientLimit, "off"),
 	}
 	maps.Copy(env, o.DispatchEnv)
+	s.dispatchEnv = env
 	cfg, err := config.LoadDispatch(func(k string) string { return env[k] })
 	if err != nil {
 		return err
@@ -208,6 +219,13 @@ func (s *Stack) Timeline(id string) []Step { return s.timeline.of(id) }
 
 // SetFaults changes the injected provider faults while the stack runs.
 func (s *Stack) SetFaults(f map[string]Fault) { s.providers.setFaults(f) }
+
+// Faults are the injected provider faults, by provider.
+func (s *Stack) Faults() map[string]Fault {
+	s.providers.mu.Lock()
+	defer s.providers.mu.Unlock()
+	return maps.Clone(s.providers.faults)
+}
 
 // Delivered lists the emails the provider fakes accepted, newest first.
 func (s *Stack) Delivered() []Delivered { s.inbox.sync(); return s.inbox.list() }

@@ -17,9 +17,24 @@ import (
 // Fault is what `--fail NAME=SPEC` asks of a provider: fail a share of its
 // calls with 503 (SPEC 0..1), or answer every call with one status or SMTP
 // reply code (SPEC 429, 500, 421, ...).
+//
+// A status is answered as the provider answers it, and dispatch classes it
+// as it would the real provider's: 429 is rate limiting, 5xx an outage
+// (both retried, then failed over), and 400 a rejection of the message
+// itself (permanent: dead-lettered at once, reason "permanent"). For SMTP the
+// code is the reply to RCPT TO, where a relay refuses a recipient: 550 is
+// permanent, 421/450/452 rate limiting, other 4xx an outage.
 type Fault struct {
-	Rate   float64 // share of calls that fail, 0..1
-	Status int     // fixed HTTP status / SMTP reply code for every call
+	Rate   float64 `json:"rate,omitempty"`   // share of calls that fail, 0..1
+	Status int     `json:"status,omitempty"` // fixed HTTP status / SMTP reply code for every call
+}
+
+// String is the fault in --fail form: "0.5" or "429".
+func (f Fault) String() string {
+	if f.Status != 0 {
+		return strconv.Itoa(f.Status)
+	}
+	return strconv.FormatFloat(f.Rate, 'f', -1, 64)
 }
 
 // ParseFaults parses "sendgrid=0.5,mailgun=429".

@@ -128,9 +128,12 @@ type Stack struct {
 	// samplePool is the pool of the sample events: SamplePool, or the
 	// first of Options.UserPoolIDs.
 	samplePool string
-	failed     failedInvocations
-	stop       context.CancelFunc
-	wg         sync.WaitGroup
+	// ingestEnv and dispatchEnv are the environments the functions were
+	// built from, published by Wiring.
+	ingestEnv, dispatchEnv map[string]string
+	failed                 failedInvocations
+	stop                   context.CancelFunc
+	wg                     sync.WaitGroup
 }
 
 // Start brings the stack up.
@@ -211,6 +214,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	for k, v := range o.Env {
 		env[k] = v
 	}
+	s.ingestEnv = env
 	cfg, err := config.LoadIngest(func(k string) string { return env[k] })
 	if err != nil {
 		return nil, err

@@ -3,7 +3,9 @@ package localstack
 import (
 	"html/template"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +25,21 @@ func (s *Stack) routes() {
 	})
 	s.Mux.HandleFunc("GET /api/queues", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.queueStatus())
+	})
+	// GET shows the injected faults; PUT replaces them with a --fail list
+	// ("ses=1,sendgrid=0.5"); an empty PUT clears them.
+	s.Mux.HandleFunc("GET /api/faults", func(w http.ResponseWriter, _ *http.Request) {
+		f := s.Faults()
+		if f == nil {
+			f = map[string]Fault{}
+		}
+		spec := make([]string, 0, len(f))
+		for _, name := range slices.Sorted(maps.Keys(f)) {
+			if f[name] != (Fault{}) {
+				spec = append(spec, name+"="+f[name].String())
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"fail": strings.Join(spec, ","), "faults": f})
 	})
 	s.Mux.HandleFunc("PUT /api/faults", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
