@@ -89,7 +89,7 @@ type dlqFlags struct {
 	queue  *string
 	region *string
 	json   *bool
-	ref queueRef // --queue resolved by parse
+	ref    queueRef // --queue resolved by parse
 	// client and endpoint are open's, for other queue flags.
 	client   *sqs.Client
 	endpoint string
