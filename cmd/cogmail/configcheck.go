@@ -147,7 +147,8 @@ COGMAIL_* variables; docs/configuration.md lists them) and reports every problem
 variable. For ingest it also builds every template (so a broken COGMAIL_TEMPLATE_DIR
 override fails here) and checks the KMS key ARN's shape. With --local, or when no COGMAIL_
 setting is in the environment and a local stack runs here, it checks the local stack's
-configuration (its wiring file .cogmail/local.env, which cogmail local writes) and says so.
+configuration (its wiring file .cogmail/local.env, which cogmail local writes) and says so:
+its dispatch configuration unless --function says otherwise.
 
 Flags:`)
 		fs.PrintDefaults()
@@ -181,6 +182,13 @@ Flags:`)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cogmail config check: %v\n", err)
 		return exitFailed
+	}
+	functionSet := false
+	fs.Visit(func(f *flag.Flag) { functionSet = functionSet || f.Name == "function" })
+	if ce != e && !functionSet {
+		// The local stack's dispatch configuration is the one to rehearse;
+		// its ingest takes any pool on purpose (--function ingest shows it).
+		*function = "dispatch"
 	}
 	var report checkReport
 	if *function != "dispatch" {
