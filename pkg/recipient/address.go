@@ -143,12 +143,7 @@ func ASCIILocalPart(addr string) bool {
 	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
 		local = addr[:at]
 	}
-	for i := 0; i < len(local); i++ {
-		if local[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
+	return isASCII(local)
 }
 
 // relabelReason adds a note to a validation error's reason.

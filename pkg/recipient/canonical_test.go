@@ -13,6 +13,8 @@ func TestCanonical(t *testing.T) {
 		{"local part kept", "Ana.B@example.com", "Ana.B@example.com"},
 		{"trimmed", "  ana@example.com\n", "ana@example.com"},
 		{"quoted local part with @", `"a@b"@Example.com`, `"a@b"@example.com`},
+		{"IDN domain in IDNA ASCII form", "Jürgen@Bücher.example", "Jürgen@xn--bcher-kva.example"},
+		{"IDNA ASCII domain lower-cased", "a@XN--BCHER-KVA.example", "a@xn--bcher-kva.example"},
 		{"no @", "example.com", ""},
 		{"empty local part", "@example.com", ""},
 		{"empty domain", "ana@", ""},
