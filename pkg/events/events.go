@@ -111,7 +111,8 @@ func (h *Handler) Webhook(ctx context.Context, provider string, header http.Head
 	var evs []mailevent.Event
 	var err error
 	// forget undoes the replay record of a verified request that was not
-	// applied after all, so that the provider's retry is.
+	// applied after all (malformed, or the store failed), so that the
+	// provider's retry is answered as the first attempt was.
 	forget := func() error { return nil }
 	switch provider {
 	case mailevent.SendGrid:
@@ -142,10 +143,12 @@ func (h *Handler) Webhook(ctx context.Context, provider string, header http.Head
 		return http.StatusOK, "already applied"
 	}
 	if err == nil {
-		if err = h.Apply(ctx, evs); err != nil {
-			if ferr := forget(); ferr != nil {
-				err = errors.Join(err, fmt.Errorf("events: forget the replay record: %w", ferr))
-			}
+		err = h.Apply(ctx, evs)
+	}
+	if err != nil {
+		// Verified but malformed, or not applied: not recorded as applied.
+		if ferr := forget(); ferr != nil {
+			err = errors.Join(err, fmt.Errorf("events: forget the replay record: %w", ferr))
 		}
 	}
 	status := mailevent.Status(err)
