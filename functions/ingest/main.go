@@ -47,6 +47,6 @@ func main() {
 	if err != nil {
 		initerror.Exit(log, initerror.TypeColdStart, "cold start failed", err)
 	}
-	// Once the first invocation is answered, one P (pkg/steady).
+	// From the second invocation on, one P (pkg/steady).
 	lambda.Start(steady.AfterFirst(os.Getenv, coldtrace.FirstInvocation(rec, h.Lambda)))
 }

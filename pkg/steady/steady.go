@@ -23,6 +23,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Procs is the GOMAXPROCS of a warm process: one event at a time needs one P.
@@ -38,13 +39,17 @@ func Apply(getenv func(string) string) (procs int) {
 	return Procs
 }
 
-// AfterFirst wraps a Lambda handler so that Apply runs once, when its first
-// invocation has returned: the cold start ends there.
+// AfterFirst wraps a Lambda handler so that Apply runs once the first
+// invocation is over: at the start of the second, so that changing
+// GOMAXPROCS (which stops the world) never delays the first answer, which
+// is part of the cold start.
 func AfterFirst[In any](getenv func(string) string, handler func(context.Context, In) error) func(context.Context, In) error {
+	var calls atomic.Int64
 	var once sync.Once
 	return func(ctx context.Context, in In) error {
-		err := handler(ctx, in)
-		once.Do(func() { Apply(getenv) })
-		return err
+		if calls.Add(1) > 1 {
+			once.Do(func() { Apply(getenv) })
+		}
+		return handler(ctx, in)
 	}
 }
