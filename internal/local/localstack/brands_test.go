@@ -103,7 +103,7 @@ func TestTwoBrandsEndToEnd(t *testing.T) {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`<span class="tag brand">Acme Admin</span>`, "admin-no-reply@acme.example", `<div class="timeline">`, " ms</td><td>dispatch</td><td>sent</td>"} {
+	for _, want := range []string{`<span class="tag brand">Acme Admin</span>`, "admin-no-reply@acme.example", `<section class="timeline"><h2>Timeline`, " ms</td><td>dispatch</td><td>sent</td>"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("inbox page lacks %q", want)
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/provider/ses/sesfake"
 	"github.com/cogmail/cogmail/pkg/provider/smtp/smtpfake"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/seal"
 )
 
 // Local provider credentials: the fakes accept exactly these.
@@ -35,6 +36,7 @@ const (
 	localMailgunKey    = "key-cogmail-local"
 	localMailgunDomain = "mg.cogmail.local"
 	localSender        = "no-reply@cogmail.local"
+	localSenderName    = "cogmail local"
 	// ProvidersParam is the SSM parameter holding the live provider routing.
 	ProvidersParam = "/cogmail/providers"
 	// DefaultProviders is the local stack's routing: SES first, then the rest.
@@ -163,7 +165,7 @@ func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 		"COGMAIL_PROVIDERS_PARAM":   ProvidersParam,
 		"COGMAIL_PROVIDERS_REFRESH": "5s",
 		"COGMAIL_SENDER_EMAIL":      localSender,
-		"COGMAIL_SENDER_NAME":       "cogmail local",
+		"COGMAIL_SENDER_NAME":       localSenderName,
 		"COGMAIL_QUEUE_URL":         s.QueueURL,
 		"COGMAIL_DLQ_URL":           s.DLQURL,
 		"COGMAIL_MAX_RECEIVES":      strconv.Itoa(MaxReceiveCount),
@@ -196,7 +198,13 @@ func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	poller, err := eventsource.NewPoller(s.SQSClient, s.Dispatch.Handle, eventsource.PollerOptions{
+	// The inbox opens what the guard stopped, to say who it was for.
+	opener, err := seal.NewOpener(seal.OpenerOptions{KMS: s.KMSClient})
+	if err != nil {
+		return err
+	}
+	s.rep.inflight = newInflight(opener)
+	poller, err := eventsource.NewPoller(s.SQSClient, s.rep.inflight.wrap(s.Dispatch.Handle), eventsource.PollerOptions{
 		QueueURL: s.QueueURL, BatchSize: 10, BatchWindow: 100 * time.Millisecond, WaitTime: time.Second,
 		FunctionTimeout: 30 * time.Second, Logger: log,
 	})

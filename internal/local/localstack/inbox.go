@@ -2,9 +2,12 @@ package localstack
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net/mail"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +42,18 @@ type Delivered struct {
 	// Failovers lists the providers that failed this message first, with
 	// the class of their failure ("sendgrid: unavailable").
 	Failovers []string `json:"failovers"`
+	// Attempts sums up what dispatch went through before the outcome
+	// (failed attempts, receives, dead letters); nil when it took one
+	// receive and no failure.
+	Attempts *Attempts `json:"attempts,omitempty"`
+	// ReplyTo is the Reply-To the provider was given, if any.
+	ReplyTo string `json:"replyTo,omitempty"`
+	// Headers are the email's headers as the provider received them: every
+	// one for SMTP, the custom ones (X-...) for the HTTP APIs.
+	Headers map[string]string `json:"headers"`
+	// Tags are the provider's metadata for the email (SendGrid custom
+	// args, Mailgun variables, SES tags, the X-Cogmail-* SMTP headers).
+	Tags map[string]string `json:"tags"`
 	// Status is "suppressed" or "throttled" for a message the reputation
 	// guard stopped (not sent: no provider, no body), with Why; empty for
 	// a delivered one.
@@ -46,10 +61,84 @@ type Delivered struct {
 	Why    string `json:"why,omitempty"`
 }
 
+// Attempts is a message's delivery history in one line: the inbox shows
+// "19 failed attempts over 5 receives, then sent via ses", not one tag per
+// failure.
+type Attempts struct {
+	Failed       int `json:"failed"`       // provider attempts that failed
+	Receives     int `json:"receives"`     // deliveries to dispatch, replays included
+	DeadLettered int `json:"deadLettered"` // times it went to the DLQ (each then replayed)
+	// ByProvider counts the failures per provider and class, in the order
+	// they first happened: "sendgrid: unavailable ×10".
+	ByProvider []string `json:"byProvider"`
+	Summary    string   `json:"summary"`
+}
+
+// summarise reads a message's timeline (dispatch's steps) and its outcome
+// ("sent via ses", "suppressed") into Attempts; nil for a message sent at
+// its first attempt.
+func summarise(steps []Step, outcome string) *Attempts {
+	a := &Attempts{ByProvider: []string{}}
+	var order []string
+	count := map[string]int{}
+	for _, st := range steps {
+		if st.Function != "dispatch" {
+			continue
+		}
+		switch {
+		case st.Step == "received":
+			a.Receives++
+		case st.Step == "dead-lettered":
+			a.DeadLettered++
+		case st.Step == "attempt" && st.Outcome != "sent":
+			a.Failed++
+			k := st.Provider + ": " + st.Outcome
+			if count[k] == 0 {
+				order = append(order, k)
+			}
+			count[k]++
+		}
+	}
+	if a.Failed == 0 && a.DeadLettered == 0 && a.Receives <= 1 {
+		return nil
+	}
+	for _, k := range order {
+		a.ByProvider = append(a.ByProvider, fmt.Sprintf("%s ×%d", k, count[k]))
+	}
+	parts := []string{plural(a.Failed, "failed attempt") + " over " + plural(a.Receives, "receive")}
+	switch a.DeadLettered {
+	case 0:
+	case 1:
+		parts = append(parts, "dead-lettered and replayed")
+	default:
+		parts = append(parts, fmt.Sprintf("dead-lettered and replayed %d times", a.DeadLettered))
+	}
+	a.Summary = strings.Join(parts, ", ")
+	if outcome != "" {
+		a.Summary += ", then " + outcome
+	}
+	return a
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}
+
 // Address is a sender as the provider received it.
 type Address struct {
 	Address string `json:"address"`
 	Name    string `json:"name"`
+}
+
+// String is the address as a From header shows it.
+func (a Address) String() string {
+	if a.Name == "" {
+		return a.Address
+	}
+	return a.Name + " <" + a.Address + ">"
 }
 
 // parseFrom reads a From header value ("Name <a@b.c>" or "a@b.c").
@@ -115,17 +204,20 @@ func (b *inbox) sync() {
 	sg := b.sg.Messages()
 	take("sendgrid", len(sg), func(i int) Delivered {
 		m := sg[i]
-		return Delivered{MessageID: m.CustomArgs[sendgrid.MessageIDArg], ProviderMessageID: m.ID, From: Address{m.From, m.FromName}, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.CustomArgs["trigger"]}
+		return Delivered{MessageID: m.CustomArgs[sendgrid.MessageIDArg], ProviderMessageID: m.ID, From: Address{m.From, m.FromName}, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.CustomArgs["trigger"],
+			ReplyTo: m.ReplyTo, Headers: apiHeaders(m.Headers, Address{m.From, m.FromName}.String(), m.To, m.Subject, m.ReplyTo), Tags: maps.Clone(m.CustomArgs)}
 	})
 	mg := b.mg.Messages()
 	take("mailgun", len(mg), func(i int) Delivered {
 		m := mg[i]
-		return Delivered{MessageID: m.Variables[mailgun.MessageIDVariable], ProviderMessageID: m.ID, From: parseFrom(m.From), To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.Variables["trigger"]}
+		return Delivered{MessageID: m.Variables[mailgun.MessageIDVariable], ProviderMessageID: m.ID, From: parseFrom(m.From), To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.Variables["trigger"],
+			ReplyTo: m.ReplyTo, Headers: apiHeaders(m.Headers, m.From, m.To, m.Subject, m.ReplyTo), Tags: maps.Clone(m.Variables)}
 	})
 	se := b.ses.Messages()
 	take("ses", len(se), func(i int) Delivered {
 		m := se[i]
-		return Delivered{MessageID: m.Tags[ses.MessageIDTag], ProviderMessageID: m.MessageID, From: parseFrom(m.From), To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.Tags["trigger"]}
+		return Delivered{MessageID: m.Tags[ses.MessageIDTag], ProviderMessageID: m.MessageID, From: parseFrom(m.From), To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, TriggerSource: m.Tags["trigger"],
+			ReplyTo: strings.Join(m.ReplyTo, ", "), Headers: apiHeaders(m.Headers, m.From, m.To, m.Subject, strings.Join(m.ReplyTo, ", ")), Tags: maps.Clone(m.Tags)}
 	})
 	sm := b.smtp.Messages()
 	take("smtp", len(sm), func(i int) Delivered {
@@ -134,8 +226,15 @@ func (b *inbox) sync() {
 		if len(m.To) > 0 {
 			to = m.To[0]
 		}
+		headers, tags := map[string]string{}, map[string]string{}
+		for k, v := range m.Header {
+			headers[k] = strings.Join(v, ", ")
+			if strings.HasPrefix(k, smtp.TagHeaderPrefix) {
+				tags[strings.ToLower(strings.TrimPrefix(k, smtp.TagHeaderPrefix))] = strings.Join(v, ", ")
+			}
+		}
 		return Delivered{MessageID: first(m.Header[smtp.MessageIDHeader]), ProviderMessageID: first(m.Header["Message-Id"]), From: parseFrom(first(m.Header["From"])), To: to, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
-			TriggerSource: first(m.Header[smtp.TagHeaderPrefix+"Trigger"])}
+			TriggerSource: first(m.Header[smtp.TagHeaderPrefix+"Trigger"]), ReplyTo: first(m.Header["Reply-To"]), Headers: headers, Tags: tags}
 	})
 	if len(fresh) == 0 {
 		return
@@ -151,12 +250,37 @@ func (b *inbox) sync() {
 		if fresh[i].Failovers == nil {
 			fresh[i].Failovers = []string{}
 		}
+		if fresh[i].Headers == nil {
+			fresh[i].Headers = map[string]string{}
+		}
+		if fresh[i].Tags == nil {
+			fresh[i].Tags = map[string]string{}
+		}
+		if b.timeline != nil {
+			// Every failure and receive came before the provider took it.
+			fresh[i].Attempts = summarise(b.timeline.of(fresh[i].MessageID), "sent via "+fresh[i].Provider)
+		}
 	}
 	b.mu.Lock()
 	b.delivered = append(b.delivered, fresh...)
 	close(b.changed)
 	b.changed = make(chan struct{})
 	b.mu.Unlock()
+}
+
+// apiHeaders are the headers an HTTP API provider writes from the fields it
+// was given (From, To, Subject, Reply-To), with the custom ones it was
+// given as they are.
+func apiHeaders(custom map[string]string, from, to, subject, replyTo string) map[string]string {
+	h := maps.Clone(custom)
+	if h == nil {
+		h = map[string]string{}
+	}
+	h["From"], h["To"], h["Subject"] = from, to, subject
+	if replyTo != "" {
+		h["Reply-To"] = replyTo
+	}
+	return h
 }
 
 func first(v []string) string {
@@ -173,7 +297,12 @@ func (b *inbox) list() []Delivered {
 	out = append(out, b.delivered...)
 	b.mu.Unlock()
 	if b.rep != nil {
-		out = append(out, b.rep.notSentList()...)
+		for _, d := range b.rep.notSentList() {
+			if b.timeline != nil {
+				d.Attempts = summarise(b.timeline.of(d.MessageID), d.Status)
+			}
+			out = append(out, d)
+		}
 		slices.SortStableFunc(out, func(x, y Delivered) int { return x.DeliveredAt.Compare(y.DeliveredAt) })
 	}
 	slices.Reverse(out)

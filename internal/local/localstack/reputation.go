@@ -42,6 +42,9 @@ type reputation struct {
 	events   *cogevents.Handler
 	queueURL string
 
+	// inflight, once dispatch runs, opens what the guard stopped.
+	inflight *inflight
+
 	mu      sync.Mutex
 	notSent []Delivered // oldest first
 }
@@ -231,8 +234,11 @@ func (o *guardObserver) Handle(ctx context.Context, r slog.Record) error {
 		}
 		r.Attrs(collect)
 		if reason := vals["reason"]; (reason == "suppressed" || reason == "throttled") && vals["messageId"] != "" {
-			o.rep.noteNotSent(Delivered{MessageID: vals["messageId"], Subject: "(not sent: " + reason + ")", TriggerSource: "CustomEmailSender_" + vals["trigger"],
-				Status: reason, Why: vals["detail"], DeliveredAt: r.Time.UTC(), Failovers: []string{}})
+			d := Delivered{MessageID: vals["messageId"], Subject: "(not sent: " + reason + ")", TriggerSource: "CustomEmailSender_" + vals["trigger"],
+				Brand: vals["brand"], Status: reason, Why: vals["detail"], DeliveredAt: r.Time.UTC(), Failovers: []string{},
+				Headers: map[string]string{}, Tags: map[string]string{}}
+			o.rep.inflight.describe(&d)
+			o.rep.noteNotSent(d)
 		}
 	}
 	if o.next.Enabled(ctx, r.Level) {

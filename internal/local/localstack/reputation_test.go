@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,7 +185,12 @@ func TestResendsAreLimited(t *testing.T) {
 	}
 	got := map[string]int{}
 	for _, id := range ids {
-		got[outcome(t, s, id).Status]++
+		o := outcome(t, s, id)
+		got[o.Status]++
+		// The inbox says who a throttled email was for, and why.
+		if o.Status == "throttled" && (o.To != "victim@example.com" || o.From.Address == "" || o.Subject == "" || !strings.Contains(o.Why, "3/1h")) {
+			t.Errorf("throttled entry: %+v", o)
+		}
 	}
 	if got["delivered"] != 3 || got["throttled"] != 1 {
 		t.Fatalf("4 resends with a limit of 3: %v", got)

@@ -75,15 +75,7 @@ func (s *Stack) routes() {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = queuesPage.Execute(w, s.queueStatus())
 	})
-	s.Mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		msgs := s.Delivered()
-		sel := r.URL.Query().Get("id")
-		if sel == "" && len(msgs) > 0 {
-			sel = msgs[0].MessageID
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = inboxPage.Execute(w, map[string]any{"Messages": msgs, "Selected": sel, "Now": time.Now(), "Timeline": s.Timeline(sel), "Failed": s.FailedInvocations()})
-	})
+	s.Mux.HandleFunc("GET /{$}", s.serveInbox)
 }
 
 // QueueStatus is one queue's counts, for /queues and /api/queues.
@@ -129,23 +121,6 @@ main{display:flex;height:calc(100vh - 48px)}
 .empty{padding:40px;color:#627d98}table{border-collapse:collapse;margin:20px;background:#fff}
 td,th{padding:8px 14px;border-bottom:1px solid #d9e2ec;text-align:left}
 </style>`
-
-var inboxPage = template.Must(template.New("inbox").Funcs(funcs).Parse(`<!doctype html><html><head><meta charset="utf-8">
-<title>cogmail local inbox</title>` + style + `</head><body>
-<header><h1>cogmail local inbox</h1><a href="/">Inbox ({{len .Messages}})</a><a href="/queues">Queues</a><a href="/api/messages">JSON</a></header>
-<main><div class="list">
-{{range .Failed}}<div class="item"><div class="meta">{{.Function}} · Event invocation failed · {{ago .At $.Now}}</div>
-<div class="subj">{{.ErrorType}}</div><div><span class="tag fail" title="{{.Error}}">sent to the on-failure destination {{.Destination}}</span></div></div>
-{{end}}{{range .Messages}}<a class="item{{if eq .MessageID $.Selected}} sel{{end}}" href="/?id={{.MessageID}}">
-<div class="meta">{{.To}} · from {{with .From.Name}}{{.}} {{end}}&lt;{{.From.Address}}&gt; · {{ago .DeliveredAt $.Now}}</div>
-<div class="subj">{{.Subject}}</div>
-<div>{{with .Brand}}<span class="tag brand">{{.}}</span>{{end}}<span class="tag">{{short .TriggerSource}}</span>{{if .Status}}<span class="tag fail" title="{{.Why}}">{{.Status}}: {{.Why}}</span>{{else}}<span class="tag" title="the provider's message id">via {{.Provider}}{{with .ProviderMessageID}} · {{.}}{{end}}</span>{{end}}{{range .Failovers}}<span class="tag fail">{{.}}</span>{{end}}</div>
-</a>{{else}}{{if not .Failed}}<div class="empty">No email yet. Run <code>cogmail invoke --event FILE</code> or restart <code>cogmail local</code>.</div>{{end}}{{end}}
-</div><div class="view">{{if .Selected}}<iframe sandbox title="email" src="/messages/{{.Selected}}/html"></iframe>
-{{with .Timeline}}<div class="timeline"><table><tr><th>+ms</th><th>function</th><th>step</th><th>detail</th></tr>
-{{range .}}<tr><td>{{ms .OffsetMs}}</td><td>{{.Function}}</td><td>{{.Step}}</td><td>{{with .Brand}}brand {{.}} {{end}}{{with .Provider}}{{.}} {{end}}{{with .Outcome}}{{.}} {{end}}{{if .LatencyMs}}in {{ms .LatencyMs}} {{end}}{{with .Receives}}receive {{.}} {{end}}{{with .Reason}}{{.}}{{end}}</td></tr>
-{{end}}</table></div>{{end}}{{end}}</div></main>
-</body></html>`))
 
 var queuesPage = template.Must(template.New("queues").Parse(`<!doctype html><html><head><meta charset="utf-8">
 <title>cogmail local queues</title>` + style + `</head><body>

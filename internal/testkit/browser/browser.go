@@ -4,12 +4,14 @@ package browser
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	_ "image/png" // screenshots are PNG
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,17 +37,34 @@ func Chromium(t testing.TB) string {
 // 1200×900 and returns the decoded image.
 func Screenshot(t testing.TB, bin, url string) image.Image {
 	t.Helper()
+	return ScreenshotSize(t, bin, url, 1200, 900)
+}
+
+// ScreenshotSize renders the page at url in a window of width×height. With
+// COGMAIL_SCREENSHOTS=DIR set, it also keeps a copy there, named for the
+// test, for a person to look at.
+func ScreenshotSize(t testing.TB, bin, url string, width, height int) image.Image {
+	t.Helper()
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "shot.png")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+filepath.Join(tmp, "profile"), "--screenshot="+out, "--window-size=1200,900", url)
+		"--user-data-dir="+filepath.Join(tmp, "profile"), "--screenshot="+out, fmt.Sprintf("--window-size=%d,%d", width, height), url)
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+tmp, "XDG_CACHE_HOME="+tmp)
 	cmd.WaitDelay = 10 * time.Second
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("chromium: %v\n%s", err, b)
+	}
+	if dir := os.Getenv("COGMAIL_SCREENSHOTS"); dir != "" {
+		if b, err := os.ReadFile(out); err == nil {
+			name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+			if f, err := os.CreateTemp(dir, name+"-*.png"); err == nil {
+				_, _ = f.Write(b)
+				_ = f.Close()
+			}
+		}
 	}
 	f, err := os.Open(out)
 	if err != nil {
