@@ -167,7 +167,9 @@ func TestSMTP(t *testing.T) {
 		want      string
 	}{
 		{"open relay without TLS", smtpfake.Options{}, smtpfake.Fault{}, smtp.Config{TLS: smtp.NoTLS}, false,
-			ping.OK, "", "no TLS (policy none), no AUTH (no username); quit without sending"},
+			ping.OK, "", "no TLS (policy none), no AUTH (no username); quit without sending; no SMTPUTF8"},
+		{"a relay with SMTPUTF8", smtpfake.Options{SMTPUTF8: true}, smtpfake.Fault{}, smtp.Config{TLS: smtp.NoTLS}, false,
+			ping.OK, "", "; SMTPUTF8 offered: it takes addresses with a non-ASCII local part"},
 		{"STARTTLS and AUTH", smtpfake.Options{Username: smtpUser, Password: smtpPass, TLS: smtpfake.StartTLS}, smtpfake.Fault{},
 			smtp.Config{Username: smtpUser, Password: smtpPass}, true, ping.OK, "", "STARTTLS (TLS 1.3), AUTH accepted"},
 		{"AUTH LOGIN", smtpfake.Options{Username: smtpUser, Password: smtpPass, TLS: smtpfake.StartTLS}, smtpfake.Fault{},

@@ -49,7 +49,11 @@ func SMTP(ctx context.Context, cfg smtp.Config) Result {
 	} else {
 		steps = append(steps, "no AUTH (no username)")
 	}
-	r := ok(name, "connected to "+s.Addr+", "+strings.Join(steps, ", ")+"; quit without sending")
+	utf8 := "; no SMTPUTF8: an address with a non-ASCII local part goes to another provider"
+	if s.SMTPUTF8 {
+		utf8 = "; SMTPUTF8 offered: it takes addresses with a non-ASCII local part"
+	}
+	r := ok(name, "connected to "+s.Addr+", "+strings.Join(steps, ", ")+"; quit without sending"+utf8)
 	if warn != nil {
 		return worst(name, r, *warn)
 	}
