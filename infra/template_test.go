@@ -8,11 +8,15 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cogmail/cogmail/functions/dispatch/dispatchwire"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/queue"
 )
 
 const poolArn = "Sub(arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/${UserPoolId})"
@@ -42,6 +46,7 @@ func TestTemplateParses(t *testing.T) {
 		"IdempotencyTable":                "AWS::DynamoDB::Table",
 		"DeadLetterQueueNotEmptyAlarm":    "AWS::CloudWatch::Alarm",
 		"QueueOldestMessageAlarm":         "AWS::CloudWatch::Alarm",
+		"HeldMessageAgeAlarm":             "AWS::CloudWatch::Alarm",
 		"FailoverRateAlarm":               "AWS::CloudWatch::Alarm",
 		"IngestErrorsAlarm":               "AWS::CloudWatch::Alarm",
 		"IngestFailureQueueNotEmptyAlarm": "AWS::CloudWatch::Alarm",
@@ -617,8 +622,8 @@ func TestDispatchEnvironmentLoads(t *testing.T) {
 			if !reflect.DeepEqual(secrets, tt.secrets) {
 				t.Errorf("secret references %v, want %v", secrets, tt.secrets)
 			}
-			if c.MaxReceives != 5 || c.QueueURL == "" || c.ProvidersParam != "/cogmail/cogmail/providers" {
-				t.Errorf("MaxReceives %d (want MaxReceiveCount, 5), QueueURL %q, ProvidersParam %q", c.MaxReceives, c.QueueURL, c.ProvidersParam)
+			if c.MaxReceives != 700 || c.QueueURL == "" || c.ProvidersParam != "/cogmail/cogmail/providers" {
+				t.Errorf("MaxReceives %d (want MaxReceiveCount, 700), QueueURL %q, ProvidersParam %q", c.MaxReceives, c.QueueURL, c.ProvidersParam)
 			}
 			if c.IdempotencyTable == "" {
 				t.Error("the idempotency table is not passed on")
@@ -913,6 +918,20 @@ func TestAlarms(t *testing.T) {
 			}
 		})
 	}
+	t.Run("held mail: the oldest HeldAge over the threshold", func(t *testing.T) {
+		a, err := s.tpl.GetCloudWatchAlarmWithName("HeldMessageAgeAlarm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(a.Metrics) != 1 || deref(a.Metrics[0].Expression) != `SELECT MAX(HeldAge) FROM "cogmail" WHERE Function = 'dispatch'` ||
+			a.Metrics[0].ReturnData == nil || !*a.Metrics[0].ReturnData || a.Metrics[0].Period == nil || *a.Metrics[0].Period != 60 {
+			t.Fatalf("metrics %+v", a.Metrics)
+		}
+		if a.ComparisonOperator != "GreaterThanThreshold" || deref(a.TreatMissingData) != "notBreaching" ||
+			!reflect.DeepEqual(a.AlarmActions, []string{ref("AlarmTopicArn")}) {
+			t.Errorf("alarm %+v", a)
+		}
+	})
 	t.Run("the DLQ alarm fires on the first message", func(t *testing.T) {
 		a, _ := s.tpl.GetCloudWatchAlarmWithName("DeadLetterQueueNotEmptyAlarm")
 		if *a.Threshold != 0 || a.ComparisonOperator != "GreaterThanThreshold" {
@@ -997,4 +1016,61 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// TestRetryScheduleFitsTheQueue proves the redrive arithmetic from the
+// template itself: with the backoff cap and maximum age dispatch gets, the
+// longest retry window needs Schedule(MaxAge).Receives receives, and
+// maxReceiveCount must be at least that (or a message still in its window
+// would be dead-lettered as retries-exhausted), at most SQS's 1,000; every
+// visibility stays within SQS's 12 h; the queue keeps a message longer
+// than it is retried.
+func TestRetryScheduleFitsTheQueue(t *testing.T) {
+	s := loadStack(t, templatePath)
+	env := s.evaluate(map[string]string{"UserPoolId": "eu-west-1_AbCdEf123", "SenderEmail": "no-reply@example.com"}).environment(t, "DispatchFunction")
+	c, err := config.LoadDispatch(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := dispatchwire.Options(c).WithDefaults()
+	need := o.Schedule(o.MaxAge)
+	p := s.tpl.Parameters["MaxReceiveCount"]
+	if p.Default == nil || p.MinValue == nil || p.MaxValue == nil {
+		t.Fatalf("MaxReceiveCount parameter %+v", p)
+	}
+	def, err := strconv.Atoi(fmt.Sprint(p.Default))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("a %v window at a %v cap: %v, %d receives; maxReceiveCount %d (min %v)", o.MaxAge, o.BackoffMax, need, need.Receives, def, *p.MinValue)
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{fmt.Sprintf("MinValue %v >= the %d receives of a %v window", *p.MinValue, need.Receives, o.MaxAge), int(*p.MinValue) >= need.Receives},
+		{fmt.Sprintf("Default %d is dispatch's MaxReceiveCount %d", def, o.MaxReceiveCount()), def == o.MaxReceiveCount()},
+		{fmt.Sprintf("Default %d within MinValue..MaxValue", def), float64(def) >= *p.MinValue && float64(def) <= *p.MaxValue},
+		{fmt.Sprintf("MaxValue %v <= SQS's %d", *p.MaxValue, queue.MaxReceiveCount), int(*p.MaxValue) <= queue.MaxReceiveCount},
+		{fmt.Sprintf("COGMAIL_MAX_RECEIVES %d is maxReceiveCount", c.MaxReceives), c.MaxReceives == def},
+		{fmt.Sprintf("the backoff cap %v <= SQS's %v visibility", o.BackoffMax, queue.MaxVisibility), o.BackoffMax <= queue.MaxVisibility},
+		{"the template sets the cap and the age it is derived from", env["COGMAIL_BACKOFF_MAX"] != "" && env["COGMAIL_MAX_AGE"] != ""},
+	}
+	for _, tt := range tests {
+		if !tt.ok {
+			t.Error(tt.name)
+		}
+	}
+	q, err := s.tpl.GetSQSQueueWithName("Queue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if retention := time.Duration(*q.MessageRetentionPeriod) * time.Second; retention <= o.MaxAge {
+		t.Errorf("the queue keeps a message %v, not longer than dispatch retries it (%v)", retention, o.MaxAge)
+	}
+	// The arithmetic in the template's comment, by hand: 9 climbing, one
+	// per 150 s after, and the last receive.
+	climb := 1 + 1 + 2 + 4 + 8 + 16 + 32 + 64 + 128
+	if hand := 1 + 9 + (86400-climb-1)/150 + 1; o.MaxAge == 24*time.Hour && o.BackoffMax == 5*time.Minute && hand != need.Receives {
+		t.Errorf("by hand %d receives, Schedule says %d", hand, need.Receives)
+	}
 }

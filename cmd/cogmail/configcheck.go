@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,7 +20,9 @@ import (
 	"github.com/cogmail/cogmail/functions/dispatch/dispatchwire"
 	"github.com/cogmail/cogmail/internal/ops/ping"
 	"github.com/cogmail/cogmail/pkg/brand"
+	"github.com/cogmail/cogmail/pkg/cognito"
 	cogconfig "github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/ingest"
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun"
@@ -108,6 +111,8 @@ type functionReport struct {
 	OK       bool      `json:"ok"`
 	Problems []problem `json:"problems"`
 	Notes    []string  `json:"notes,omitempty"` // what was loaded, for the reader
+	// Retries is dispatch's retry schedule by trigger.
+	Retries []triggerRetries `json:"retrySchedule,omitempty"`
 }
 
 // pingLine is a provider's ping with what to check next.
@@ -266,6 +271,15 @@ func writeCheckReport(w io.Writer, r checkReport, pinged, ingestOnly bool) {
 		}
 		for _, n := range f.Notes {
 			fmt.Fprintf(w, "  %s\n", n)
+		}
+		if len(f.Retries) > 0 {
+			fmt.Fprintln(w, "  retries through an outage (by time; the last receive dead-letters):")
+			tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "    TRIGGER\tCODE LIFE\tRETRIED FOR\tTRIES\tTHEN")
+			for _, r := range f.Retries {
+				fmt.Fprintf(tw, "    %s\t%s\t%s\tup to %d\t%s\n", r.Trigger, r.CodeLife, r.Window, r.Tries, r.EndsAs)
+			}
+			_ = tw.Flush()
 		}
 		failures += len(f.Problems)
 	}
@@ -455,8 +469,54 @@ func checkDispatch(getenv func(string) string) (functionReport, *cogconfig.Dispa
 	if c.ProvidersParam != "" {
 		r.Notes = append(r.Notes, "live routing: SSM parameter "+c.ProvidersParam+" (read with --ping)")
 	}
+	r.Retries = retrySchedule(getenv, c)
 	r.OK = len(r.Problems) == 0
 	return r, c
+}
+
+// triggerRetries is how long dispatch retries one trigger's messages
+// through an outage, and how many tries that is at most.
+type triggerRetries struct {
+	Trigger  string `json:"trigger"`
+	CodeLife string `json:"codeLife"` // ingest's COGMAIL_EXPIRY or default
+	Window   string `json:"window"`   // the first of the code's life, COGMAIL_RETRY_WINDOW and COGMAIL_MAX_AGE
+	Tries    int    `json:"tries"`
+	Receives int    `json:"receives"` // with the last, which dead-letters it
+	EndsAs   string `json:"endsAs"`   // the DLQ reason when the window is over: expired or max-age
+}
+
+// retrySchedule is each trigger's schedule with dispatch's settings and the
+// code lives ingest gives (COGMAIL_EXPIRY, read from the same environment).
+func retrySchedule(getenv func(string) string, c *cogconfig.Dispatch) []triggerRetries {
+	o := dispatchwire.Options(c).WithDefaults()
+	var lives map[cognito.Trigger]time.Duration
+	if ic, _ := cogconfig.LoadIngest(getenv); ic != nil {
+		lives = ic.Expiry
+	}
+	var out []triggerRetries
+	for _, t := range cognito.Triggers {
+		life := ingest.ExpiryFor(lives, t)
+		s := o.TriggerSchedule(t, life)
+		ends := string(envelope.ReasonExpired)
+		if s.Window < life {
+			ends = string(envelope.ReasonMaxAge)
+		}
+		out = append(out, triggerRetries{Trigger: t.Short(), CodeLife: shortDuration(life), Window: shortDuration(s.Window),
+			Tries: s.Tries, Receives: s.Receives, EndsAs: ends})
+	}
+	return out
+}
+
+// shortDuration drops a duration's zero minutes and seconds ("24h", "3m").
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // sesGrant reports ses routed to real SES (no endpoint override) without

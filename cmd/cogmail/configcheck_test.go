@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -507,5 +508,31 @@ func TestConfigCheckSecretsManager(t *testing.T) {
 				t.Errorf("the output shows the key from the secret:\n%s%s", out, errOut)
 			}
 		})
+	}
+}
+
+// TestConfigCheckRetrySchedule: config check shows each trigger's retry
+// schedule from dispatch's settings and ingest's code lives in the same
+// environment: a shorter code life, a retry window, the default max age.
+func TestConfigCheckRetrySchedule(t *testing.T) {
+	t.Parallel()
+	env := with(bothEnv, "COGMAIL_EXPIRY", "ForgotPassword=30m", "COGMAIL_RETRY_WINDOW", "AdminCreateUser=2h")
+	code, out, errOut := runCmdGetenv(t, env, "", "config", "check")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	for _, row := range [][]string{
+		{"SignUp", "24h", "24h", "up to 584", "expired"},
+		{"ForgotPassword", "30m", "30m", "up to 20", "expired"},
+		{"AdminCreateUser", "168h", "2h", "up to 56", "max-age"},
+		{"Authentication", "3m", "3m", "up to 9", "expired"},
+	} {
+		if !regexp.MustCompile(`(?m)^\s+` + strings.Join(row, `\s+`) + `$`).MatchString(out) {
+			t.Errorf("no schedule row %v in\n%s", row, out)
+		}
+	}
+	code, out, errOut = runCmdGetenv(t, with(env, "COGMAIL_MAX_RECEIVES", "5"), "", "config", "check", "--function", "dispatch")
+	if code != exitFailed || !strings.Contains(out, "COGMAIL_MAX_RECEIVES: 5 is under the 585 receives") {
+		t.Errorf("a maxReceiveCount under the schedule: exit %d\n%s%s", code, out, errOut)
 	}
 }

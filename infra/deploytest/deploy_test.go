@@ -39,6 +39,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,7 @@ import (
 	"github.com/cogmail/cogmail/internal/testkit/motoserver"
 	"github.com/cogmail/cogmail/pkg/codecrypt"
 	"github.com/cogmail/cogmail/pkg/cognito"
+	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/idempotency"
 	"github.com/cogmail/cogmail/pkg/initerror"
@@ -305,8 +307,8 @@ func TestDeploy(t *testing.T) {
 		if err := json.Unmarshal([]byte(raw), &rp); err != nil {
 			t.Fatalf("RedrivePolicy %q: %v", raw, err)
 		}
-		if rp.DeadLetterTargetArn != dlqARN || fmt.Sprint(rp.MaxReceiveCount) != "5" {
-			t.Errorf("RedrivePolicy = %s, want the dead-letter queue %s after 5 receives", raw, dlqARN)
+		if want := strconv.Itoa((dispatch.Options{}).MaxReceiveCount()); rp.DeadLetterTargetArn != dlqARN || fmt.Sprint(rp.MaxReceiveCount) != want {
+			t.Errorf("RedrivePolicy = %s, want the dead-letter queue %s after %s receives (the retry schedule's)", raw, dlqARN, want)
 		}
 	})
 

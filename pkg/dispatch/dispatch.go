@@ -293,6 +293,11 @@ func (o Options) Validate() error {
 		errs = append(errs, &OptionError{Field: "MaxAge",
 			Reason: fmt.Sprintf("must not exceed SQS's longest retention (%v)", queue.MaxRetention)})
 	}
+	if need := o.Schedule(o.MaxAge).Receives; o.MaxReceives > 0 && o.MaxReceives < need {
+		errs = append(errs, &OptionError{Field: "MaxReceives", Other: "MaxAge",
+			Reason: fmt.Sprintf("%d is under the %d receives a message retried for MaxAge (%v) can use at a %v backoff cap: it would be dead-lettered as retries-exhausted with its code still valid (use at least %d, the stack's %d)",
+				o.MaxReceives, need, o.MaxAge, o.BackoffMax, need, o.MaxReceiveCount())})
+	}
 	if o.BackoffBase > o.BackoffMax {
 		errs = append(errs, &OptionError{Field: "BackoffBase", Other: "BackoffMax",
 			Reason: fmt.Sprintf("must not exceed BackoffMax (%v)", o.BackoffMax)})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/envelope"
+	"github.com/cogmail/cogmail/pkg/queue"
 )
 
 // A message that failed only for temporary reasons is retried by time, not
@@ -104,6 +105,21 @@ func (o Options) Schedule(w time.Duration) Schedule {
 	}
 	s.Receives = s.Tries + 1
 	return s
+}
+
+// ReceiveReserve is what MaxReceiveCount adds to the longest window's
+// receives: each release of held messages on a recovery costs a message one
+// receive (and is refused when its budget cannot spare one), and so does an
+// invocation that times out or crashes. 115 leaves room for that many
+// within a day and rounds the default count to 700.
+const ReceiveReserve = 115
+
+// MaxReceiveCount is the queue's maxReceiveCount these options need: the
+// receives of the longest retry window (MaxAge) plus ReceiveReserve, at
+// most SQS's 1,000. infra/template.yaml and the local stack use it (a test
+// reads the template), and Options.MaxReceives should be set to it.
+func (o Options) MaxReceiveCount() int {
+	return min(o.Schedule(o.WithDefaults().MaxAge).Receives+ReceiveReserve, queue.MaxReceiveCount)
 }
 
 // TriggerSchedule is the schedule of trigger t whose codes live codeLife:

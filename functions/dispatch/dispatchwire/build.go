@@ -266,6 +266,7 @@ func Options(c *config.Dispatch) dispatch.Options {
 var variables = map[string]string{
 	"SendTimeout": "COGMAIL_SEND_TIMEOUT", "MessageBudget": "COGMAIL_MESSAGE_BUDGET",
 	"BackoffBase": "COGMAIL_BACKOFF_BASE", "BackoffMax": "COGMAIL_BACKOFF_MAX", "MaxAge": "COGMAIL_MAX_AGE",
+	"MaxReceives": "COGMAIL_MAX_RECEIVES",
 }
 
 // Check reports the settings that contradict each other once dispatch's

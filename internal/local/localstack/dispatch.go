@@ -169,8 +169,8 @@ func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 		"COGMAIL_QUEUE_URL":         s.QueueURL,
 		"COGMAIL_DLQ_URL":           s.DLQURL,
 		"COGMAIL_MAX_RECEIVES":      strconv.Itoa(MaxReceiveCount),
-		"COGMAIL_BACKOFF_BASE":      "1s",
-		"COGMAIL_BACKOFF_MAX":       "10s",
+		// The retry schedule is dispatch's defaults, as in infra/ (1 s doubling
+		// to 5 min, a day at most): an outage is absorbed here as there.
 		"COGMAIL_SEND_TIMEOUT":      "5s",
 		"COGMAIL_SENDGRID_API_KEY":  localSendGridKey,
 		"COGMAIL_SENDGRID_BASE_URL": p.url("sendgrid"),

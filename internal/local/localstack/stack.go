@@ -44,8 +44,12 @@ const (
 	// IngestFailureQueueName plays the ingest function's on-failure
 	// destination: failed Event invocations land there.
 	IngestFailureQueueName = "cogmail-ingest-failures"
-	MaxReceiveCount        = 5
 )
+
+// MaxReceiveCount is the queue's maxReceiveCount and dispatch's
+// COGMAIL_MAX_RECEIVES: the number the stack in infra/ uses, derived from
+// dispatch's default retry schedule (a day at a 5 min cap, plus a reserve).
+var MaxReceiveCount = dispatch.Options{}.MaxReceiveCount()
 
 // Options configure the stack. The zero value runs on embedded defaults:
 // 127.0.0.1 on a free port, a generated KMS key in local-kms.
