@@ -42,8 +42,11 @@ URLs, queue, DLQ and parameter names, key ARN, sender, providers, each fake's UR
 .cogmail/local.env ($COGMAIL_LOCAL_ENV or --env-file names another file): cogmail invoke,
 event, dlq, providers, suppressions and config check read it when no flag or variable names
 another target, and --print-env prints it. Everything lives in memory: stopping the stack
-loses the queues, the DLQ, the inbox and a generated KMS key (--kms-seed keeps the key, so
-events made for it stay valid across restarts).
+(Ctrl-C or kill -9 alike) loses mail ingest had acknowledged but dispatch had not sent, the
+queues and the DLQ, the suppression list, the de-duplication cache (re-invoking delivered
+events sends them again), the send counters and webhook replay records, the inbox, and a
+generated KMS key (--kms-seed keeps the key, so events made for it stay valid across
+restarts). docs/operations.md lists it all.
 `
 
 // localAESKeyVar gives the raw AES key when --aes-key-hex is not set: a

@@ -22,7 +22,9 @@ import (
 // SchemaVersion is the envelope version this code writes and reads.
 const SchemaVersion = 1
 
-// MaxBytes bounds an envelope (SQS allows 256 KiB per message).
+// MaxBytes bounds an envelope: 256 KiB, what SQS allowed per message before
+// 2025 (1 MiB since), so that an envelope also fits a queue whose
+// MaximumMessageSize is still 256 KiB.
 const MaxBytes = 256 << 10
 
 // Envelope is the queue message body.
