@@ -10,7 +10,9 @@ import (
 func TestSummarise(t *testing.T) {
 	t.Parallel()
 	recv := Step{Function: "dispatch", Step: "received"}
-	fail := func(p string) Step { return Step{Function: "dispatch", Step: "attempt", Provider: p, Outcome: "unavailable"} }
+	fail := func(p string) Step {
+		return Step{Function: "dispatch", Step: "attempt", Provider: p, Outcome: "unavailable"}
+	}
 	sent := Step{Function: "dispatch", Step: "attempt", Provider: "ses", Outcome: "sent"}
 	dead := Step{Function: "dispatch", Step: "dead-lettered"}
 	ingest := Step{Function: "ingest", Step: "received"}

@@ -58,8 +58,9 @@ func TestInboxAPIAndPages(t *testing.T) {
 
 	bin := browser.Chromium(t)
 	inbox := browser.Screenshot(t, bin, s.URL+"/")
-	browser.CheckRendered(t, inbox, color.RGBA{0x24, 0x3b, 0x53, 0xff})  // the header bar
-	if browser.Colours(inbox)[warnBanner] == 0 { // a delivery history summed up
+	browser.CheckRendered(t, inbox, color.RGBA{0x24, 0x3b, 0x53, 0xff}) // the header bar
+	// A delivery history summed up.
+	if browser.Colours(inbox)[warnBanner] == 0 {
 		t.Error("the inbox shows no failover summary though SES was down")
 	}
 	browser.CheckRendered(t, browser.Screenshot(t, bin, s.URL+"/queues"), color.RGBA{0x24, 0x3b, 0x53, 0xff})
