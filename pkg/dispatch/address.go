@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cogmail/cogmail/pkg/envelope"
+	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/recipient"
 )
 
@@ -20,19 +21,34 @@ type UTF8Recipients interface {
 	UTF8Recipients(ctx context.Context) (bool, error)
 }
 
-// addressable puts the recipient's domain in IDNA ASCII form (ingest
-// already does; a message enqueued before it did, or replayed, may not) and
-// keeps, for a local part that is not ASCII, only the providers of order
-// that can take it. With none, the message ends: address-unsupported when
-// every provider said no (dead-lettered at once, never retried), or
-// unavailable when one could not say (retried later).
-func (h *Handler) addressable(ctx context.Context, a *attempt, to string, order []string) (string, []string, outcome, bool) {
-	ascii, err := recipient.ASCIIDomain(to)
+// addressable puts the domains of m's recipient, sender and Reply-To in
+// IDNA ASCII form (ingest already does for the recipient; a message
+// enqueued before it did, or replayed, may not; the sender comes from the
+// configuration or the brand) and, when one of them has a local part that
+// is not ASCII, keeps only the providers of order that take one. With none,
+// the message ends: address-unsupported when every provider said no (it is
+// dead-lettered at once, never retried), or unavailable when one could not
+// say (it is retried later).
+func (h *Handler) addressable(ctx context.Context, a *attempt, m *provider.Message, order []string) ([]string, outcome, bool) {
+	to, err := recipient.ASCIIDomain(m.To)
 	if err != nil {
-		return "", nil, outcome{reason: envelope.ReasonAddressUnsupported, detail: err.Error()}, true
+		return nil, outcome{reason: envelope.ReasonAddressUnsupported, detail: err.Error()}, true
 	}
-	if recipient.ASCIILocalPart(ascii) {
-		return ascii, order, outcome{}, false
+	m.To = to
+	asciiLocal := recipient.ASCIILocalPart(m.To)
+	for _, e := range []*string{&m.From.Email, &m.ReplyTo.Email} {
+		if *e == "" {
+			continue
+		}
+		// A sender that has no IDNA form is left for the provider to refuse:
+		// its error names the configuration, not this message.
+		if ascii, err := recipient.ASCIIDomain(*e); err == nil {
+			*e = ascii
+		}
+		asciiLocal = asciiLocal && recipient.ASCIILocalPart(*e)
+	}
+	if asciiLocal {
+		return order, outcome{}, false
 	}
 	var (
 		capable []string
@@ -53,12 +69,12 @@ func (h *Handler) addressable(ctx context.Context, a *attempt, to string, order 
 	}
 	if len(capable) > 0 {
 		a.log.InfoContext(ctx, "non-ASCII local part: only providers that take one", "providers", capable)
-		return ascii, capable, outcome{}, false
+		return capable, outcome{}, false
 	}
 	if len(unknown) > 0 {
 		a.log.WarnContext(ctx, "non-ASCII local part: no provider known to take one now", "providers", order)
-		return "", nil, outcome{reason: ReasonUnavailable, errs: unknown}, true
+		return nil, outcome{reason: ReasonUnavailable, errs: unknown}, true
 	}
-	return "", nil, outcome{reason: envelope.ReasonAddressUnsupported,
-		detail: fmt.Sprintf("the recipient's local part is not ASCII, and none of the providers (%s) takes one (SMTPUTF8)", strings.Join(order, ", "))}, true
+	return nil, outcome{reason: envelope.ReasonAddressUnsupported,
+		detail: fmt.Sprintf("an address's local part is not ASCII, and none of the providers (%s) takes one (SMTPUTF8)", strings.Join(order, ", "))}, true
 }

@@ -51,6 +51,29 @@ func TestRecipientAddresses(t *testing.T) {
 		}, "", "", dispatch.ReasonUnavailable, true},
 		{"a domain without an IDNA form", "a@xn--zz-.example", nil, "", "", envelope.ReasonAddressUnsupported, false},
 	}
+	// The sender's domain goes in IDNA ASCII form too, and a non-ASCII
+	// local part there needs a provider that takes one.
+	t.Run("sender", func(t *testing.T) {
+		t.Parallel()
+		for _, tt := range []struct {
+			from, wantFrom string
+			sent           bool
+		}{{"no-reply@Bücher.example", "no-reply@xn--bcher-kva.example", true}, {"bücher@example.com", "", false}} {
+			ses := newSender("ses")
+			f := newFixture(t, ses)
+			h := f.handler(func(_ *dispatch.Deps, o *dispatch.Options) { o.From.Email = tt.from })
+			rec, _ := f.message()
+			if _, err := h.Handle(context.Background(), batch(rec)); err != nil {
+				t.Fatal(err)
+			}
+			switch sent := ses.Sent(); {
+			case tt.sent && (len(sent) != 1 || sent[0].From.Email != tt.wantFrom):
+				t.Errorf("From %s: sent %+v, want one message from %s", tt.from, sent, tt.wantFrom)
+			case !tt.sent && (len(sent) != 0 || len(f.queue.DLQ()) != 1 || reason(f.queue.DLQ()[0]) != envelope.ReasonAddressUnsupported):
+				t.Errorf("From %s: sent %d, DLQ %d; want it dead-lettered as address-unsupported", tt.from, len(sent), len(f.queue.DLQ()))
+			}
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -93,12 +93,11 @@ func (h *Handler) decide(ctx context.Context, a *attempt, routing providerconfig
 		a.log.ErrorContext(ctx, "routing names no provider this function has", "providers", routing.Providers)
 		return end(ReasonNoProvider)
 	}
-	to, order, refused, stop := h.addressable(ctx, a, msg.To, order)
+	order, refused, stop := h.addressable(ctx, a, &msg, order)
 	if stop {
 		clearMessage(&msg)
 		return refused
 	}
-	msg.To = to
 	// Whichever provider would take it: the guard comes before any of them.
 	if o, stop := h.guard(ctx, a, env, msg.To, routing); stop {
 		clearMessage(&msg)
