@@ -57,7 +57,7 @@ func WriteBrands(dir string, brands []Brand) (*Brands, error) {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if err := brandsTemplate.Execute(&buf, out); err != nil {
+	if err := brandsTemplate.Execute(&buf, indexOf(out)); err != nil {
 		return nil, fmt.Errorf("preview: index.html: %w", err)
 	}
 	if err := os.WriteFile(out.Index, buf.Bytes(), 0o644); err != nil {
@@ -86,27 +86,55 @@ func Slug(name string) string {
 	return s
 }
 
+// brandsIndex is the brands' index: one column per brand, in the
+// gallery's look, with the brand's sign-up email and a link to its gallery.
+type brandsIndex struct {
+	Count  int
+	Brands []brandColumn
+}
+
+type brandColumn struct {
+	Name, Dir string
+	Emails    int
+	Sample    Entry // en/SignUp, or the gallery's first email
+}
+
+func indexOf(b *Brands) brandsIndex {
+	var x brandsIndex
+	for _, g := range b.Galleries {
+		c := brandColumn{Name: g.Brand, Dir: g.Dir, Emails: len(g.Entries)}
+		for i, e := range g.Entries {
+			if i == 0 || (e.Template == "SignUp" && e.Locale == render.DefaultLocale) {
+				c.Sample = e
+			}
+		}
+		x.Count += c.Emails
+		x.Brands = append(x.Brands, c)
+	}
+	return x
+}
+
 var brandsTemplate = template.Must(template.New("brands").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>cogmail email templates by brand</title>
-<style>
-body { margin: 24px; font-family: -apple-system, BlinkMacSystemFont, Segoe UI, Roboto, Helvetica, Arial, sans-serif; color: #111827; }
-h1 { font-size: 22px; }
-li { margin: 0 0 12px 0; }
-.frame { width: 240px; height: 320px; overflow: hidden; border: 1px solid #e5e7eb; }
-.frame iframe { width: 600px; height: 800px; border: 0; transform: scale(0.4); transform-origin: 0 0; }
-</style>
+` + galleryStyle + `
 </head>
 <body>
 <h1>Email templates by brand</h1>
-<ul>
-{{- range .Galleries}}
-<li><a href="{{.Dir}}/index.html">{{.Brand}}</a>: {{len .Entries}} emails
-<div class="frame"><iframe src="{{.Dir}}/en/SignUp.html" title="{{.Brand}}: SignUp (en)" sandbox=""></iframe></div></li>
+<p class="lead">{{len .Brands}} brands, {{.Count}} emails: each brand's gallery has every template in every locale in its look. Written by <code>cogmail templates preview --brands</code>.</p>
+<table>
+<thead><tr><th>Brand</th>{{range .Brands}}<th><a href="{{.Dir}}/index.html">{{.Name}}</a></th>{{end}}</tr></thead>
+<tbody>
+<tr><th>{{range $i, $b := .Brands}}{{if eq $i 0}}{{$b.Sample.Template}} ({{$b.Sample.Locale}}){{end}}{{end}}</th>
+{{- range .Brands}}
+<td><p class="subject">{{.Sample.Subject}}</p><div class="frame"><iframe src="{{.Dir}}/{{.Sample.HTML}}" title="{{.Name}}: {{.Sample.Template}} ({{.Sample.Locale}})" sandbox=""></iframe></div><p class="links"><a href="{{.Dir}}/index.html">all {{.Emails}} emails</a> · <a href="{{.Dir}}/{{.Sample.Text}}">text</a></p></td>
 {{- end}}
-</ul>
+</tr>
+</tbody>
+</table>
 </body>
 </html>
 `))

@@ -3,7 +3,9 @@ package preview_test
 import (
 	"image/color"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cogmail/cogmail/internal/ops/preview"
@@ -63,5 +65,31 @@ func TestBrandGalleriesInChromium(t *testing.T) {
 				t.Errorf("%s shows the other brand's background (%d pixels)", tc.page, n)
 			}
 		})
+	}
+}
+
+// TestBrandIndexInTheGallerysStyle: the brands' index is a table in the
+// gallery's look (its dark header), a column per brand with the brand's
+// sign-up email, and fits 1400 px.
+func TestBrandIndexInTheGallerysStyle(t *testing.T) {
+	bin := browser.Chromium(t)
+	dir := t.TempDir()
+	twoBrands(t, dir)
+	b, err := os.ReadFile(filepath.Join(dir, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{`<a href="teal/index.html">Teal</a>`, `src="rose-admin/en/SignUp.html"`, "all 45 emails", "SignUp (en)"} {
+		if !strings.Contains(string(b), w) {
+			t.Errorf("index.html lacks %q", w)
+		}
+	}
+	page := (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(dir, "index.html"))}).String()
+	img := browser.ScreenshotSize(t, bin, page, 1400, 900)
+	if x := rightmost(img, galleryHeader); x < 0 || x >= 1400-20 {
+		t.Errorf("the brands' index has no gallery header, or it runs off the page (x=%d)", x)
+	}
+	if browser.Colours(img)[color.RGBA{0xcc, 0xfb, 0xf1, 0xff}] == 0 {
+		t.Error("the index shows no preview of Teal's email")
 	}
 }

@@ -155,28 +155,35 @@ func (g *Gallery) rows() indexData {
 	return d
 }
 
-// The previews are the emails at 600 px, scaled down; sandbox="" keeps any
-// script an override template might hold from running in the gallery.
+// galleryStyle is the look of the gallery and of the brands' index. The
+// previews are the emails at 600 px, scaled to 0.35 (210 px): the five
+// locales and the template names fit a 1400 px window, long trigger names
+// wrapping in their column.
+const galleryStyle = `<style>
+body { margin: 20px; font-family: -apple-system, BlinkMacSystemFont, Segoe UI, Roboto, Helvetica, Arial, sans-serif; color: #111827; background: #ffffff; }
+h1 { font-size: 22px; margin: 0 0 4px 0; }
+.lead { color: #4b5563; margin: 0 0 16px 0; }
+table { border-collapse: collapse; width: max-content; }
+th, td { border: 1px solid #d1d5db; padding: 7px; vertical-align: top; text-align: left; }
+thead th { background: #1f2937; color: #f9fafb; position: sticky; top: 0; z-index: 1; }
+thead th a { color: #f9fafb; }
+tbody th { background: #f3f4f6; width: 130px; max-width: 130px; overflow-wrap: anywhere; font-size: 14px; }
+.subject { font-size: 12px; font-weight: bold; width: 210px; margin: 0 0 6px 0; }
+.frame { width: 210px; height: 280px; overflow: hidden; border: 1px solid #e5e7eb; background: #f3f4f6; }
+.frame iframe { width: 600px; height: 800px; border: 0; transform: scale(0.35); transform-origin: 0 0; }
+.links { font-size: 12px; margin: 6px 0 0 0; }
+.links a { color: #2563eb; }
+</style>`
+
+// sandbox="" keeps any script an override template might hold from
+// running in the gallery.
 var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>cogmail email templates</title>
-<style>
-body { margin: 24px; font-family: -apple-system, BlinkMacSystemFont, Segoe UI, Roboto, Helvetica, Arial, sans-serif; color: #111827; background: #ffffff; }
-h1 { font-size: 22px; margin: 0 0 4px 0; }
-.lead { color: #4b5563; margin: 0 0 20px 0; }
-table { border-collapse: collapse; width: max-content; }
-th, td { border: 1px solid #d1d5db; padding: 8px; vertical-align: top; text-align: left; }
-thead th { background: #1f2937; color: #f9fafb; position: sticky; top: 0; z-index: 1; }
-tbody th { background: #f3f4f6; white-space: nowrap; }
-.subject { font-size: 13px; font-weight: bold; width: 240px; margin: 0 0 6px 0; }
-.frame { width: 240px; height: 320px; overflow: hidden; border: 1px solid #e5e7eb; background: #f3f4f6; }
-.frame iframe { width: 600px; height: 800px; border: 0; transform: scale(0.4); transform-origin: 0 0; }
-.links { font-size: 12px; margin: 6px 0 0 0; }
-.links a { color: #2563eb; }
-</style>
+` + galleryStyle + `
 </head>
 <body>
 <h1>Email templates</h1>

@@ -1,7 +1,7 @@
 package preview_test
 
 import (
-	"github.com/cogmail/cogmail/internal/testkit/browser"
+	"image"
 	"image/color"
 	_ "image/png" // decodes the screenshots
 	"net/url"
@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cogmail/cogmail/internal/ops/preview"
+	"github.com/cogmail/cogmail/internal/testkit/browser"
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/render"
 )
@@ -117,5 +118,44 @@ func TestGalleryInChromium(t *testing.T) {
 			page := (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(dir, filepath.FromSlash(tc.page)))}).String()
 			browser.CheckRendered(t, browser.Screenshot(t, bin, page), tc.mustHave)
 		})
+	}
+}
+
+// galleryHeader is the colour of the gallery's table header: only its CSS
+// paints it.
+var galleryHeader = color.RGBA{0x1f, 0x29, 0x37, 0xff}
+
+// rightmost returns the largest x of a pixel of colour c, or -1.
+func rightmost(img image.Image, c color.RGBA) int {
+	b := img.Bounds()
+	for x := b.Max.X - 1; x >= b.Min.X; x-- {
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			if color.RGBAModel.Convert(img.At(x, y)).(color.RGBA) == c {
+				return x
+			}
+		}
+	}
+	return -1
+}
+
+// TestGalleryFits1400: in a 1400 px window the gallery's table, every
+// locale's column included, ends before the window's edge: its header row
+// does not run off the page.
+func TestGalleryFits1400(t *testing.T) {
+	bin := browser.Chromium(t)
+	dir := t.TempDir()
+	g := writeGallery(t, dir)
+	if len(g.Locales) < 5 {
+		t.Fatalf("%d locales; the test is about five", len(g.Locales))
+	}
+	page := (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(dir, "index.html"))}).String()
+	img := browser.ScreenshotSize(t, bin, page, 1400, 900)
+	x := rightmost(img, galleryHeader)
+	if x < 0 {
+		t.Fatal("no table header in the screenshot")
+	}
+	// A scroll bar may take the last 15 px; the table must end before it.
+	if x >= 1400-20 {
+		t.Errorf("the table's header reaches x=%d of 1400: the last locale is cut off", x)
 	}
 }
