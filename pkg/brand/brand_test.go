@@ -263,3 +263,31 @@ func TestShapeProblems(t *testing.T) {
 		}
 	}
 }
+
+// TestAnchorsAndMergeKeys: brands may share settings through YAML anchors
+// and merge keys; a misspelt key inside the anchor is still reported.
+func TestAnchorsAndMergeKeys(t *testing.T) {
+	t.Parallel()
+	doc := `
+default: A
+brands:
+  - &base
+    name: A
+    from: {address: a@a.example}
+    colors: {accent: "#0f766e"}
+  - <<: *base
+    name: B
+    clientIds: [b1]
+`
+	s, err := brand.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := s.Named("B"); !ok || b.From.Address != "a@a.example" || b.Colors.Accent != "#0f766e" {
+		t.Errorf("B = %+v", b)
+	}
+	_, err = brand.Parse([]byte(strings.Replace(doc, "colors:", "colours:", 1)))
+	if err == nil || !strings.Contains(err.Error(), `colours: unknown key; did you mean "colors"?`) {
+		t.Errorf("a misspelt key in an anchor: %v", err)
+	}
+}

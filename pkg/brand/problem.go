@@ -184,6 +184,15 @@ func walk(n *yaml.Node, t reflect.Type, path string, pos positions, probs *[]Pro
 		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			if k.Tag == "!!merge" {
+				// "<<: *anchor" brings in the anchor's keys: they were
+				// checked where the anchor is, and are not reported twice.
+				var again []Problem
+				for _, m := range mergeSources(v) {
+					walk(m, t, path, positions{}, &again)
+				}
+				continue
+			}
 			kp := join(path, k.Value)
 			f, ok := field(t, k.Value)
 			switch {
@@ -238,6 +247,13 @@ func prune(n *yaml.Node, t reflect.Type) bool {
 		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			if k.Tag == "!!merge" {
+				for _, m := range mergeSources(v) {
+					prune(m, t)
+				}
+				kept = append(kept, k, v)
+				continue
+			}
 			if f, ok := field(t, k.Value); ok && !seen[k.Value] && prune(v, f.Type) {
 				kept = append(kept, k, v)
 			}
@@ -259,6 +275,14 @@ func prune(n *yaml.Node, t reflect.Type) bool {
 		return n.Kind == yaml.ScalarNode
 	}
 	return true
+}
+
+// mergeSources are the mappings a merge key names: one alias, or a list.
+func mergeSources(v *yaml.Node) []*yaml.Node {
+	if v.Kind == yaml.SequenceNode {
+		return v.Content
+	}
+	return []*yaml.Node{v}
 }
 
 func join(path, key string) string {
