@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,9 +37,6 @@ the region defaults to the pool id's.
 func runAttach(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("cogmail attach", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	if slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }) {
-		fs.SetOutput(e.stdout) // asked for: help is the output, not an error
-	}
 	poolID := fs.String("user-pool-id", "", "the user pool, e.g. eu-west-1_AbCdEf123 (required)")
 	lambdaARN := fs.String("lambda-arn", "", "the ingest function's ARN (the stack's IngestFunctionArn output)")
 	keyARN := fs.String("kms-key-arn", "", "the KMS key Cognito encrypts codes with (the stack's CodeKeyArn output)")
@@ -63,18 +56,16 @@ Flags:`)
 		fs.PrintDefaults()
 		fmt.Fprint(w, attachExamples)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	rest, code, ok := parseFlags(e, fs, args)
+	if !ok {
+		return code
 	}
 	usageErr := func(msg string) int {
 		fmt.Fprintf(e.stderr, "cogmail attach: %s\n(cogmail attach --help for usage)\n", msg)
 		return exitUsage
 	}
-	if fs.NArg() > 0 {
-		return usageErr(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	if len(rest) > 0 {
+		return usageErr(fmt.Sprintf("unexpected argument %q", rest[0]))
 	}
 	req := attach.Request{UserPoolID: *poolID, LambdaARN: *lambdaARN, KMSKeyARN: *keyARN, Detach: *detach}
 	if err := req.Validate(); err != nil {
@@ -125,20 +116,4 @@ Flags:`)
 			*poolID, *keyARN, *lambdaARN)
 	}
 	return exitOK
-}
-
-// confirm asks on out and reads one line from in; only y or yes agrees.
-// End of input (a script without --yes) declines.
-func confirm(in io.Reader, out io.Writer, prompt string) bool {
-	fmt.Fprint(out, prompt)
-	if in == nil {
-		return false
-	}
-	line, _ := bufio.NewReader(in).ReadString('\n')
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return true
-	}
-	fmt.Fprintln(out)
-	return false
 }

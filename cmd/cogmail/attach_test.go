@@ -42,7 +42,7 @@ func TestAttachFlags(t *testing.T) {
 			exitUsage, "", "detach takes no", ""},
 		{"region not the pool's", []string{"--user-pool-id", "eu-west-1_AbC", "--detach", "--region", "us-east-1"}, exitUsage, "", "not the pool's region (eu-west-1)", ""},
 		{"stray argument", []string{"--user-pool-id", "eu-west-1_AbC", "--detach", "now"}, exitUsage, "", `unexpected argument "now"`, ""},
-		{"unknown flag", []string{"--force"}, exitUsage, "", "flag provided but not defined", ""},
+		{"unknown flag", []string{"--force"}, exitUsage, "", "unknown flag --force", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -76,20 +76,7 @@ Subcommands:
 }
 
 func runConfig(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 {
-		configUsage(e.stderr)
-		return exitUsage
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		configUsage(e.stdout)
-		return exitOK
-	case "check":
-		return runConfigCheck(ctx, e, args[1:])
-	}
-	fmt.Fprintf(e.stderr, "cogmail config: unknown subcommand %q\n\n", args[0])
-	configUsage(e.stderr)
-	return exitUsage
+	return runVerb(ctx, e, "cogmail config", []verb{{"check", runConfigCheck}}, configUsage, args)
 }
 
 // problem is one thing wrong with a configuration.
@@ -135,9 +122,6 @@ type checkReport struct {
 func runConfigCheck(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("cogmail config check", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	if slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }) {
-		fs.SetOutput(e.stdout)
-	}
 	function := fs.String("function", "both", "the configuration to check: ingest, dispatch or both")
 	doPing := fs.Bool("ping", false, "also try each configured provider (sandbox and test-mode requests; nothing is delivered)")
 	pingTo := fs.String("ping-to", "", "recipient of the sandbox requests (default: COGMAIL_SENDER_EMAIL)")
@@ -159,12 +143,9 @@ Flags:`)
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), configExamples)
 	}
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	rest, code, ok := parseFlags(e, fs, args)
+	if !ok {
+		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(e.stderr, "cogmail config check: "+format+"\n(cogmail config check --help for usage)\n", a...)

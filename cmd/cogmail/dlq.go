@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/cogmail/cogmail/internal/ops/dlq"
 	"github.com/cogmail/cogmail/pkg/cognito"
+	"github.com/cogmail/cogmail/pkg/envelope"
 )
 
 func dlqCommand() command {
@@ -57,28 +59,8 @@ Examples:
 `
 
 func runDLQ(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, dlqAbout, dlqExamples)
-		return exitUsage
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(e.stdout, dlqAbout, dlqExamples)
-		return exitOK
-	case "stats":
-		return dlqStats(ctx, e, args[1:])
-	case "list":
-		return dlqList(ctx, e, args[1:])
-	case "show":
-		return dlqShow(ctx, e, args[1:])
-	case "replay":
-		return dlqReplay(ctx, e, args[1:])
-	case "purge":
-		return dlqPurge(ctx, e, args[1:])
-	}
-	fmt.Fprintf(e.stderr, "cogmail dlq: unknown subcommand %q\n\n", args[0])
-	fmt.Fprint(e.stderr, dlqAbout)
-	return exitUsage
+	verbs := []verb{{"stats", dlqStats}, {"list", dlqList}, {"show", dlqShow}, {"replay", dlqReplay}, {"purge", dlqPurge}}
+	return runVerb(ctx, e, "cogmail dlq", verbs, func(w io.Writer) { fmt.Fprint(w, dlqAbout, dlqExamples) }, args)
 }
 
 // dlqFlags are the flags the subcommands share.
@@ -106,9 +88,9 @@ func newDLQFlags(e *env, sub, usage, about, examples string) *dlqFlags {
 	f.queue = f.fs.String("queue", "", "the dead-letter queue: its URL (calls go to its host) or its name (default $COGMAIL_DLQ_URL, else the running local stack's)")
 	f.region = f.fs.String("region", "", "AWS region (default: the queue URL's, then AWS_REGION or the profile's)")
 	f.fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: cogmail dlq %s\n\n%s\nFlags:\n", usage, about)
+		fmt.Fprintf(f.fs.Output(), "usage: cogmail dlq %s\n\n%s\nFlags:\n", usage, about)
 		f.fs.PrintDefaults()
-		fmt.Fprint(e.stderr, examples)
+		fmt.Fprint(f.fs.Output(), examples)
 	}
 	return f
 }
@@ -117,7 +99,7 @@ func (f *dlqFlags) addJSON(what string) { f.json = f.fs.Bool("json", false, "pri
 
 func (f *dlqFlags) addFilters(limitHelp string) {
 	f.trigger = f.fs.String("trigger", "", "only this trigger (SignUp, ForgotPassword, ... or the full CustomEmailSender_ name)")
-	f.reason = f.fs.String("reason", "", "only this reason (permanent, expired, malformed, unsealable, retries-exhausted)")
+	f.reason = f.fs.String("reason", "", "only this reason ("+strings.Join(dlqReasons(), ", ")+")")
 	f.user = f.fs.String("user", "", "only this user name (matched in the message, never printed)")
 	f.olderThan = f.fs.String("older-than", "", "only messages older than this (90m, 6h, 2d)")
 	f.newerThan = f.fs.String("newer-than", "", "only messages newer than this (90m, 6h, 2d)")
@@ -127,19 +109,9 @@ func (f *dlqFlags) addFilters(limitHelp string) {
 // parse parses flags and positional arguments in any order. It returns
 // false with the exit code when the command must stop here.
 func (f *dlqFlags) parse(args []string, positional int) ([]string, int, bool) {
-	var pos []string
-	for {
-		if err := f.fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, exitOK, false
-			}
-			return nil, exitUsage, false
-		}
-		if f.fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, f.fs.Arg(0))
-		args = f.fs.Args()[1:]
+	pos, code, ok := parseFlags(f.e, f.fs, args)
+	if !ok {
+		return nil, code, false
 	}
 	if len(pos) != positional {
 		f.usageErr("want %d argument(s), got %d: %s", positional, len(pos), strings.Join(pos, " "))
@@ -194,11 +166,15 @@ func (f *dlqFlags) filter() (dlq.Filter, bool) {
 		}
 		*d.out = v
 	}
+	if r := strings.TrimSpace(*f.reason); r != "" && !slices.Contains(dlqReasons(), r) {
+		f.usageErr("--reason %q is not a dead-letter reason: want one of %s%s", r, strings.Join(dlqReasons(), ", "), didYouMean(r, dlqReasons(), ""))
+		return flt, false
+	}
 	if *f.limit < 0 {
 		f.usageErr("--limit must not be negative")
 		return flt, false
 	}
-	flt.Reason, flt.User, flt.Limit = *f.reason, *f.user, *f.limit
+	flt.Reason, flt.User, flt.Limit = strings.TrimSpace(*f.reason), *f.user, *f.limit
 	return flt, true
 }
 
@@ -281,4 +257,13 @@ func dlqJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// dlqReasons are the dead-letter reasons --reason takes.
+func dlqReasons() []string {
+	var out []string
+	for _, r := range envelope.DeadLetterReasons() {
+		out = append(out, string(r))
+	}
+	return out
 }

@@ -73,7 +73,7 @@ Run it again to finish an interrupted replay.
 			if *yes {
 				return true
 			}
-			return dlqConfirm(e, fmt.Sprintf("Move %s to %s? Type yes to continue: ", plural(len(p.Messages), "message"), p.Source))
+			return confirm(e.stdin, out, fmt.Sprintf("Move %s to %s? [y/N] ", plural(len(p.Messages), "message"), p.Source))
 		},
 	})
 	prog.finish()

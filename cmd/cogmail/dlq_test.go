@@ -86,7 +86,12 @@ func TestDLQFlags(t *testing.T) {
 		{"replay help", nil, []string{"replay", "--help"}, exitOK, "send-then-delete"},
 		{"purge help", nil, []string{"purge", "--help"}, exitOK, "cogmail dlq purge --queue"},
 		{"no queue", nil, []string{"stats"}, exitUsage, "--queue URL or NAME is required"},
-		{"unknown flag", q, []string{"list", "--nope"}, exitUsage, "flag provided but not defined"},
+		{"unknown flag", q, []string{"list", "--nope"}, exitUsage, "unknown flag --nope"},
+		{"misspelled flag", q, []string{"list", "--quue", "x"}, exitUsage, "unknown flag --quue; did you mean --queue?"},
+		{"unknown reason", q, []string{"list", "--reason", "bogus"}, exitUsage, `--reason "bogus" is not a dead-letter reason: want one of permanent, expired, malformed, unsealable, retries-exhausted`},
+		{"a class is not a reason", q, []string{"replay", "--reason", "unavailable"}, exitUsage, "want one of permanent"},
+		{"misspelled reason", q, []string{"list", "--reason", "permanant"}, exitUsage, "did you mean permanent?"},
+		{"misspelled subcommand", nil, []string{"stat"}, exitUsage, `unknown subcommand "stat"; did you mean stats?`},
 		{"bad trigger", q, []string{"list", "--trigger", "Welcome"}, exitUsage, "unknown trigger"},
 		{"bad age", q, []string{"replay", "--older-than", "yesterday"}, exitUsage, "--older-than"},
 		{"negative limit", q, []string{"list", "--limit", "-1"}, exitUsage, "--limit"},
@@ -211,7 +216,7 @@ func TestDLQReplay(t *testing.T) {
 		{"dry run", dlqtest.SQSLocal, "", []string{"--dry-run"}, exitOK, 0,
 			[]string{"Would move 3 messages", "Dry run: nothing changed", "Left in the DLQ: 1 expired message"}},
 		{"declined", dlqtest.SQSLocal, "no\n", []string{"--trigger", "SignUp"}, exitAborted, 0,
-			[]string{"Move 1 message to", "Type yes", "not confirmed"}},
+			[]string{"Move 1 message to", "[y/N]", "not confirmed"}},
 		{"no answer", dlqtest.SQSLocal, "", nil, exitAborted, 0, []string{"not confirmed"}},
 		{"confirmed", dlqtest.SQSLocal, "yes\n", []string{"--reason", "retries-exhausted"}, exitOK, 2,
 			[]string{"Moved 2 messages", "send-then-delete", "replay: 2/2"}},
@@ -264,7 +269,7 @@ func TestDLQPurge(t *testing.T) {
 	}{
 		{"declined", "no\n", nil, exitAborted, 4},
 		{"no answer", "", nil, exitAborted, 4},
-		{"y is not yes", "y\n", nil, exitAborted, 4},
+		{"y confirms, as in every command", "y\n", nil, exitOK, 0},
 		{"confirmed", "yes\n", nil, exitOK, 0},
 		{"--yes", "", []string{"--yes"}, exitOK, 0},
 	}
@@ -283,6 +288,19 @@ func TestDLQPurge(t *testing.T) {
 				t.Errorf("DLQ has %d+%d messages, want %d", v, inFlight, tc.left)
 			}
 		})
+	}
+}
+
+// An empty DLQ is not purged and nothing is asked.
+func TestDLQPurgeEmpty(t *testing.T) {
+	t.Parallel()
+	s := newDLQStack(t, dlqtest.SQSLocal)
+	if code, out, errb := s.run(t, "", "purge", "--yes"); code != exitOK {
+		t.Fatalf("purge --yes: exit %d\n%s%s", code, out, errb)
+	}
+	code, out, errb := s.run(t, "", "purge")
+	if code != exitOK || !strings.Contains(out, "is empty: nothing to purge") || strings.Contains(errb, "[y/N]") {
+		t.Errorf("purge of an empty DLQ: exit %d\n%s%s", code, out, errb)
 	}
 }
 

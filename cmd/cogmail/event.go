@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"html"
@@ -67,22 +66,20 @@ func runEvent(ctx context.Context, e *env, args []string) int {
 	clientID := fs.String("client-id", localstack.SampleClientID, "app client id (callerContext.clientId): picks the brand")
 	out := fs.String("out", "", "write the event to this file instead of stdout")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: cogmail event --trigger T --email ADDR (--kms-key-arn ARN | --aes-key-hex HEX --aes-key-namespace NS --aes-key-name NAME) [flags]\n\nMakes a Custom Email Sender event as Cognito sends it: request.code encrypted with the AWS\nEncryption SDK (message format 1, suite 0x0378, encryption context userpool-id). An\nAccountTakeOverNotification carries no code but sample sign-in details.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "usage: cogmail event --trigger T --email ADDR (--kms-key-arn ARN | --aes-key-hex HEX --aes-key-namespace NS --aes-key-name NAME) [flags]\n\nMakes a Custom Email Sender event as Cognito sends it: request.code encrypted with the AWS\nEncryption SDK (message format 1, suite 0x0378, encryption context userpool-id). An\nAccountTakeOverNotification carries no code but sample sign-in details.\n\nFlags:")
 		fs.PrintDefaults()
-		fmt.Fprint(e.stderr, eventExamples)
+		fmt.Fprint(fs.Output(), eventExamples)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	rest, exit, ok := parseFlags(e, fs, args)
+	if !ok {
+		return exit
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(e.stderr, "cogmail event: "+format+"\n", a...)
 		return exitUsage
 	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
+	if len(rest) > 0 {
+		return usageErr("unexpected argument %q", rest[0])
 	}
 	if *trigger == "" || *email == "" {
 		return usageErr("--trigger and --email are required (cogmail event --help)")

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -58,22 +57,20 @@ func runInvoke(ctx context.Context, e *env, args []string) int {
 	function := fs.String("function", "", "a deployed function's name or ARN (signed requests to AWS Lambda); with --endpoint, the local function name (default ingest)")
 	region := fs.String("region", "", "AWS region of the deployed function (default: the ARN's, then AWS_REGION or the profile's)")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: cogmail invoke --event FILE [--endpoint URL | --function NAME [--region R]]\n\nInvokes a function with a Cognito event through the Lambda Invoke API (RequestResponse).\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "usage: cogmail invoke --event FILE [--endpoint URL | --function NAME [--region R]]\n\nInvokes a function with a Cognito event through the Lambda Invoke API (RequestResponse).\n\nFlags:")
 		fs.PrintDefaults()
-		fmt.Fprint(e.stderr, invokeExamples)
+		fmt.Fprint(fs.Output(), invokeExamples)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	rest, code, ok := parseFlags(e, fs, args)
+	if !ok {
+		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(e.stderr, "cogmail invoke: "+format+"\n", a...)
 		return exitUsage
 	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
+	if len(rest) > 0 {
+		return usageErr("unexpected argument %q", rest[0])
 	}
 	if *eventFile == "" {
 		return usageErr("--event FILE is required (cogmail event makes one)")

@@ -82,14 +82,16 @@ func runLocal(ctx context.Context, e *env, args []string) int {
 	var pools poolIDs
 	fs.Var(&pools, "user-pool-id", "take events of this user pool only (COGMAIL_USER_POOL_IDS; repeatable; the samples use the first); default: any pool")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: cogmail local [flags]\n\nStarts local KMS and SQS endpoints on one loopback address, wires the real ingest handler to\nthem through the real AWS SDK clients, and sends one sample event per trigger source.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "usage: cogmail local [flags]\n\nStarts local KMS and SQS endpoints on one loopback address, wires the real ingest handler to\nthem through the real AWS SDK clients, and sends one sample event per trigger source.\n\nFlags:")
 		fs.PrintDefaults()
-		fmt.Fprint(e.stderr, localExamples)
+		fmt.Fprint(fs.Output(), localExamples)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
+	rest, code, ok := parseFlags(e, fs, args)
+	if !ok {
+		return code
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(e.stderr, "cogmail local: unexpected argument %q (cogmail local --help)\n", rest[0])
 		return exitUsage
 	}
 	if strings.TrimSpace(*addr) == "" {

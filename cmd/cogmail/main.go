@@ -59,20 +59,25 @@ func main() {
 }
 
 func run(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
+		usage(e.stderr)
+		return exitUsage
+	}
+	if (args[0] == "help" && len(args) == 1) || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
 		usage(e.stdout)
-		if len(args) == 0 {
-			return exitUsage
-		}
 		return exitOK
 	}
+	if args[0] == "help" && len(args) > 1 {
+		args = []string{args[1], "--help"} // cogmail help dlq
+	}
+	var names []string
 	for _, c := range commands() {
 		if c.name == args[0] {
 			return c.run(ctx, e, args[1:])
 		}
+		names = append(names, c.name)
 	}
-	fmt.Fprintf(e.stderr, "cogmail: unknown command %q\n\n", args[0])
-	usage(e.stderr)
+	fmt.Fprintf(e.stderr, "cogmail: unknown command %q%s\n(cogmail help lists the commands)\n", args[0], didYouMean(args[0], names, ""))
 	return exitUsage
 }
 

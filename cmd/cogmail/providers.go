@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,22 +69,7 @@ Subcommands:
 }
 
 func runProviders(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 {
-		providersUsage(e.stderr)
-		return exitUsage
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		providersUsage(e.stdout)
-		return exitOK
-	case "show":
-		return runProvidersShow(ctx, e, args[1:])
-	case "set":
-		return runProvidersSet(ctx, e, args[1:])
-	}
-	fmt.Fprintf(e.stderr, "cogmail providers: unknown subcommand %q\n\n", args[0])
-	providersUsage(e.stderr)
-	return exitUsage
+	return runVerb(ctx, e, "cogmail providers", []verb{{"show", runProvidersShow}, {"set", runProvidersSet}}, providersUsage, args)
 }
 
 // paramFlags are the flags both subcommands take.
@@ -97,9 +81,6 @@ type paramFlags struct {
 func newProvidersFlags(e *env, name, usage string, args []string) (*flag.FlagSet, paramFlags) {
 	fs := flag.NewFlagSet("cogmail providers "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	if slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }) {
-		fs.SetOutput(e.stdout) // asked for: help is the output
-	}
 	pf := paramFlags{
 		param:  fs.String("param", "", "SSM parameter name or ARN (default $COGMAIL_PROVIDERS_PARAM, else the running local stack's, else "+defaultProvidersParam+")"),
 		region: fs.String("region", "", "AWS region (default: the parameter ARN's, else AWS_REGION or the profile's)"),
@@ -169,7 +150,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		if fs.NArg() == 0 {
 			return rest, nil
 		}
-		rest = append(rest, fs.Arg(0))
+		rest = append(rest, rest[0])
 		args = fs.Args()[1:]
 	}
 }
@@ -264,12 +245,9 @@ func describeParam(p routingParam) string {
 
 func runProvidersShow(ctx context.Context, e *env, args []string) int {
 	fs, pf := newProvidersFlags(e, "show", "usage: cogmail providers show [--param NAME] [--json] [--region R]\n\nPrints the provider routing in the SSM parameter dispatch reads.", args)
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	rest, code, ok := parseFlags(e, fs, args)
+	if !ok {
+		return code
 	}
 	if len(rest) > 0 {
 		fmt.Fprintf(e.stderr, "cogmail providers show: unexpected argument %q\n", rest[0])
@@ -324,12 +302,9 @@ and after. LIST is the providers in failover order ("ses,sendgrid"), or with wei
 `+strings.Join(providerconfig.Known, ", ")+`.`, args)
 	strategy := fs.String("strategy", "", "failover or weighted (default: weighted when LIST has weights, else failover)")
 	dryRun := fs.Bool("dry-run", false, "print before and after, write nothing")
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	rest, code, ok := parseFlags(e, fs, args)
+	if !ok {
+		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(e.stderr, "cogmail providers set: "+format+"\n(cogmail providers set --help for usage)\n", a...)

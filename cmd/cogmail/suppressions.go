@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -54,9 +55,6 @@ Examples:
 func runSuppressions(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("cogmail suppressions", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	if slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }) {
-		fs.SetOutput(e.stdout)
-	}
 	table := fs.String("table", "", "the reputation table (default $COGMAIL_REPUTATION_TABLE)")
 	local := fs.String("local", "", "a running local stack's URL instead of a table (e.g. http://127.0.0.1:8025)")
 	region := fs.String("region", "", "AWS region (default AWS_REGION or the profile's)")
@@ -67,12 +65,9 @@ func runSuppressions(ctx context.Context, e *env, args []string) int {
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), suppressionsExamples)
 	}
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	rest, code, ok := parseFlags(e, fs, args)
+	if !ok {
+		return code
 	}
 	if len(rest) == 0 {
 		fs.Usage()
@@ -82,7 +77,7 @@ func runSuppressions(ctx context.Context, e *env, args []string) int {
 	want := map[string]int{"list": 0, "check": 1, "add": 1, "remove": 1}
 	n, ok := want[verb]
 	if !ok || len(operands) != n {
-		fmt.Fprintf(e.stderr, "cogmail suppressions: want list, check ADDRESS, add ADDRESS or remove ADDRESS (got %q)\n", strings.Join(rest, " "))
+		fmt.Fprintf(e.stderr, "cogmail suppressions: want list, check ADDRESS, add ADDRESS or remove ADDRESS (got %q)%s\n", strings.Join(rest, " "), unknownVerb(verb, want))
 		return exitUsage
 	}
 	var address string
@@ -288,4 +283,12 @@ func (l *localSuppressions) Remove(ctx context.Context, address string) (int, er
 func (l *localSuppressions) List(ctx context.Context) ([]suppression.Entry, error) {
 	var out []suppression.Entry
 	return out, l.do(ctx, http.MethodGet, "/api/suppressions", nil, &out)
+}
+
+// unknownVerb is "did you mean" for a verb not in want, else "".
+func unknownVerb(verb string, want map[string]int) string {
+	if _, ok := want[verb]; ok {
+		return ""
+	}
+	return didYouMean(verb, slices.Sorted(maps.Keys(want)), "")
 }

@@ -58,18 +58,16 @@ func runTemplatesPreview(_ context.Context, e *env, args []string) int {
 	support := fs.String("support-url", "", "http(s) URL of the support link in the footer")
 	brandsFile := fs.String("brands", "", "brand document (docs/brands.md): one gallery per brand, each with its own look and templates")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: cogmail templates preview --out DIR [flags]\n\nRenders every trigger source × locale with sample data (code "+preview.SampleCode+", a temporary\npassword with characters HTML escapes, sample sign-in details) to DIR/<locale>/<Template>.html\nand .txt, and writes DIR/index.html, a gallery of them all. Every template is checked first:\na broken override is reported with its file name.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "usage: cogmail templates preview --out DIR [flags]\n\nRenders every trigger source × locale with sample data (code "+preview.SampleCode+", a temporary\npassword with characters HTML escapes, sample sign-in details) to DIR/<locale>/<Template>.html\nand .txt, and writes DIR/index.html, a gallery of them all. Every template is checked first:\na broken override is reported with its file name.\n\nFlags:")
 		fs.PrintDefaults()
-		fmt.Fprint(e.stderr, templatesExamples)
+		fmt.Fprint(fs.Output(), templatesExamples)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	rest, code, ok := parseFlags(e, fs, args)
+	if !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "cogmail templates preview: unexpected argument %q\n", fs.Arg(0))
+	if len(rest) > 0 {
+		fmt.Fprintf(e.stderr, "cogmail templates preview: unexpected argument %q\n", rest[0])
 		return exitUsage
 	}
 	if *out == "" {

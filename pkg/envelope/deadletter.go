@@ -54,3 +54,9 @@ const (
 	// never saw through (timed-out or crashed invocations).
 	ReasonRetriesExhausted Reason = "retries-exhausted"
 )
+
+// DeadLetterReasons lists every reason a dead-lettered message carries, for
+// tools that filter by reason and must refuse one that cannot match.
+func DeadLetterReasons() []Reason {
+	return []Reason{ReasonPermanent, ReasonExpired, ReasonMaxAge, ReasonMalformed, ReasonUnsealable, ReasonAddressUnsupported, ReasonRetriesExhausted}
+}
