@@ -124,13 +124,16 @@ func decode(b []byte) (_ Document, _ positions, _ []Problem, ok bool) {
 		return d, pos, []Problem{{Line: line, Message: "not YAML or JSON: " + msg}}, false
 	}
 	if root.Kind == 0 || len(root.Content) == 0 {
-		return d, pos, []Problem{{Message: "the document is empty (want default: NAME and brands: [...], docs/brands.md)"}}, false
+		return d, pos, []Problem{{Message: emptyDocument}}, false
 	}
 	doc := root.Content[0]
 	pos[""] = [2]int{doc.Line, doc.Column}
 	var probs []Problem
 	walk(doc, reflect.TypeFor[Document](), "", pos, &probs)
 	if doc.Kind != yaml.MappingNode {
+		if len(probs) == 0 { // null: nothing but, say, an anchor or a comment
+			probs = []Problem{{Line: doc.Line, Message: emptyDocument}}
+		}
 		return d, pos, probs, false
 	}
 	// Values of the wrong kind were reported above; the rest decodes.
@@ -141,6 +144,8 @@ func decode(b []byte) (_ Document, _ positions, _ []Problem, ok bool) {
 	}
 	return d, pos, probs, true
 }
+
+const emptyDocument = "the document is empty (want default: NAME and brands: [...], docs/brands.md)"
 
 // yamlSyntax splits "yaml: line 3: did not find expected key".
 func yamlSyntax(err error) (int, string) {
