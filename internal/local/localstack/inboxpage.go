@@ -38,8 +38,8 @@ const inboxStyle = `<style>
 .list{width:400px;flex:none}
 .tags{margin-top:3px}.tag.warn{background:#fff3c4;color:#8d2b0b}.tag.brand{background:#e0e8f9;color:#2d3a8c}
 .item.stopped .subj{color:#8a1c1c}.why{font-size:12px;color:#8a1c1c;margin-top:3px}
-.view{min-width:0}
-.msg{padding:12px 18px 8px;background:#fff;border-bottom:1px solid #d9e2ec}
+.view{min-width:0;overflow:hidden}
+.msg{flex:none;max-height:36%;overflow:auto;padding:12px 18px 8px;background:#fff;border-bottom:1px solid #d9e2ec}
 .msg h2{font-size:17px;margin:0 0 8px}
 .banner{font-size:13px;padding:6px 10px;border-radius:6px;margin:0 0 8px}
 .banner.fail{background:#ffe3e3;color:#8a1c1c}.banner.warn{background:#fff3c4;color:#8d2b0b}
@@ -50,11 +50,11 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;back
 details{font-size:12px;margin-top:6px}details summary{cursor:pointer;color:#486581}
 details table{margin:4px 0 0;width:100%}details td{padding:2px 8px;border-bottom:1px solid #f0f4f8;vertical-align:top;overflow-wrap:anywhere}
 details .hdrs{max-height:120px;overflow:auto}
-.view iframe{min-height:220px}
+.view iframe{min-height:150px}
 .notsent{flex:1;padding:18px 22px;background:#fff;font-size:14px;line-height:1.5}
 .notsent h3{margin:0 0 6px;color:#8a1c1c}
 .timeline{flex:0 0 42%;min-height:240px;max-height:none;display:flex;flex-direction:column;border-top:2px solid #d9e2ec}
-.timeline h2{font-size:14px;margin:0;padding:8px 12px;background:#f0f4f8;border-bottom:1px solid #d9e2ec}
+.timeline h2{font-size:14px;margin:0;padding:8px 12px;background:#e4ecf7;border-bottom:1px solid #d9e2ec}
 .timeline h2 small{font-weight:normal;color:#627d98}
 .timeline .rows{overflow:auto;flex:1}
 .timeline tr.failed td{color:#8a1c1c}.timeline tr.sent td{color:#0b6e4f;font-weight:600}.timeline tr.dead td{color:#8a1c1c;font-weight:600}
