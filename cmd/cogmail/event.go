@@ -66,7 +66,7 @@ func runEvent(ctx context.Context, e *env, args []string) int {
 	clientID := fs.String("client-id", localstack.SampleClientID, "app client id (callerContext.clientId): picks the brand")
 	out := fs.String("out", "", "write the event to this file instead of stdout")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: cogmail event --trigger T --email ADDR (--kms-key-arn ARN | --aes-key-hex HEX --aes-key-namespace NS --aes-key-name NAME) [flags]\n\nMakes a Custom Email Sender event as Cognito sends it: request.code encrypted with the AWS\nEncryption SDK (message format 1, suite 0x0378, encryption context userpool-id). An\nAccountTakeOverNotification carries no code but sample sign-in details.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "usage: cogmail event --trigger T --email ADDR [--kms-key-arn ARN | --aes-key-hex HEX --aes-key-namespace NS --aes-key-name NAME] [flags]\n\nMakes a Custom Email Sender event as Cognito sends it: request.code encrypted with the AWS\nEncryption SDK (message format 1, suite 0x0378, encryption context userpool-id). An\nAccountTakeOverNotification carries no code but sample sign-in details.\n\nFlags:")
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), eventExamples)
 	}

@@ -71,7 +71,11 @@ func (m *Message) LastError() string {
 		parts = append(parts, m.Detail)
 	}
 	for _, p := range slices.Sorted(maps.Keys(m.LastErrors)) {
-		parts = append(parts, p+": "+m.LastErrors[p])
+		e := m.LastErrors[p]
+		if !strings.HasPrefix(e, p+": ") { // a provider's error names it already
+			e = p + ": " + e
+		}
+		parts = append(parts, e)
 	}
 	return strings.Join(parts, "; ")
 }
