@@ -451,6 +451,9 @@ func checkDispatch(getenv func(string) string) (functionReport, *cogconfig.Dispa
 		r.Notes = append(r.Notes, "live routing: SSM parameter "+c.ProvidersParam+" (read with --ping)")
 	}
 	r.Retries = retrySchedule(getenv, c)
+	for _, w := range dispatchwire.Warnings(c) {
+		r.Problems = append(r.Problems, problem{Variable: w.Var, Message: w.Reason})
+	}
 	r.OK = len(r.Problems) == 0
 	return r, c
 }

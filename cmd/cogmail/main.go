@@ -46,6 +46,7 @@ func commands() []command {
 		providersCommand(),
 		configCommand(),
 		dlqCommand(),
+		queueCommand(),
 		suppressionsCommand(),
 	}
 }

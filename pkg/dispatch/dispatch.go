@@ -293,16 +293,28 @@ func (o Options) Validate() error {
 		errs = append(errs, &OptionError{Field: "MaxAge",
 			Reason: fmt.Sprintf("must not exceed SQS's longest retention (%v)", queue.MaxRetention)})
 	}
-	if need := o.Schedule(o.MaxAge).Receives; o.MaxReceives > 0 && o.MaxReceives < need {
-		errs = append(errs, &OptionError{Field: "MaxReceives", Other: "MaxAge",
-			Reason: fmt.Sprintf("%d is under the %d receives a message retried for MaxAge (%v) can use at a %v backoff cap: it would be dead-lettered as retries-exhausted with its code still valid (use at least %d, the stack's %d)",
-				o.MaxReceives, need, o.MaxAge, o.BackoffMax, need, o.MaxReceiveCount())})
-	}
 	if o.BackoffBase > o.BackoffMax {
 		errs = append(errs, &OptionError{Field: "BackoffBase", Other: "BackoffMax",
 			Reason: fmt.Sprintf("must not exceed BackoffMax (%v)", o.BackoffMax)})
 	}
 	return errors.Join(errs...)
+}
+
+// Warnings are settings that work but defeat the retry schedule: a
+// MaxReceives under the receives a message retried for MaxAge can use
+// dead-letters it as retries-exhausted with its code still valid. They do
+// not stop a cold start (a stack deployed with an older maxReceiveCount
+// still delivers); the wiring logs them and `cogmail config check`
+// reports them.
+func (o Options) Warnings() []*OptionError {
+	o = o.WithDefaults()
+	var out []*OptionError
+	if need := o.Schedule(o.MaxAge).Receives; o.MaxReceives > 0 && o.MaxReceives < need {
+		out = append(out, &OptionError{Field: "MaxReceives", Other: "MaxAge",
+			Reason: fmt.Sprintf("%d is under the %d receives a message retried for MaxAge (%v) can use at a %v backoff cap: it would be dead-lettered as retries-exhausted with its code still valid (use at least %d; the stack uses %d)",
+				o.MaxReceives, need, o.MaxAge, o.BackoffMax, need, o.MaxReceiveCount())})
+	}
+	return out
 }
 
 func orDefault[T int | time.Duration](v, def T) T {

@@ -19,9 +19,9 @@ import (
 // that out would deliver them minutes late. So the container remembers
 // each message it hides (its receipt handle stays valid while the message
 // is hidden) and, at the end of the batch in which a breaker closed, makes
-// them visible again, spread evenly over RecoverySpread, soonest window's
-// end first, so that the recovering provider gets them at a steady rate
-// rather than at once. Another container's held messages come back at
+// them visible again, spread evenly over RecoverySpread (or less for a few:
+// releasePace), soonest window's end first, so that the recovering provider
+// gets them at a steady rate rather than at once. Another container's held messages come back at
 // their own visibility or when that container's own probe succeeds.
 
 // maxHeld bounds the messages one container remembers; beyond it the
@@ -104,10 +104,16 @@ func (h *Handler) affords(m heldMessage, now time.Time) bool {
 	return m.receives+1+h.o.Schedule(m.end.Sub(now)).Receives <= h.o.MaxReceives
 }
 
+// releasePace is the least time between two released messages: a few held
+// messages go out at once (20 in 2 s), a burst is spread over the whole
+// RecoverySpread (1,000 over 30 s).
+const releasePace = 100 * time.Millisecond
+
 // spreadOver is the visibility of the i-th of n released messages: one
-// slot of spread/n each, at a random point in its slot, in whole seconds.
+// slot of min(RecoverySpread, n·releasePace)/n each, at a random point in
+// its slot, in whole seconds.
 func (h *Handler) spreadOver(i, n int) int32 {
-	slot := h.o.RecoverySpread / time.Duration(n)
+	slot := min(h.o.RecoverySpread, time.Duration(n)*releasePace) / time.Duration(n)
 	at := time.Duration(i)*slot + time.Duration(h.int64n(int64(slot)))
 	return int32(at / time.Second)
 }

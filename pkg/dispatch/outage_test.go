@@ -365,7 +365,7 @@ func TestReleaseSpreadsHeldMessages(t *testing.T) {
 		o.QueueURL = "https://sqs.us-east-1.amazonaws.com/111122223333/cogmail"
 	})
 	ctx := context.Background()
-	const held = 60
+	const held = 300 // over the 30 s spread, 100 ms apart
 	expiry := map[string]time.Time{}
 	for i := range held {
 		rec, _ := f.message(func(e *envelope.Envelope, _ *envelope.Payload) {
@@ -406,8 +406,8 @@ func TestReleaseSpreadsHeldMessages(t *testing.T) {
 	}
 	slices.SortFunc(backs, func(x, y back) int { return cmp.Compare(x.at, y.at) })
 	for i, b := range backs {
-		// Slot i of 60 over 30 s is [i/2 s, (i+1)/2 s), in whole seconds.
-		if lo, hi := time.Duration(i)*time.Second/2, time.Duration(i+1)*time.Second/2; b.at < lo.Truncate(time.Second) || b.at > hi {
+		// Slot i of 300 over 30 s is [i·100 ms, (i+1)·100 ms), in whole seconds.
+		if lo, hi := time.Duration(i)*100*time.Millisecond, time.Duration(i+1)*100*time.Millisecond; b.at < lo.Truncate(time.Second) || b.at > hi {
 			t.Errorf("message %d of %d comes back in %v, want within its slot %v..%v", i, held, b.at, lo, hi)
 		}
 		if i > 0 && b.expiry.Before(backs[i-1].expiry) && b.at > backs[i-1].at {

@@ -88,6 +88,9 @@ func Build(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger
 	if err := Check(c); err != nil {
 		errs = append(errs, err)
 	}
+	for _, w := range Warnings(c) {
+		log.WarnContext(ctx, "configuration defeats the retry schedule", "variable", w.Var, "problem", w.Reason)
+	}
 	senders, err := buildSenders(ctx, c, cl, log)
 	if err != nil {
 		errs = append(errs, err)
@@ -290,6 +293,17 @@ func Check(c *config.Dispatch) error {
 		errs = append(errs, e)
 	}
 	return errors.Join(errs...)
+}
+
+// Warnings are the settings that work but defeat dispatch's retry
+// schedule (dispatch.Options.Warnings), each as a *config.Error naming its
+// variable. Build logs them; `cogmail config check` reports them.
+func Warnings(c *config.Dispatch) []*config.Error {
+	var out []*config.Error
+	for _, oe := range Options(c).Warnings() {
+		out = append(out, &config.Error{Var: variables[oe.Field], Reason: strings.Replace(oe.Reason, oe.Other, variables[oe.Other], 1)})
+	}
+	return out
 }
 
 func unjoin(err error) []error {

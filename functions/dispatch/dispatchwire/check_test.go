@@ -44,8 +44,6 @@ func TestCheck(t *testing.T) {
 		{"timeout within a raised budget", map[string]string{"COGMAIL_SEND_TIMEOUT": "30s", "COGMAIL_MESSAGE_BUDGET": "40s"}, nil},
 		{"backoff base over the cap", map[string]string{"COGMAIL_BACKOFF_BASE": "2h", "COGMAIL_BACKOFF_MAX": "1h"}, []string{"COGMAIL_BACKOFF_BASE"}},
 		{"backoff base over the default cap", map[string]string{"COGMAIL_BACKOFF_BASE": "20m"}, []string{"COGMAIL_BACKOFF_BASE"}},
-		{"max receives under the schedule", map[string]string{"COGMAIL_MAX_RECEIVES": "5"}, []string{"COGMAIL_MAX_RECEIVES"}},
-		{"max receives covering a shorter max age", map[string]string{"COGMAIL_MAX_RECEIVES": "40", "COGMAIL_MAX_AGE": "1h"}, nil},
 		{"max age over SQS's retention", map[string]string{"COGMAIL_MAX_AGE": "400h"}, []string{"COGMAIL_MAX_AGE"}},
 	}
 	for _, tt := range tests {
@@ -90,5 +88,30 @@ func TestRetrySettingsReachDispatch(t *testing.T) {
 	d := dispatchwire.Options(load(t, nil)).WithDefaults()
 	if d.BackoffMax != 5*time.Minute || d.MaxAge != 24*time.Hour || d.RetryWindows != nil {
 		t.Fatalf("defaults: %+v", d)
+	}
+}
+
+// TestWarnings: a COGMAIL_MAX_RECEIVES under the retry schedule is
+// reported, naming the variable, but does not stop Check.
+func TestWarnings(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want bool
+	}{
+		{"the stack's count", map[string]string{"COGMAIL_MAX_RECEIVES": "700"}, false},
+		{"under the schedule", map[string]string{"COGMAIL_MAX_RECEIVES": "5"}, true},
+		{"covering a shorter max age", map[string]string{"COGMAIL_MAX_RECEIVES": "40", "COGMAIL_MAX_AGE": "1h"}, false},
+		{"off", nil, false},
+	} {
+		c := load(t, tt.env)
+		w := dispatchwire.Warnings(c)
+		if got := len(w) == 1 && w[0].Var == "COGMAIL_MAX_RECEIVES" && strings.Contains(w[0].Reason, "COGMAIL_MAX_AGE"); got != tt.want || !tt.want && len(w) != 0 {
+			t.Errorf("%s: warnings %v", tt.name, w)
+		}
+		if err := dispatchwire.Check(c); err != nil {
+			t.Errorf("%s: Check = %v", tt.name, err)
+		}
 	}
 }

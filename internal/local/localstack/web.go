@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cogmail/cogmail/pkg/cognito"
+	"github.com/cogmail/cogmail/pkg/envelope"
 )
 
 // routes adds the inbox, the queues page and their JSON APIs to Mux.
@@ -78,29 +81,79 @@ func (s *Stack) routes() {
 	s.Mux.HandleFunc("GET /{$}", s.serveInbox)
 }
 
-// QueueStatus is one queue's counts, for /queues and /api/queues.
+// QueueStatus is one queue's counts, for /queues and /api/queues (and
+// `cogmail queue stats` against the local stack).
 type QueueStatus struct {
 	Name     string `json:"name"`
+	URL      string `json:"url"` // what COGMAIL_QUEUE_URL, COGMAIL_DLQ_URL and `--queue` take
 	Visible  int    `json:"visible"`
-	InFlight int    `json:"inFlight"`
+	InFlight int    `json:"inFlight"` // on the emails queue: held for a later try, or being sent
 	Delayed  int    `json:"delayed"`
-	DLQ      string `json:"deadLetterQueue,omitempty"`
-	IsDLQ    bool   `json:"isDeadLetterQueue"`
+	// OldestAgeSeconds is the age of the oldest message, held ones included
+	// (SQS's own metric stops counting a message after three receives).
+	OldestAgeSeconds float64                 `json:"oldestAgeSeconds"`
+	ByTrigger        map[string]TriggerCount `json:"byTrigger,omitempty"`
+	DLQ              string                  `json:"deadLetterQueue,omitempty"`
+	IsDLQ            bool                    `json:"isDeadLetterQueue"`
+}
+
+// TriggerCount is a trigger's messages in a queue, ready and held.
+type TriggerCount struct {
+	Visible  int `json:"visible"`
+	InFlight int `json:"inFlight"`
 }
 
 func (s *Stack) queueStatus() []QueueStatus {
 	var out []QueueStatus
+	now := time.Now()
 	for _, q := range s.SQS.Stats() {
-		out = append(out, QueueStatus{Name: q.Name, Visible: q.Visible, InFlight: q.InFlight, Delayed: q.Delayed,
-			DLQ: q.DeadLetterQueue, IsDLQ: len(q.DeadLetterSources) > 0})
+		st := QueueStatus{Name: q.Name, URL: s.queueURLOf(q.Name), Visible: q.Visible, InFlight: q.InFlight, Delayed: q.Delayed,
+			DLQ: q.DeadLetterQueue, IsDLQ: len(q.DeadLetterSources) > 0}
+		if b, ok := s.SQS.BreakdownBy(q.Name, envelope.AttrTrigger); ok && !b.Oldest.IsZero() {
+			st.OldestAgeSeconds = now.Sub(b.Oldest).Round(time.Second).Seconds()
+			for t, n := range b.Visible {
+				if t != "" {
+					c := st.ByTrigger[shortTrigger(t)]
+					c.Visible = n
+					st.ByTrigger = setCount(st.ByTrigger, shortTrigger(t), c)
+				}
+			}
+			for t, n := range b.InFlight {
+				if t != "" {
+					c := st.ByTrigger[shortTrigger(t)]
+					c.InFlight = n
+					st.ByTrigger = setCount(st.ByTrigger, shortTrigger(t), c)
+				}
+			}
+		}
+		out = append(out, st)
 	}
 	return out
+}
+
+func setCount(m map[string]TriggerCount, k string, c TriggerCount) map[string]TriggerCount {
+	if m == nil {
+		m = map[string]TriggerCount{}
+	}
+	m[k] = c
+	return m
+}
+
+func shortTrigger(t string) string { return strings.TrimPrefix(t, cognito.TriggerPrefix) }
+
+// queueURLOf is the URL SQS clients use for the queue named name: the
+// local endpoint, the account, the name.
+func (s *Stack) queueURLOf(name string) string {
+	return s.URL + "/" + s.KMS.AccountID() + "/" + name
 }
 
 var funcs = template.FuncMap{
 	"ago":   func(t, now time.Time) string { return now.Sub(t).Round(time.Second).String() + " ago" },
 	"short": func(t string) string { return strings.TrimPrefix(t, "CustomEmailSender_") },
 	"ms":    func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) + " ms" },
+	"seconds": func(f float64) string {
+		return (time.Duration(f) * time.Second).String()
+	},
 }
 
 const style = `<style>
@@ -122,9 +175,12 @@ main{display:flex;height:calc(100vh - 48px)}
 td,th{padding:8px 14px;border-bottom:1px solid #d9e2ec;text-align:left}
 </style>`
 
-var queuesPage = template.Must(template.New("queues").Parse(`<!doctype html><html><head><meta charset="utf-8">
+var queuesPage = template.Must(template.New("queues").Funcs(funcs).Parse(`<!doctype html><html><head><meta charset="utf-8">
 <title>cogmail local queues</title>` + style + `</head><body>
 <header><h1>cogmail local queues</h1><a href="/">Inbox</a><a href="/queues">Queues</a><a href="/api/queues">JSON</a></header>
-<table><tr><th>queue</th><th>visible</th><th>in flight</th><th>delayed</th><th>dead-letter queue</th></tr>
-{{range .}}<tr><td>{{.Name}}{{if .IsDLQ}} <span class="tag fail">DLQ</span>{{end}}</td><td>{{.Visible}}</td><td>{{.InFlight}}</td><td>{{.Delayed}}</td><td>{{.DLQ}}</td></tr>{{end}}
-</table></body></html>`))
+<table><tr><th>queue</th><th>visible</th><th>in flight (held)</th><th>delayed</th><th>oldest</th><th>by trigger (visible / held)</th><th>dead-letter queue</th></tr>
+{{range .}}<tr><td>{{.Name}}{{if .IsDLQ}} <span class="tag fail">DLQ</span>{{end}}<div class="meta"><code>{{.URL}}</code></div></td><td>{{.Visible}}</td><td>{{.InFlight}}</td><td>{{.Delayed}}</td><td>{{if .OldestAgeSeconds}}{{seconds .OldestAgeSeconds}}{{end}}</td>
+<td>{{range $t, $c := .ByTrigger}}<span class="tag">{{$t}} {{$c.Visible}} / {{$c.InFlight}}</span>{{end}}</td><td>{{.DLQ}}</td></tr>{{end}}
+</table>
+<p class="meta" style="margin:0 20px">Held mail (in flight on the emails queue) is what an outage looks like: dispatch retries it until its code expires. The DLQ holds what retrying cannot fix (docs/operations.md, "Held mail").</p>
+</body></html>`))

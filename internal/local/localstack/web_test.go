@@ -55,6 +55,18 @@ func TestInboxAPIAndPages(t *testing.T) {
 	if len(queues) != 5 { // the emails queue and the events queue, each with its DLQ, and the ingest failure queue
 		t.Errorf("/api/queues = %+v", queues)
 	}
+	urls := map[string]bool{}
+	for _, q := range queues {
+		urls[q.URL] = true
+	}
+	for _, u := range []string{s.QueueURL, s.DLQURL, s.IngestFailureQueueURL} {
+		if !urls[u] {
+			t.Errorf("/api/queues does not list %s", u)
+		}
+	}
+	if page := getText(t, s.URL+"/queues"); !strings.Contains(page, s.QueueURL) || !strings.Contains(page, "held") {
+		t.Errorf("the queues page shows neither the queue URLs nor held mail:\n%s", page)
+	}
 
 	bin := browser.Chromium(t)
 	inbox := browser.Screenshot(t, bin, s.URL+"/")

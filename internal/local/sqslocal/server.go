@@ -169,6 +169,47 @@ func (s *Server) Stats() []QueueStats {
 	return out
 }
 
+// Breakdown is what a queue holds, by one string message attribute: a
+// status page's view that SQS itself does not give (it cannot show a
+// message in flight), for local stacks and tests.
+type Breakdown struct {
+	Name string
+	// Oldest is when the longest-held message was sent (zero when empty).
+	Oldest time.Time
+	// Visible and InFlight count the messages by the attribute's value
+	// ("" for messages without it); delayed messages count as in flight.
+	Visible, InFlight map[string]int
+}
+
+// BreakdownBy reports queue name's messages by the string attribute attr;
+// ok is false for an unknown queue.
+func (s *Server) BreakdownBy(name, attr string) (b Breakdown, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queues[name]
+	if q == nil {
+		return Breakdown{}, false
+	}
+	now := s.now()
+	q.sweep(now)
+	b = Breakdown{Name: name, Visible: map[string]int{}, InFlight: map[string]int{}}
+	for _, m := range q.msgs {
+		if b.Oldest.IsZero() || m.sent.Before(b.Oldest) {
+			b.Oldest = m.sent
+		}
+		v := ""
+		if a, ok := m.attrs[attr]; ok && a.StringValue != nil {
+			v = *a.StringValue
+		}
+		if now.Before(m.visibleAt) {
+			b.InFlight[v]++
+		} else {
+			b.Visible[v]++
+		}
+	}
+	return b, true
+}
+
 // call carries what a handler needs from the HTTP request.
 type call struct {
 	ctx  context.Context
