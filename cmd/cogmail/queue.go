@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -45,20 +45,8 @@ Examples:
 `
 
 func runQueue(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, queueAbout, queueExamples)
-		return exitUsage
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(e.stdout, queueAbout, queueExamples)
-		return exitOK
-	case "stats":
-		return queueStats(ctx, e, args[1:])
-	}
-	fmt.Fprintf(e.stderr, "cogmail queue: unknown subcommand %q\n\n", args[0])
-	fmt.Fprint(e.stderr, queueAbout)
-	return exitUsage
+	return runVerb(ctx, e, "cogmail queue", []verb{{name: "stats", run: queueStats}},
+		func(w io.Writer) { fmt.Fprint(w, queueAbout, queueExamples) }, args)
 }
 
 // queueReport is `cogmail queue stats`'s answer.
@@ -82,18 +70,16 @@ func queueStats(ctx context.Context, e *env, args []string) int {
 	region := fs.String("region", "", "AWS region (default: the queue URL's, then AWS_REGION or the profile's)")
 	asJSON := fs.Bool("json", false, "print the stats as JSON")
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: cogmail queue stats [--queue URL|NAME] [--json]\n\n%s\nFlags:\n", strings.SplitN(queueAbout, "\n\n", 2)[1])
+		fmt.Fprintf(fs.Output(), "usage: cogmail queue stats [--queue URL|NAME] [--json]\n\n%s\nFlags:\n", strings.SplitN(queueAbout, "\n\n", 2)[1])
 		fs.PrintDefaults()
-		fmt.Fprint(e.stderr, queueExamples)
+		fmt.Fprint(fs.Output(), queueExamples)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	rest, code, ok := parseFlags(e, fs, args)
+	if !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "%s: unexpected argument %q\n", name, fs.Arg(0))
+	if len(rest) > 0 {
+		fmt.Fprintf(e.stderr, "%s: unexpected argument %q\n", name, rest[0])
 		return exitUsage
 	}
 	ref, err := resolveQueue(e, "--queue", *queueFlag, "COGMAIL_QUEUE_URL", "COGMAIL_QUEUE_URL")
