@@ -357,14 +357,15 @@ func checkIngest(getenv func(string) string) functionReport {
 		r.Problems = append(r.Problems, problem{Variable: "COGMAIL_USER_POOL_IDS",
 			Message: "is not set: ingest takes events of any user pool whose codes open under its key; set it to the pool ids this function serves (the template sets it from UserPoolId)"})
 	}
-	brand := render.Brand{ProductName: c.Brand.ProductName, SenderName: c.Brand.SenderName, SupportURL: c.Brand.SupportURL, LogoURL: c.Brand.LogoURL}
+	brand := render.Brand{ProductName: c.Brand.ProductName, SenderName: c.Brand.SenderName, SupportURL: c.Brand.SupportURL, LogoURL: c.Brand.LogoURL,
+		OriginDomain: c.Brand.OriginDomain}
 	if flagged("COGMAIL_SUPPORT_URL") {
 		brand.SupportURL = ""
 	}
 	if flagged("COGMAIL_LOGO_URL") {
 		brand.LogoURL = ""
 	}
-	rnd, err := render.New(render.Options{Brand: brand, OverrideDir: c.TemplateDir, CheckAll: true})
+	rnd, err := render.New(render.Options{Brand: brand, OverrideDir: c.TemplateDir, CheckAll: true, SMSSegments: c.Brand.SMSSegments})
 	templates := "embedded templates"
 	if c.TemplateDir != "" {
 		templates = "templates from " + c.TemplateDir + " over the embedded ones"

@@ -20,6 +20,7 @@ import (
 	"sync"
 
 	"github.com/cogmail/cogmail/pkg/recipient"
+	"github.com/cogmail/cogmail/pkg/render"
 )
 
 // Providers dispatch knows; kept here so that a misspelt provider order is a
@@ -68,6 +69,14 @@ type Brand struct {
 	// Providers, when set, is the order dispatch tries providers in for this
 	// brand's messages (failover), instead of the routing's.
 	Providers []string `json:"providers,omitempty" yaml:"providers,omitempty"`
+	// OriginDomain is the host of the brand's web app ("app.example.com"):
+	// its text messages with a code end with "@app.example.com #123456",
+	// for one-tap autofill (WebOTP, iOS and Android).
+	OriginDomain string `json:"originDomain,omitempty" yaml:"originDomain,omitempty"`
+	// SMSSegments is the most segments one of the brand's text messages may
+	// take in the worst case (render.DefaultSMSSegments, 1, when 0); a
+	// template that could take more is a start-up error.
+	SMSSegments int `json:"smsSegments,omitempty" yaml:"smsSegments,omitempty"`
 }
 
 // Document is the configuration's serialized form.
@@ -151,10 +160,12 @@ func New(d Document, checks ...Check) (*Set, error) { return build(d, nil, nil, 
 
 // Check is a check of a brand beyond its document: its templates
 // (ingest.CheckTemplates), which this package does not render. It is run
-// on each brand with a Templates directory; bare is true when the brand's
-// entry has problems of its own, so that the check can leave out what is
-// reported already. Each line of its error is a problem of the brand's
-// "templates" key.
+// on each brand; bare is true when the brand's entry has problems of its
+// own, so that the check can leave out what is reported already. Each line
+// of its error is a problem of the brand's "templates" key, or, for a brand
+// without one (whose built-in SMS texts can only be too long for its name,
+// origin domain and segment limit), of its "smsSegments" key if set, else
+// its "name".
 type Check func(b Brand, bare bool) error
 
 // build validates d and returns its Set, or an *Error with the problems
@@ -172,7 +183,14 @@ func build(d Document, pos positions, probs []Problem, checks []Check) (*Set, er
 	}
 	for i, b := range d.Brands {
 		path := fmt.Sprintf("brands[%d].templates", i)
-		if b.Templates == "" || slices.ContainsFunc(probs, func(p Problem) bool { return p.Path == path }) {
+		switch {
+		case b.Templates != "":
+		case b.SMSSegments != 0:
+			path = fmt.Sprintf("brands[%d].smsSegments", i)
+		default:
+			path = fmt.Sprintf("brands[%d].name", i)
+		}
+		if len(checks) == 0 || slices.ContainsFunc(probs, func(p Problem) bool { return within(path, p.Path) }) {
 			continue
 		}
 		bare := slices.ContainsFunc(probs, func(p Problem) bool { return p.Brand() == i })
@@ -275,6 +293,12 @@ func validate(d Document) (*Set, []Problem) {
 		}
 		if b.Locale != "" && !localeTag().MatchString(b.Locale) {
 			fail(p+".locale", "%q is not a locale (en, de, pt-BR)", b.Locale)
+		}
+		if b.OriginDomain != "" && !render.ValidOriginDomain(b.OriginDomain) {
+			fail(p+".originDomain", "%q is not a host name (app.example.com, without scheme, port or path)", b.OriginDomain)
+		}
+		if b.SMSSegments < 0 || b.SMSSegments > render.MaxSMSSegments {
+			fail(p+".smsSegments", "%d is not between 1 and %d", b.SMSSegments, render.MaxSMSSegments)
 		}
 		seen := map[string]bool{}
 		for k, name := range b.Providers {

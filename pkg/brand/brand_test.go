@@ -178,7 +178,7 @@ func TestEveryProblemInOneRound(t *testing.T) {
 		return nil
 	}
 	_, err := brand.ReadFile(file, check)
-	want := file + `:5: brands[0].fromm: unknown key; did you mean "from"? (known keys: name, clientIds, from, replyTo, logoUrl, productUrl, supportUrl, colors, locale, templates, providers)
+	want := file + `:5: brands[0].fromm: unknown key; did you mean "from"? (known keys: name, clientIds, from, replyTo, logoUrl, productUrl, supportUrl, colors, locale, templates, providers, originDomain, smsSegments)
 ` + file + `:6: brands[0].colors.accent: "red" is not a hex colour (#rgb or #rrggbb)
 ` + file + `:6: brands[0].colors.backgound: unknown key; did you mean "background"? (known keys: accent, background, text)
 ` + file + `:7: brands[0].logoUrl: "ftp://logo" is not an absolute http(s) URL
@@ -190,9 +190,10 @@ func TestEveryProblemInOneRound(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Fatalf("error:\n%v\nwant:\n%s", err, want)
 	}
-	// Admin has problems of its own: its templates are checked bare. Ops's
-	// directory is missing: not checked.
-	if got := strings.Join(checked, ", "); got != "Admin bare=true" {
+	// Acme and Admin have problems of their own: they are checked bare (Acme
+	// has no templates: the check holds its SMS texts to its segment
+	// limit). Ops's directory is missing: not checked.
+	if got := strings.Join(checked, ", "); got != "Acme bare=true, Admin bare=true" {
 		t.Errorf("checks run: %s", got)
 	}
 	var be *brand.Error
@@ -289,5 +290,31 @@ brands:
 	_, err = brand.Parse([]byte(strings.Replace(doc, "colors:", "colours:", 1)))
 	if err == nil || !strings.Contains(err.Error(), `colours: unknown key; did you mean "colors"?`) {
 		t.Errorf("a misspelt key in an anchor: %v", err)
+	}
+}
+
+// TestSMSKeys: originDomain and smsSegments are checked in the document's
+// terms, and a check's problem of a brand without templates falls on its
+// smsSegments key, else its name.
+func TestSMSKeys(t *testing.T) {
+	t.Parallel()
+	_, err := brand.Parse([]byte("brands:\n - name: A\n   from: {address: a@a.example}\n   originDomain: https://app.example.com\n   smsSegments: 11\n"))
+	want := "line 4: brands[0].originDomain: \"https://app.example.com\" is not a host name (app.example.com, without scheme, port or path)\n" +
+		"line 5: brands[0].smsSegments: 11 is not between 1 and 10"
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+	tooLong := func(brand.Brand, bool) error { return errors.New("en/SignUp.sms.txt: too long") }
+	for doc, want := range map[string]string{
+		"brands:\n - name: A\n   from: {address: a@a.example}\n":                    "line 2: brands[0].name: en/SignUp.sms.txt: too long",
+		"brands:\n - name: A\n   from: {address: a@a.example}\n   smsSegments: 2\n": "line 4: brands[0].smsSegments: en/SignUp.sms.txt: too long",
+	} {
+		if _, err := brand.Parse([]byte(doc), tooLong); err == nil || err.Error() != want {
+			t.Errorf("%q:\n got %v\nwant %s", doc, err, want)
+		}
+	}
+	s, err := brand.Parse([]byte("brands:\n - name: A\n   from: {address: a@a.example}\n   originDomain: app.example.com\n   smsSegments: 2\n"))
+	if err != nil || s.Default().OriginDomain != "app.example.com" || s.Default().SMSSegments != 2 {
+		t.Errorf("Parse: %v, %+v", err, s)
 	}
 }

@@ -1,6 +1,8 @@
-// Package cognito defines the AWS Cognito Custom Email Sender trigger event
-// (aws-lambda-go has no type for it), its trigger sources, and a parser that
-// validates an event before anything else touches it.
+// Package cognito defines the AWS Cognito custom sender trigger events, Custom
+// Email Sender and Custom SMS Sender (aws-lambda-go has no type for them),
+// their trigger sources, and a parser that validates an event before anything
+// else touches it. Both triggers share one event shape; the trigger source's
+// family (CustomEmailSender_ or CustomSMSSender_) is the message's channel.
 package cognito
 
 import (
@@ -8,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -27,35 +30,89 @@ const (
 	AccountTakeOverNotification Trigger = "CustomEmailSender_AccountTakeOverNotification"
 )
 
+// The trigger sources Cognito sends to a Custom SMS Sender: the email ones
+// but the account-takeover notice, which Cognito sends only by email.
+const (
+	SMSSignUp              Trigger = "CustomSMSSender_SignUp"
+	SMSResendCode          Trigger = "CustomSMSSender_ResendCode"
+	SMSForgotPassword      Trigger = "CustomSMSSender_ForgotPassword"
+	SMSUpdateUserAttribute Trigger = "CustomSMSSender_UpdateUserAttribute"
+	SMSVerifyUserAttribute Trigger = "CustomSMSSender_VerifyUserAttribute"
+	SMSAdminCreateUser     Trigger = "CustomSMSSender_AdminCreateUser"
+	SMSAuthentication      Trigger = "CustomSMSSender_Authentication"
+)
+
 // TriggerPrefix starts every Custom Email Sender trigger source.
 const TriggerPrefix = "CustomEmailSender_"
 
-// Triggers lists the known trigger sources in a stable order.
+// SMSTriggerPrefix starts every Custom SMS Sender trigger source.
+const SMSTriggerPrefix = "CustomSMSSender_"
+
+// Triggers lists the known Custom Email Sender trigger sources in a stable
+// order (the email templates are these).
 var Triggers = []Trigger{SignUp, ResendCode, ForgotPassword, UpdateUserAttribute,
 	VerifyUserAttribute, AdminCreateUser, Authentication, AccountTakeOverNotification}
 
-// Known reports whether t is one of the trigger sources this version knows.
-func (t Trigger) Known() bool {
-	for _, k := range Triggers {
-		if t == k {
-			return true
-		}
+// SMSTriggers lists the known Custom SMS Sender trigger sources in a stable
+// order (the SMS templates are these).
+var SMSTriggers = []Trigger{SMSSignUp, SMSResendCode, SMSForgotPassword, SMSUpdateUserAttribute,
+	SMSVerifyUserAttribute, SMSAdminCreateUser, SMSAuthentication}
+
+// Channel is how a message reaches its user: the trigger family Cognito
+// invoked.
+type Channel string
+
+// The channels.
+const (
+	ChannelEmail Channel = "email"
+	ChannelSMS   Channel = "sms"
+)
+
+// Channel is the channel of t's family: ChannelSMS for a CustomSMSSender_
+// source, ChannelEmail for every other (a malformed source never gets
+// past Validate).
+func (t Trigger) Channel() Channel {
+	if strings.HasPrefix(string(t), SMSTriggerPrefix) {
+		return ChannelSMS
 	}
-	return false
+	return ChannelEmail
 }
 
-// Short is the source without its prefix ("SignUp"); templates are named by it.
-func (t Trigger) Short() string { return strings.TrimPrefix(string(t), TriggerPrefix) }
+// Known reports whether t is one of the trigger sources this version knows.
+func (t Trigger) Known() bool {
+	return slices.Contains(Triggers, t) || slices.Contains(SMSTriggers, t)
+}
+
+// Short is the source without its family's prefix ("SignUp"); templates are
+// named by it, and an email and an SMS source of the same event share it.
+func (t Trigger) Short() string {
+	if s, ok := strings.CutPrefix(string(t), SMSTriggerPrefix); ok {
+		return s
+	}
+	return strings.TrimPrefix(string(t), TriggerPrefix)
+}
+
+// On is the source of the same name in channel c's family:
+// SignUp.On(ChannelSMS) is SMSSignUp. The result may not be Known (there is
+// no SMS account-takeover notice).
+func (t Trigger) On(c Channel) Trigger {
+	if c == ChannelSMS {
+		return Trigger(SMSTriggerPrefix + t.Short())
+	}
+	return Trigger(TriggerPrefix + t.Short())
+}
 
 // RequiresCode reports whether events of this source must carry request.code.
 // Every source but the account-takeover notice does, unknown ones included:
 // a future source is delivered through the generic template, which shows a code.
 func (t Trigger) RequiresCode() bool { return t != AccountTakeOverNotification }
 
-// ParseTrigger accepts a full source ("CustomEmailSender_SignUp") or its short
-// form ("SignUp"), case-insensitively for the short form.
+// ParseTrigger accepts a full source of either family
+// ("CustomEmailSender_SignUp", "CustomSMSSender_SignUp") or the short form of
+// an email source ("SignUp"), case-insensitively for the short form; an SMS
+// source's short form is ParseTrigger(s) and then On(ChannelSMS).
 func ParseTrigger(s string) (Trigger, error) {
-	if strings.HasPrefix(s, TriggerPrefix) {
+	if strings.HasPrefix(s, TriggerPrefix) || strings.HasPrefix(s, SMSTriggerPrefix) {
 		return Trigger(s), nil
 	}
 	for _, k := range Triggers {
@@ -74,7 +131,7 @@ func shortList() string {
 	return strings.Join(names, ", ")
 }
 
-// Event is the Custom Email Sender trigger event.
+// Event is a custom sender trigger event (email or SMS: the same shape).
 type Event struct {
 	Version       string        `json:"version"`
 	TriggerSource Trigger       `json:"triggerSource"`
@@ -92,7 +149,9 @@ type CallerContext struct {
 	ClientID      string `json:"clientId"`
 }
 
-// Request carries the encrypted code and the user's attributes.
+// Request carries the encrypted code and the user's attributes. Type is
+// customEmailSenderRequestV1 or customSMSSenderRequestV1; the trigger source,
+// not Type, picks the channel.
 // Code is the base64 AWS Encryption SDK message; it is empty for
 // AccountTakeOverNotification. ClientMetadata may be null.
 type Request struct {
@@ -232,8 +291,9 @@ func (e *Event) Validate() error {
 	switch {
 	case ts == "":
 		bad("triggerSource", "missing")
-	case !strings.HasPrefix(ts, TriggerPrefix) || len(ts) == len(TriggerPrefix):
-		bad("triggerSource", fmt.Sprintf("%q is not a Custom Email Sender source", clip(ts, 64)))
+	case (!strings.HasPrefix(ts, TriggerPrefix) || len(ts) == len(TriggerPrefix)) &&
+		(!strings.HasPrefix(ts, SMSTriggerPrefix) || len(ts) == len(SMSTriggerPrefix)):
+		bad("triggerSource", fmt.Sprintf("%q is not a Custom Email Sender or Custom SMS Sender source", clip(ts, 64)))
 	case len(ts) > 128:
 		bad("triggerSource", "too long")
 	}

@@ -148,3 +148,67 @@ func TestParseTrigger(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSharedSMSEvents(t *testing.T) {
+	ev := fixtures.MustLoadSMSEvents()
+	seen := map[cognito.Trigger]bool{}
+	for _, c := range ev.Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			e, err := cognito.Parse(c.Event)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if !e.TriggerSource.Known() || e.TriggerSource.Channel() != cognito.ChannelSMS {
+				t.Errorf("trigger %q: known %v, channel %q", e.TriggerSource, e.TriggerSource.Known(), e.TriggerSource.Channel())
+			}
+			if e.Request.Type != "customSMSSenderRequestV1" || e.Ciphertext() == "" || e.Attr("phone_number") != c.Phone {
+				t.Errorf("type %q, code %v, phone_number as in the case %v", e.Request.Type, e.Ciphertext() != "", e.Attr("phone_number") == c.Phone)
+			}
+			seen[e.TriggerSource] = true
+		})
+	}
+	for _, tr := range cognito.SMSTriggers {
+		if !seen[tr] {
+			t.Errorf("shared SMS events lack %s", tr)
+		}
+	}
+}
+
+func TestTriggerFamilies(t *testing.T) {
+	cases := []struct {
+		t       cognito.Trigger
+		short   string
+		channel cognito.Channel
+		known   bool
+		email   cognito.Trigger
+		sms     cognito.Trigger
+	}{
+		{cognito.SignUp, "SignUp", cognito.ChannelEmail, true, cognito.SignUp, cognito.SMSSignUp},
+		{cognito.SMSSignUp, "SignUp", cognito.ChannelSMS, true, cognito.SignUp, cognito.SMSSignUp},
+		{cognito.SMSAuthentication, "Authentication", cognito.ChannelSMS, true, cognito.Authentication, cognito.SMSAuthentication},
+		{cognito.AccountTakeOverNotification, "AccountTakeOverNotification", cognito.ChannelEmail, true, cognito.AccountTakeOverNotification, "CustomSMSSender_AccountTakeOverNotification"},
+		{"CustomSMSSender_Future", "Future", cognito.ChannelSMS, false, "CustomEmailSender_Future", "CustomSMSSender_Future"},
+	}
+	for _, c := range cases {
+		t.Run(string(c.t), func(t *testing.T) {
+			if c.t.Short() != c.short || c.t.Channel() != c.channel || c.t.Known() != c.known ||
+				c.t.On(cognito.ChannelEmail) != c.email || c.t.On(cognito.ChannelSMS) != c.sms {
+				t.Errorf("short %q channel %q known %v email %q sms %q", c.t.Short(), c.t.Channel(), c.t.Known(),
+					c.t.On(cognito.ChannelEmail), c.t.On(cognito.ChannelSMS))
+			}
+		})
+	}
+	if cognito.Trigger("CustomSMSSender_AccountTakeOverNotification").Known() {
+		t.Error("Cognito sends no SMS account-takeover notice")
+	}
+	for in, want := range map[string]cognito.Trigger{"CustomSMSSender_ResendCode": cognito.SMSResendCode, "resendcode": cognito.ResendCode} {
+		if got, err := cognito.ParseTrigger(in); err != nil || got != want {
+			t.Errorf("ParseTrigger(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	// A bare SMS prefix is no source.
+	bad := strings.Replace(validEvent, "CustomEmailSender_SignUp", "CustomSMSSender_", 1)
+	if _, err := cognito.Parse([]byte(bad)); err == nil || !strings.Contains(err.Error(), "not a Custom Email Sender or Custom SMS Sender source") {
+		t.Errorf("Parse(bare SMS prefix) = %v", err)
+	}
+}

@@ -14,6 +14,9 @@ func FuzzParse(f *testing.F) {
 	for _, c := range fixtures.MustLoadEvents().Cases {
 		f.Add([]byte(c.Event))
 	}
+	for _, c := range fixtures.MustLoadSMSEvents().Cases {
+		f.Add([]byte(c.Event))
+	}
 	f.Add([]byte(validEvent))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"request":{"userAttributes":{"a":"\ud800"}}}`))

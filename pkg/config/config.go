@@ -76,6 +76,12 @@ type Brand struct {
 	SenderEmail string // COGMAIL_SENDER_EMAIL (optional: dispatch's sender is used otherwise)
 	SupportURL  string // COGMAIL_SUPPORT_URL
 	LogoURL     string // COGMAIL_LOGO_URL
+	// OriginDomain is COGMAIL_SMS_ORIGIN_DOMAIN: the app's host, for the
+	// autofill line of text messages (render.Brand.OriginDomain).
+	OriginDomain string
+	// SMSSegments is COGMAIL_SMS_SEGMENTS: the most segments a text message
+	// may take in the worst case (unset: render.DefaultSMSSegments).
+	SMSSegments int
 }
 
 // LoadIngest reads and validates the ingest configuration.
@@ -101,6 +107,9 @@ func LoadIngest(getenv Getenv) (*Ingest, error) {
 			SenderEmail: r.str("COGMAIL_SENDER_EMAIL", ""),
 			SupportURL:  r.url("COGMAIL_SUPPORT_URL", false),
 			LogoURL:     r.url("COGMAIL_LOGO_URL", false),
+			// render.New validates both, with the templates they bound.
+			OriginDomain: r.str("COGMAIL_SMS_ORIGIN_DOMAIN", ""),
+			SMSSegments:  r.int("COGMAIL_SMS_SEGMENTS", 0),
 		},
 	}
 	c.SealKeyID = r.str("COGMAIL_SEAL_KEY_ID", c.KMSKeyARN)

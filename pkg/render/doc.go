@@ -17,6 +17,8 @@
 //	<locale>/<Name>.subject.txt the subject (text/template)
 //	<locale>/<Name>.html        the HTML content (html/template)
 //	<locale>/<Name>.txt         the text content (text/template)
+//	<locale>/<Name>.sms.txt     the text message of a Custom SMS Sender
+//	                            source (text/template; RenderSMS)
 //
 // <Name> is a trigger source without its prefix (SignUp, ResendCode,
 // ForgotPassword, UpdateUserAttribute, VerifyUserAttribute, AdminCreateUser,
@@ -39,4 +41,16 @@
 // verbatim. The subject is folded onto one line and stripped of control
 // characters after rendering, so neither a template nor a user attribute can
 // add a header.
+//
+// # Text messages
+//
+// RenderSMS renders a CustomSMSSender_ source's <Name>.sms.txt (the seven
+// SMS sources have the email ones' names; Generic serves unknown ones) and
+// reports its encoding and segment count (package segment). The built-in
+// texts are written in the GSM 03.38 alphabet, dropping the accents it lacks
+// ("codigo"), so that a code takes one 160-character segment rather than one
+// of 70. New renders every SMS template with the worst case (see
+// WorstTemporaryPassword) and refuses one that could take more than
+// Options.SMSSegments segments. With Brand.OriginDomain, a code's message
+// ends with the autofill line "@app.example.com #123456".
 package render

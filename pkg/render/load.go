@@ -58,11 +58,21 @@ func New(o Options) (*Renderer, error) {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("render: %w", err))
 	}
-	r := &Renderer{brand: b, locales: lr, files: files, sets: map[setKey]*lazySet{}}
+	r := &Renderer{brand: b, locales: lr, files: files, sets: map[setKey]*lazySet{}, sms: map[setKey]*lazySMS{}}
 	for _, loc := range locales {
 		for _, name := range templateNames() {
 			r.sets[setKey{loc, name}] = &lazySet{}
 		}
+		for _, name := range smsTemplateNames() {
+			r.sms[setKey{loc, name}] = &lazySMS{}
+		}
+	}
+	smsLimit := o.SMSSegments
+	switch {
+	case smsLimit == 0:
+		smsLimit = DefaultSMSSegments
+	case smsLimit < 0 || smsLimit > MaxSMSSegments:
+		errs = append(errs, fmt.Errorf("render: SMSSegments must be between 1 and %d", MaxSMSSegments))
 	}
 	eager := o.OverrideDir != "" || o.CheckAll
 	if eager {
@@ -72,6 +82,12 @@ func New(o Options) (*Renderer, error) {
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	// The SMS check runs on every start, lazy or not: the worst case
+	// depends on the brand's product name and origin domain, which no
+	// golden file fixes, and it costs little (no CSS to inline).
+	if err := r.checkSMS(smsLimit, eager); err != nil {
+		return nil, err
 	}
 	if !eager {
 		return r, nil
@@ -160,7 +176,31 @@ func checkBrand(b Brand) (Brand, error) {
 			errs = append(errs, fmt.Errorf("render: Brand.%s must be an absolute http(s) URL", f.field))
 		}
 	}
+	if b.OriginDomain != "" && !ValidOriginDomain(b.OriginDomain) {
+		errs = append(errs, errors.New("render: Brand.OriginDomain must be a host name (app.example.com), without scheme, port or path"))
+	}
 	return b, errors.Join(errs...)
+}
+
+// ValidOriginDomain reports whether s can be Brand.OriginDomain: an ASCII
+// DNS host name of two or more labels, what WebOTP's "@host" matches against
+// the page's origin.
+func ValidOriginDomain(s string) bool {
+	if len(s) > 253 || !strings.Contains(s, ".") {
+		return false
+	}
+	for _, l := range strings.Split(s, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // templateNames are the per-trigger templates: one per known trigger, then Generic.

@@ -35,6 +35,11 @@ type Brand struct {
 	LogoURL     string // optional http(s) image in the header; the product name is shown without it
 	ProductURL  string // optional http(s) link on the header's logo or product name
 	Colors      Colors // optional; the layout's own colours otherwise
+	// OriginDomain, when set, is the host of the app's web origin
+	// ("app.example.com"): a text message with a code then ends with
+	// "@app.example.com #123456", which browsers (WebOTP) and phones offer
+	// to fill in with one tap.
+	OriginDomain string
 }
 
 // Colors are a brand's colours, CSS hex (#rgb or #rrggbb). They replace the
@@ -61,6 +66,10 @@ type Options struct {
 	// tests prove, are CSS-inlined lazily on first use: a cold start then
 	// pays for the one template its event needs, not all of them.
 	CheckAll bool
+	// SMSSegments is the most segments a text message may take in the
+	// worst case (see WorstTemporaryPassword); New refuses an SMS template
+	// that could take more. 0 means DefaultSMSSegments.
+	SMSSegments int
 }
 
 // Input is one email to render.
@@ -97,6 +106,7 @@ type Renderer struct {
 	locales *LocaleResolver
 	files   map[string]file
 	sets    map[setKey]*lazySet
+	sms     map[setKey]*lazySMS
 	bufs    sync.Pool
 }
 

@@ -72,10 +72,11 @@ func Build(ctx context.Context, c *config.Ingest, cl Clients, log *slog.Logger, 
 	rnd, err := render.New(render.Options{
 		Brand: render.Brand{
 			ProductName: c.Brand.ProductName, SenderName: c.Brand.SenderName,
-			SupportURL: c.Brand.SupportURL, LogoURL: c.Brand.LogoURL,
+			SupportURL: c.Brand.SupportURL, LogoURL: c.Brand.LogoURL, OriginDomain: c.Brand.OriginDomain,
 		},
 		DefaultLocale: c.DefaultLocale,
 		OverrideDir:   c.TemplateDir,
+		SMSSegments:   c.Brand.SMSSegments,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ingest: templates: %w", err)
