@@ -54,6 +54,10 @@ type Error struct {
 	RetryAfter time.Duration // with RateLimited: how long the provider asked us to wait, 0 if it did not say
 	Reason     string        // short provider reason, safe to log
 	Err        error         // the underlying error, for errors.Is/As (context.DeadlineExceeded, ...)
+	// Suppress, with Permanent: the recipient opted out or cannot receive
+	// at all, so its address or number goes on the suppression list (see
+	// Suppresses). The class still says what to do with this message.
+	Suppress bool
 }
 
 func (e *Error) Error() string {

@@ -67,6 +67,8 @@ func (f Fault) String() string {
 		return "Timeout"
 	case Garbage:
 		return "Garbage"
+	case OptedOut:
+		return "OptedOut"
 	}
 	return fmt.Sprintf("Fault(%d)", int(f))
 }
@@ -78,7 +80,7 @@ func (f Fault) Want() provider.Class {
 		return 0
 	case RateLimited:
 		return provider.RateLimited
-	case BadRecipient, PayloadRejected:
+	case BadRecipient, PayloadRejected, OptedOut:
 		return provider.Permanent
 	}
 	return provider.Unavailable
@@ -88,7 +90,7 @@ func (f Fault) Want() provider.Class {
 // error carries its status).
 func (f Fault) answered() bool {
 	switch f {
-	case ServerError, Unauthorized, Forbidden, RateLimited, BadRecipient, PayloadRejected:
+	case ServerError, Unauthorized, Forbidden, RateLimited, BadRecipient, PayloadRejected, OptedOut:
 		return true
 	}
 	return false
@@ -310,6 +312,13 @@ func runPing(t *testing.T, newHarness func(t *testing.T, f Fault) Harness) {
 // error string holds none of the message's secrets.
 func check(t *testing.T, h Harness, m provider.Message, err error, class provider.Class, retry time.Duration) *provider.Error {
 	t.Helper()
+	return checkErr(t, h.Sender.Name(), append([]string{m.To, m.Text, m.HTML, Code}, h.Secrets...), err, class, retry)
+}
+
+// checkErr asserts that err is a *provider.Error of class and retry time
+// from the provider name whose text holds none of secrets.
+func checkErr(t *testing.T, name string, secrets []string, err error, class provider.Class, retry time.Duration) *provider.Error {
+	t.Helper()
 	if err == nil {
 		t.Fatalf("Send: nil error, want %v", class)
 	}
@@ -323,14 +332,14 @@ func check(t *testing.T, h Harness, m provider.Message, err error, class provide
 	if got := provider.RetryAfter(err); got != retry {
 		t.Errorf("RetryAfter(%v) = %v, want %v", err, got, retry)
 	}
-	if e.Provider != h.Sender.Name() {
-		t.Errorf("Provider = %q, want %q", e.Provider, h.Sender.Name())
+	if e.Provider != name {
+		t.Errorf("Provider = %q, want %q", e.Provider, name)
 	}
 	for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%q", err)} {
-		if !strings.HasPrefix(strings.Trim(s, `"`), h.Sender.Name()+": ") {
+		if !strings.HasPrefix(strings.Trim(s, `"`), name+": ") {
 			t.Errorf("error %q does not start with the provider name", s)
 		}
-		for _, secret := range append([]string{m.To, m.Text, m.HTML, Code}, h.Secrets...) {
+		for _, secret := range secrets {
 			if secret != "" && strings.Contains(s, secret) {
 				t.Errorf("error %q contains the secret %q", s, secret)
 			}

@@ -114,3 +114,39 @@ func fold(s string) string {
 	}
 	return b.String()
 }
+
+// Number replaces what Numbers removes.
+const Number = "[number]"
+
+// Numbers replaces every run of four or more digits, with its leading "+"
+// when it has one, by Number: phone numbers and verification codes alike,
+// which SMS providers quote in their error messages ("The 'To' number
+// +15005550001 is not a valid phone number."). Shorter runs (a status, a
+// field index) stay. SMS providers pass their reasons through it before
+// Reason.
+func Numbers(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		j := i
+		if s[j] == '+' {
+			j++
+		}
+		k := j
+		for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+			k++
+		}
+		if k-j >= 4 && (i == 0 || !isDigit(s[i-1])) {
+			b.WriteString(Number)
+			i = k
+			continue
+		}
+		if k == i {
+			k = i + 1
+		}
+		b.WriteString(s[i:k])
+		i = k
+	}
+	return b.String()
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -75,3 +75,39 @@ func FuzzReason(f *testing.F) {
 		}
 	})
 }
+
+func TestNumbers(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"The 'To' number +15005550001 is not a valid phone number.", "The 'To' number [number] is not a valid phone number."},
+		{"Invalid parameter: PhoneNumber Reason: 4155552671 is not valid", "Invalid parameter: PhoneNumber Reason: [number] is not valid"},
+		{"Your code is 482916", "Your code is [number]"},
+		{"status 400, field 12, +44 7", "status 400, field 12, +44 7"},
+		{"a+1234b", "a[number]b"},
+		{"++12345", "+[number]"},
+		{"", ""},
+		{"ü 12345 ü", "ü [number] ü"},
+	}
+	for _, tt := range tests {
+		if got := Numbers(tt.in); got != tt.want {
+			t.Errorf("Numbers(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func FuzzNumbers(f *testing.F) {
+	f.Add("+15005550001 and 482916")
+	f.Fuzz(func(t *testing.T, s string) {
+		got := Numbers(s)
+		run := 0
+		for i := 0; i < len(got); i++ {
+			if got[i] >= '0' && got[i] <= '9' {
+				run++
+				if run >= 4 {
+					t.Fatalf("Numbers(%q) = %q keeps a run of %d digits", s, got, run)
+				}
+				continue
+			}
+			run = 0
+		}
+	})
+}
