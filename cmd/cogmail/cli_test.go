@@ -32,6 +32,8 @@ func TestDidYouMean(t *testing.T) {
 		{[]string{"dlq", "purg"}, "did you mean purge?"},
 		{[]string{"providers", "sho"}, "did you mean show?"},
 		{[]string{"config", "chek"}, "did you mean check?"},
+		{[]string{"templates", "previw"}, "did you mean preview?"},
+		{[]string{"queue", "stat"}, "did you mean stats?"},
 		{[]string{"suppressions", "lst"}, "did you mean list?"},
 		{[]string{"local", "--onse"}, "unknown flag --onse; did you mean --once?"},
 		{[]string{"local", "-adr", "127.0.0.1:0"}, "unknown flag -adr; did you mean --addr?"},

@@ -221,8 +221,14 @@ func suppressionStore(ctx context.Context, e *env, local, table, region string) 
 		if err != nil {
 			return nil, "", err
 		}
+		u := serviceEndpoint(e.getenv, "DYNAMODB")
+		where := target{where: "DynamoDB at " + u + " (" + endpointVar(e.getenv, "DYNAMODB") + ")"}
+		if u == "" {
+			where.where = ""
+		}
+		where.announce(e, "cogmail suppressions", "DynamoDB", cfg.Region)
 		db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-			if u := serviceEndpoint(e.getenv, "DYNAMODB"); u != "" {
+			if u != "" {
 				o.BaseEndpoint = aws.String(u)
 			}
 		})

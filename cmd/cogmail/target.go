@@ -40,7 +40,7 @@ func (t target) announce(e *env, cmd, service, region string) {
 // else AWS.
 func serviceTarget(e *env, service string, local func(w *wiring) bool) (target, error) {
 	if ep := serviceEndpoint(e.getenv, service); ep != "" {
-		return target{getenv: e.getenv, endpoint: ep, where: service + " at " + ep + " (AWS_ENDPOINT_URL_" + service + ")"}, nil
+		return target{getenv: e.getenv, endpoint: ep, where: service + " at " + ep + " (" + endpointVar(e.getenv, service) + ")"}, nil
 	}
 	w, err := localWiring(e.getenv)
 	if err != nil {
@@ -153,4 +153,12 @@ func hostOf(endpoint string) string {
 		return ""
 	}
 	return u.Hostname()
+}
+
+// endpointVar names the variable serviceEndpoint took the endpoint from.
+func endpointVar(getenv func(string) string, service string) string {
+	if getenv("AWS_ENDPOINT_URL_"+service) != "" {
+		return "AWS_ENDPOINT_URL_" + service
+	}
+	return "AWS_ENDPOINT_URL"
 }

@@ -32,20 +32,7 @@ func templatesUsage(w io.Writer) {
 }
 
 func runTemplates(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 {
-		templatesUsage(e.stderr)
-		return exitUsage
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		templatesUsage(e.stdout)
-		return exitOK
-	case "preview":
-		return runTemplatesPreview(ctx, e, args[1:])
-	}
-	fmt.Fprintf(e.stderr, "cogmail templates: unknown subcommand %q\n\n", args[0])
-	templatesUsage(e.stderr)
-	return exitUsage
+	return runVerb(ctx, e, "cogmail templates", []verb{{"preview", runTemplatesPreview}}, templatesUsage, args)
 }
 
 func runTemplatesPreview(_ context.Context, e *env, args []string) int {

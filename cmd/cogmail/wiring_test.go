@@ -107,6 +107,8 @@ func TestLocalPublishesItsWiring(t *testing.T) {
 		{"dlq stats", []string{"dlq", "stats"}, "cogmail-emails-dlq"},
 		{"dlq list by queue name", []string{"dlq", "list", "--queue", localstack.DLQName}, "0 messages"},
 		{"providers show", []string{"providers", "show"}, "failover: ses"},
+		{"providers show, an empty --param is unset", []string{"providers", "show", "--param", ""}, "failover: ses"},
+		{"queue stats", []string{"queue", "stats"}, "cogmail-emails"},
 		{"suppressions list", []string{"suppressions", "list"}, "0 suppressed"},
 		{"config check --local --ping", []string{"config", "check", "--local", "--ping"}, "config check: ok"},
 		{"config check, nothing set", []string{"config", "check", "--function", "dispatch", "--ping"}, "routing  parameter /cogmail/providers"},
