@@ -418,3 +418,25 @@ func TestReleaseSpreadsHeldMessages(t *testing.T) {
 		t.Errorf("Released = %v, want %d", got, held)
 	}
 }
+
+// TestInterruptedRetryAfterKeepsTheAnswer: when the wait for a provider's
+// Retry-After is cut short (the invocation is ending), the message is
+// retried later as rate-limited, what the provider said, not as a bare
+// deadline.
+func TestInterruptedRetryAfterKeepsTheAnswer(t *testing.T) {
+	t.Parallel()
+	a := newSender("a")
+	a.final = rateLimited("a", 2*time.Second)
+	f := newFixture(t, a)
+	h := f.handler(func(_ *dispatch.Deps, o *dispatch.Options) {
+		o.Sleep = func(context.Context, time.Duration) error { return context.DeadlineExceeded }
+	})
+	rec, _ := f.message()
+	resp, _ := h.Handle(context.Background(), batch(rec))
+	if len(reported(resp)) != 1 || a.Calls() != 1 {
+		t.Fatalf("reported %v after %d calls, want the message retried after one", reported(resp), a.Calls())
+	}
+	if m := counts(f.emf.String()); m["Failed{Reason=rate-limited}"] != 1 {
+		t.Errorf("failed by %v, want rate-limited", m)
+	}
+}
