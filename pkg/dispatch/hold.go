@@ -153,6 +153,10 @@ func (h *Handler) release(ctx context.Context) {
 				ReceiptHandle: aws.String(msgs[start].handle), VisibilityTimeout: h.spreadOver(start, len(msgs))})
 			if err == nil {
 				released++
+			} else if bctx.Err() == nil {
+				// One stale handle (the message was received elsewhere
+				// since) does not stop the others.
+				err = nil
 			}
 		}
 		if err != nil {
