@@ -157,6 +157,11 @@ func TestQueueURLHostIsHonoured(t *testing.T) {
 		!strings.Contains(stderr, "127.0.0.1:1/") || strings.Contains(stderr, "127.0.0.1:2") || strings.Contains(stderr, "amazonaws.com") {
 		t.Errorf("exit %d:\n%s", code, stderr)
 	}
+	// replay's --source must be on the DLQ's endpoint: one client moves both.
+	code, _, stderr = runCmdGetenv(t, vars, "", "dlq", "replay", "--queue", "http://127.0.0.1:1/111122223333/dlq", "--source", "http://127.0.0.1:3/111122223333/q", "--yes")
+	if code != exitFailed || !strings.Contains(stderr, "is not on the DLQ's endpoint http://127.0.0.1:1") {
+		t.Errorf("--source on another host: exit %d:\n%s", code, stderr)
+	}
 	for _, bad := range []string{"ftp://host/q", "http:///q", "not a name!"} {
 		code, _, stderr := runCmdGetenv(t, vars, "", "dlq", "stats", "--queue", bad)
 		if code != exitUsage || !strings.Contains(stderr, "queue") {
