@@ -440,3 +440,54 @@ func TestInterruptedRetryAfterKeepsTheAnswer(t *testing.T) {
 		t.Errorf("failed by %v, want rate-limited", m)
 	}
 }
+
+// TestReleaseKeepsTheReceiveBudget: a release costs a receive, so a held
+// message whose remaining receives only just cover the rest of its window
+// is left to its own visibility; one with receives to spare is released.
+func TestReleaseKeepsTheReceiveBudget(t *testing.T) {
+	t.Parallel()
+	a := newSender("a")
+	a.final = unavailable("a")
+	f := newFixture(t, a)
+	q := newSimQueue(f.clock)
+	// A day's window needs `need` (585) receives: with MaxReceives 700, a
+	// message on its 12th receive can spare one; one on its 700-need-th
+	// cannot (that receive, the release's and the schedule's would be 701).
+	need := dispatch.Options{}.Schedule(dispatch.DefaultMaxAge).Receives
+	const maxReceives = 700
+	h := f.handler(func(d *dispatch.Deps, o *dispatch.Options) {
+		d.DLQ, d.Visibility = q, q
+		o.Breaker = breaker.Options{Threshold: 1, Cooldown: 30 * time.Second}
+		o.MaxReceives = maxReceives
+		o.QueueURL = "https://sqs.us-east-1.amazonaws.com/111122223333/cogmail"
+	})
+	ctx := context.Background()
+	spare, tight := "", ""
+	for _, receives := range []int{12, maxReceives - need} {
+		rec, _ := f.message(func(e *envelope.Envelope, _ *envelope.Payload) {
+			e.Trigger, e.ExpiresAt = cognito.SignUp, e.CreatedAt.Add(24*time.Hour)
+		})
+		q.put(rec)
+		got := q.receive()
+		got[0].Attributes["ApproximateReceiveCount"] = strconv.Itoa(receives)
+		_, _ = h.Handle(ctx, batch(got...))
+		if receives == 12 {
+			spare = rec.MessageId
+		} else {
+			tight = rec.MessageId
+		}
+	}
+	f.clock.Add(31 * time.Second)
+	a.SetFinal(nil)
+	probe, _ := f.message()
+	_, _ = h.Handle(ctx, batch(probe))
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	now := f.clock.Now()
+	if at := q.msgs[spare].visibleAt.Sub(now); at > dispatch.DefaultRecoverySpread {
+		t.Errorf("the message with receives to spare comes back in %v: not released", at)
+	}
+	if at := q.msgs[tight].visibleAt.Sub(now); at <= dispatch.DefaultRecoverySpread {
+		t.Errorf("the message on receive %d of %d comes back in %v: released though its budget has no receive to spare", maxReceives-need, maxReceives, at)
+	}
+}
