@@ -24,8 +24,8 @@ import (
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid/sendgridfake"
 	"github.com/cogmail/cogmail/pkg/provider/ses/sesfake"
 	"github.com/cogmail/cogmail/pkg/provider/smtp/smtpfake"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
 	"github.com/cogmail/cogmail/pkg/queue"
+	"github.com/cogmail/cogmail/pkg/routing"
 	"github.com/cogmail/cogmail/pkg/seal"
 )
 
@@ -168,7 +168,7 @@ func TestChaos(t *testing.T) {
 	for i := range 4 {
 		h, err := dispatch.New(dispatch.Deps{
 			Senders:    senders,
-			Routes:     providerconfig.Static{Providers: []string{"sendgrid", "mailgun", "ses", "smtp"}, Strategy: providerconfig.Failover},
+			Routes:     routing.Static{Providers: []string{"sendgrid", "mailgun", "ses", "smtp"}, Strategy: routing.Failover},
 			Opener:     opener,
 			DLQ:        s.sqs,
 			Visibility: s.sqs,

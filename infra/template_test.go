@@ -15,8 +15,8 @@ import (
 
 	"github.com/cogmail/cogmail/functions/dispatch/dispatchwire"
 	"github.com/cogmail/cogmail/pkg/config"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
 	"github.com/cogmail/cogmail/pkg/queue"
+	"github.com/cogmail/cogmail/pkg/routing"
 )
 
 const poolArn = "Sub(arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/${UserPoolId})"
@@ -635,7 +635,7 @@ func TestDispatchEnvironmentLoads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fromSSM, err := providerconfig.Parse([]byte(ssm), nil)
+			fromSSM, err := routing.Parse([]byte(ssm), nil)
 			if err != nil {
 				t.Fatalf("the provider parameter %s does not parse: %v", ssm, err)
 			}

@@ -29,8 +29,8 @@ import (
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
 	"github.com/cogmail/cogmail/pkg/provider/ses"
 	"github.com/cogmail/cogmail/pkg/provider/smtp"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
 	"github.com/cogmail/cogmail/pkg/render"
+	"github.com/cogmail/cogmail/pkg/routing"
 )
 
 func configCommand() command {
@@ -511,7 +511,7 @@ func shortDuration(d time.Duration) string {
 // template's Rules refuse such a deploy; this finds a function deployed
 // before them, or by other means.
 func sesGrant(getenv func(string) string, c *cogconfig.Dispatch) []problem {
-	if c == nil || c.SES == nil || !slices.Contains(c.Routing.Providers, providerconfig.SES) ||
+	if c == nil || c.SES == nil || !slices.Contains(c.Routing.Providers, routing.SES) ||
 		c.SES.Endpoint != "" || getenv("AWS_ENDPOINT_URL_SESV2") != "" || getenv("AWS_ENDPOINT_URL") != "" {
 		return nil
 	}
@@ -586,7 +586,7 @@ func (p *pinger) providers(ctx context.Context, c *cogconfig.Dispatch) []pingLin
 			return ping.Mailgun(ctx, mailgun.Config{APIKey: key, Domain: mg.Domain, BaseURL: base, Timeout: p.timeout}, ping.TestMessage(from, p.to))
 		})
 	}
-	if sc := c.SES; sc != nil && (slices.Contains(c.Routing.Providers, providerconfig.SES) || sc.ConfigurationSet != "" || sc.Endpoint != "") {
+	if sc := c.SES; sc != nil && (slices.Contains(c.Routing.Providers, routing.SES) || sc.ConfigurationSet != "" || sc.Endpoint != "") {
 		checks = append(checks, func() ping.Result {
 			cfg, err := p.awsConfig(ctx)
 			if err != nil {
@@ -683,7 +683,7 @@ func (p *pinger) routing(ctx context.Context, c *cogconfig.Dispatch) pingLine {
 		return line(ping.Failed, fmt.Sprintf("version %d (%s) is ignored by dispatch: %s", rp.Version, describeRouting(*rp.Routing), joinLines(err.Error())),
 			"give the function those providers' settings, or cogmail providers set LIST --param "+c.ProvidersParam)
 	}
-	return line(ping.OK, fmt.Sprintf("version %d: %s (what dispatch routes by, re-read within %d s)", rp.Version, describeRouting(*rp.Routing), int(providerconfig.MaxRefresh/time.Second)), "")
+	return line(ping.OK, fmt.Sprintf("version %d: %s (what dispatch routes by, re-read within %d s)", rp.Version, describeRouting(*rp.Routing), int(routing.MaxRefresh/time.Second)), "")
 }
 
 // hints say where to look for each kind of problem, by provider.

@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/routing"
 )
 
 func providersCommand() command {
@@ -173,14 +173,14 @@ func ssmClient(ctx context.Context, e *env, region, param string) (*ssm.Client, 
 // routingParam is the parameter as read: it may not exist, or hold
 // something dispatch rejects.
 type routingParam struct {
-	Parameter    string                 `json:"parameter"`
-	Exists       bool                   `json:"exists"`
-	Version      int64                  `json:"version,omitempty"`
-	LastModified *time.Time             `json:"lastModified,omitempty"`
-	Valid        bool                   `json:"valid"`
-	Error        string                 `json:"error,omitempty"` // why dispatch rejects it
-	Routing      *providerconfig.Config `json:"routing,omitempty"`
-	Value        string                 `json:"value,omitempty"` // as stored
+	Parameter    string          `json:"parameter"`
+	Exists       bool            `json:"exists"`
+	Version      int64           `json:"version,omitempty"`
+	LastModified *time.Time      `json:"lastModified,omitempty"`
+	Valid        bool            `json:"valid"`
+	Error        string          `json:"error,omitempty"` // why dispatch rejects it
+	Routing      *routing.Config `json:"routing,omitempty"`
+	Value        string          `json:"value,omitempty"` // as stored
 }
 
 // readRouting reads the parameter; the error is for a read that failed,
@@ -201,8 +201,8 @@ func readRouting(ctx context.Context, c *ssm.Client, name string) (routingParam,
 	p.Value = aws.ToString(out.Parameter.Value)
 	p.Version = out.Parameter.Version
 	p.LastModified = out.Parameter.LastModifiedDate
-	if c, err := providerconfig.Parse([]byte(p.Value), nil); err != nil {
-		p.Error = joinLines(strings.TrimPrefix(err.Error(), "providerconfig: "))
+	if c, err := routing.Parse([]byte(p.Value), nil); err != nil {
+		p.Error = joinLines(strings.TrimPrefix(err.Error(), "routing: "))
 	} else {
 		p.Valid, p.Routing = true, &c
 	}
@@ -211,9 +211,9 @@ func readRouting(ctx context.Context, c *ssm.Client, name string) (routingParam,
 
 // describeRouting is the routing in one line: "failover: ses, then
 // sendgrid" or "weighted: sendgrid=3 (75%), mailgun=1 (25%)".
-func describeRouting(c providerconfig.Config) string {
+func describeRouting(c routing.Config) string {
 	c = c.Normalize()
-	if c.Strategy != providerconfig.Weighted {
+	if c.Strategy != routing.Weighted {
 		return string(c.Strategy) + ": " + strings.Join(c.Providers, ", then ")
 	}
 	total := 0
@@ -299,7 +299,7 @@ func runProvidersSet(ctx context.Context, e *env, args []string) int {
 Validates LIST and writes it to the SSM parameter dispatch reads, printing the routing before
 and after. LIST is the providers in failover order ("ses,sendgrid"), or with weights
 ("sendgrid=3,mailgun=1", the weighted strategy; a weight of 0 is a standby). Providers:
-`+strings.Join(providerconfig.Known, ", ")+`.`, args)
+`+strings.Join(routing.Known, ", ")+`.`, args)
 	strategy := fs.String("strategy", "", "failover or weighted (default: weighted when LIST has weights, else failover)")
 	dryRun := fs.Bool("dry-run", false, "print before and after, write nothing")
 	rest, code, ok := parseFlags(e, fs, args)
@@ -316,11 +316,11 @@ and after. LIST is the providers in failover order ("ses,sendgrid"), or with wei
 	case len(rest) > 1:
 		return usageErr("one LIST, without spaces: got %q", strings.Join(rest, " "))
 	}
-	s := providerconfig.Strategy(strings.ToLower(*strategy))
-	if s != "" && s != providerconfig.Failover && s != providerconfig.Weighted {
+	s := routing.Strategy(strings.ToLower(*strategy))
+	if s != "" && s != routing.Failover && s != routing.Weighted {
 		return usageErr("--strategy %q is not failover or weighted", *strategy)
 	}
-	want, err := providerconfig.ParseList(rest[0], s)
+	want, err := routing.ParseList(rest[0], s)
 	if err == nil {
 		err = want.Validate(nil)
 	}
@@ -350,12 +350,12 @@ and after. LIST is the providers in failover order ("ses,sendgrid"), or with wei
 		want.Brands = before.Routing.Brands // the parameter's brand document stays as it is
 	}
 	result := struct {
-		Parameter string                `json:"parameter"`
-		Before    routingParam          `json:"before"`
-		After     providerconfig.Config `json:"after"`
-		Version   int64                 `json:"version,omitempty"` // the new version; the current one when nothing was written
-		Changed   bool                  `json:"changed"`
-		DryRun    bool                  `json:"dryRun"`
+		Parameter string         `json:"parameter"`
+		Before    routingParam   `json:"before"`
+		After     routing.Config `json:"after"`
+		Version   int64          `json:"version,omitempty"` // the new version; the current one when nothing was written
+		Changed   bool           `json:"changed"`
+		DryRun    bool           `json:"dryRun"`
 	}{Parameter: param, Before: before, After: want, DryRun: *dryRun, Version: before.Version}
 	result.Changed = !before.Valid || !reflect.DeepEqual(*before.Routing, want)
 
@@ -391,7 +391,7 @@ and after. LIST is the providers in failover order ("ses,sendgrid"), or with wei
 		fmt.Fprintf(e.stdout, "  after:  %s\nDry run: nothing was written.\n", describeRouting(want))
 	default:
 		fmt.Fprintf(e.stdout, "  after:  %s (version %d)\n", describeRouting(want), result.Version)
-		fmt.Fprintf(e.stdout, "Dispatch picks this up within %d s. A provider the function has no settings for makes it keep\nits current routing: cogmail config check --function dispatch --ping, with the function's\nenvironment, shows which providers it has.\n", int(providerconfig.MaxRefresh/time.Second))
+		fmt.Fprintf(e.stdout, "Dispatch picks this up within %d s. A provider the function has no settings for makes it keep\nits current routing: cogmail config check --function dispatch --ping, with the function's\nenvironment, shows which providers it has.\n", int(routing.MaxRefresh/time.Second))
 	}
 	return exitOK
 }

@@ -20,8 +20,8 @@ import (
 	"github.com/cogmail/cogmail/internal/local/ssmlocal"
 	"github.com/cogmail/cogmail/internal/testkit/motoserver"
 	"github.com/cogmail/cogmail/pkg/awsclient"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
-	"github.com/cogmail/cogmail/pkg/providerconfig/ssmparam"
+	"github.com/cogmail/cogmail/pkg/routing"
+	"github.com/cogmail/cogmail/pkg/routing/ssmparam"
 )
 
 // ssmEnv is the environment that points the command at an SSM endpoint.
@@ -181,7 +181,7 @@ func TestProvidersJSON(t *testing.T) {
 	var set struct {
 		Parameter string
 		Before    struct{ Exists bool }
-		After     providerconfig.Config
+		After     routing.Config
 		Version   int64
 		Changed   bool
 		DryRun    bool
@@ -205,7 +205,7 @@ func TestProvidersJSON(t *testing.T) {
 			t.Fatalf("%s: not JSON: %v\n%s", s.name, err, out)
 		}
 	}
-	want := providerconfig.Config{Providers: []string{"sendgrid", "mailgun"}, Strategy: providerconfig.Weighted, Weights: map[string]int{"sendgrid": 3, "mailgun": 1}}
+	want := routing.Config{Providers: []string{"sendgrid", "mailgun"}, Strategy: routing.Weighted, Weights: map[string]int{"sendgrid": 3, "mailgun": 1}}
 	if set.Parameter != "/cogmail/providers" || set.Before.Exists || !set.Changed || set.DryRun || set.Version != 1 || !reflect.DeepEqual(set.After, want) {
 		t.Errorf("set --json = %+v", set)
 	}
@@ -252,9 +252,9 @@ func TestProvidersMoto(t *testing.T) {
 		}
 	}
 
-	src, err := providerconfig.NewSource(providerconfig.SourceOptions{
+	src, err := routing.NewSource(routing.SourceOptions{
 		Client: ssmparam.Reader{Client: client}, Parameter: param, Available: []string{"ses", "sendgrid"},
-		Fallback: providerconfig.Config{Providers: []string{"ses"}},
+		Fallback: routing.Config{Providers: []string{"ses"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +262,7 @@ func TestProvidersMoto(t *testing.T) {
 	if err := src.Load(context.Background()); err != nil {
 		t.Fatalf("dispatch's Source rejects what set wrote: %v", err)
 	}
-	want := providerconfig.Config{Providers: []string{"sendgrid", "ses"}, Strategy: providerconfig.Weighted, Weights: map[string]int{"sendgrid": 3, "ses": 1}}
+	want := routing.Config{Providers: []string{"sendgrid", "ses"}, Strategy: routing.Weighted, Weights: map[string]int{"sendgrid": 3, "ses": 1}}
 	if got := src.Current(context.Background()); !reflect.DeepEqual(got, want) {
 		t.Errorf("dispatch routes by %+v, want %+v", got, want)
 	}
@@ -272,14 +272,14 @@ func TestDescribeRouting(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		c    providerconfig.Config
+		c    routing.Config
 		want string
 	}{
-		{"failover by default", providerconfig.Config{Providers: []string{"ses"}}, "failover: ses"},
-		{"failover", providerconfig.Config{Providers: []string{"ses", "sendgrid", "smtp"}, Strategy: providerconfig.Failover}, "failover: ses, then sendgrid, then smtp"},
-		{"missing weights weigh 1", providerconfig.Config{Providers: []string{"ses", "smtp", "mailgun"}, Strategy: providerconfig.Weighted, Weights: map[string]int{"ses": 2}},
+		{"failover by default", routing.Config{Providers: []string{"ses"}}, "failover: ses"},
+		{"failover", routing.Config{Providers: []string{"ses", "sendgrid", "smtp"}, Strategy: routing.Failover}, "failover: ses, then sendgrid, then smtp"},
+		{"missing weights weigh 1", routing.Config{Providers: []string{"ses", "smtp", "mailgun"}, Strategy: routing.Weighted, Weights: map[string]int{"ses": 2}},
 			"weighted: ses=2 (50%), smtp=1 (25%), mailgun=1 (25%)"},
-		{"thirds round", providerconfig.Config{Providers: []string{"ses", "smtp"}, Strategy: providerconfig.Weighted, Weights: map[string]int{"ses": 2, "smtp": 1}},
+		{"thirds round", routing.Config{Providers: []string{"ses", "smtp"}, Strategy: routing.Weighted, Weights: map[string]int{"ses": 2, "smtp": 1}},
 			"weighted: ses=2 (67%), smtp=1 (33%)"},
 	}
 	for _, tt := range tests {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/config"
-	"github.com/cogmail/cogmail/pkg/events"
+	"github.com/cogmail/cogmail/pkg/feedback"
 	"github.com/cogmail/cogmail/pkg/initerror"
 	"github.com/cogmail/cogmail/pkg/memlimit"
 	"github.com/cogmail/cogmail/pkg/metrics"
@@ -34,7 +34,7 @@ func main() {
 	if err != nil {
 		initerror.Exit(log, initerror.TypeConfiguration, "AWS configuration rejected", err)
 	}
-	h, err := events.Build(ctx, cfg, events.Clients{
+	h, err := feedback.Build(ctx, cfg, feedback.Clients{
 		DynamoDB:       dynamodb.NewFromConfig(awsCfg),
 		SecretsManager: secretsmanager.NewFromConfig(awsCfg),
 	}, log, metrics.New(os.Stdout, "events", nil))

@@ -30,7 +30,7 @@ func TestIngestLinksOnlyWhatItRuns(t *testing.T) {
 		t.Fatalf("go list -deps listed only %d packages", len(lines))
 	}
 	forbidden := regexp.MustCompile(`^github\.com/aws/aws-sdk-go-v2/service/(ssm|secretsmanager)(/|$)|` +
-		`^github\.com/cogmail/cogmail/(internal/|pkg/providerconfig/ssmparam|pkg/idempotency|functions/dispatch)`)
+		`^github\.com/cogmail/cogmail/(internal/|pkg/routing/ssmparam|pkg/idempotency|functions/dispatch)`)
 	dynamodb := regexp.MustCompile(`^github\.com/aws/aws-sdk-go-v2/service/dynamodb(/|$)`)
 	const sdkLibrary = "github.com/aws/aws-cryptographic-material-providers-library/"
 	for _, line := range lines {

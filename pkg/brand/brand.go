@@ -24,7 +24,7 @@ import (
 )
 
 // Providers dispatch knows; kept here so that a misspelt provider order is a
-// start-up error in ingest too (providerconfig.Known holds the same names and
+// start-up error in ingest too (routing.Known holds the same names and
 // a test keeps them equal).
 var knownProviders = []string{"sendgrid", "mailgun", "ses", "smtp"}
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/cogmail/cogmail/pkg/brand"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/routing"
 )
 
 const twoBrands = `
@@ -153,7 +153,7 @@ func TestReadFileResolvesTemplatesBesideTheFile(t *testing.T) {
 
 func TestProviderNamesMatchProviderconfig(t *testing.T) {
 	t.Parallel()
-	for _, p := range providerconfig.Known {
+	for _, p := range routing.Known {
 		doc := `{"brands":[{"name":"A","from":{"address":"a@a.example"},"providers":["` + p + `"]}]}`
 		if _, err := brand.Parse([]byte(doc)); err != nil {
 			t.Errorf("provider %s refused: %v", p, err)

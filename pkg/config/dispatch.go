@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/cogmail/cogmail/pkg/cognito"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
 	"github.com/cogmail/cogmail/pkg/queue"
+	"github.com/cogmail/cogmail/pkg/routing"
 )
 
 // Secret is a credential read from the environment. Every formatting path
@@ -51,12 +51,12 @@ const (
 // Dispatch is the dispatch function's configuration. docs/configuration.md
 // lists every key. A setting left unset is zero: the package that uses it
 // applies and documents its default (dispatch.Options, breaker.Options,
-// idempotency.Options, providerconfig.SourceOptions), so no default is
+// idempotency.Options, routing.SourceOptions), so no default is
 // written twice.
 type Dispatch struct {
 	// Routing is COGMAIL_PROVIDERS (ordered, or "name=weight,...") with
 	// COGMAIL_STRATEGY (failover, the default, or weighted).
-	Routing          providerconfig.Config
+	Routing          routing.Config
 	ProvidersParam   string        // COGMAIL_PROVIDERS_PARAM: SSM parameter with the live routing (optional)
 	ProvidersRefresh time.Duration // COGMAIL_PROVIDERS_REFRESH: at most 60s
 
@@ -138,16 +138,16 @@ type SMTP struct {
 func (c *Dispatch) Providers() []string {
 	var out []string
 	if c.SendGrid != nil {
-		out = append(out, providerconfig.SendGrid)
+		out = append(out, routing.SendGrid)
 	}
 	if c.Mailgun != nil {
-		out = append(out, providerconfig.Mailgun)
+		out = append(out, routing.Mailgun)
 	}
 	if c.SES != nil {
-		out = append(out, providerconfig.SES)
+		out = append(out, routing.SES)
 	}
 	if c.SMTP != nil {
-		out = append(out, providerconfig.SMTP)
+		out = append(out, routing.SMTP)
 	}
 	return out
 }
@@ -192,7 +192,7 @@ func LoadDispatch(getenv Getenv) (*Dispatch, error) {
 	if strings.ContainsAny(c.SenderName, "\r\n") {
 		r.fail("COGMAIL_SENDER_NAME", "contains a line break")
 	}
-	if c.ProvidersRefresh > providerconfig.MaxRefresh {
+	if c.ProvidersRefresh > routing.MaxRefresh {
 		r.fail("COGMAIL_PROVIDERS_REFRESH", "must be at most 60s (a switch must take effect within a minute)")
 	}
 	if c.ExpiredAction != "" && c.ExpiredAction != ExpiredDLQ && c.ExpiredAction != ExpiredDrop {
@@ -213,8 +213,8 @@ func LoadDispatch(getenv Getenv) (*Dispatch, error) {
 		Identity: r.str("COGMAIL_SES_IDENTITY", "")}
 	c.SMTP = r.smtp()
 
-	strategy := providerconfig.Strategy(strings.ToLower(r.str("COGMAIL_STRATEGY", "")))
-	if strategy != "" && strategy != providerconfig.Failover && strategy != providerconfig.Weighted {
+	strategy := routing.Strategy(strings.ToLower(r.str("COGMAIL_STRATEGY", "")))
+	if strategy != "" && strategy != routing.Failover && strategy != routing.Weighted {
 		r.fail("COGMAIL_STRATEGY", fmt.Sprintf("%q is not failover or weighted", strategy))
 		strategy = ""
 	}
@@ -222,7 +222,7 @@ func LoadDispatch(getenv Getenv) (*Dispatch, error) {
 	if list == "" {
 		r.fail("COGMAIL_PROVIDERS", `is required: the providers in order, e.g. "ses,sendgrid", or with weights "sendgrid=3,mailgun=1"`)
 	} else {
-		routing, err := providerconfig.ParseList(list, strategy)
+		routing, err := routing.ParseList(list, strategy)
 		if err != nil {
 			r.fail("COGMAIL_PROVIDERS", strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
@@ -240,15 +240,15 @@ func LoadDispatch(getenv Getenv) (*Dispatch, error) {
 func (r *reader) requireProviders(c *Dispatch, names []string) {
 	for _, p := range names {
 		switch p {
-		case providerconfig.SendGrid:
+		case routing.SendGrid:
 			if c.SendGrid == nil {
 				r.fail("COGMAIL_SENDGRID_API_KEY", "or COGMAIL_SENDGRID_API_KEY_SECRET is required: sendgrid is in COGMAIL_PROVIDERS")
 			}
-		case providerconfig.Mailgun:
+		case routing.Mailgun:
 			if c.Mailgun == nil {
 				r.fail("COGMAIL_MAILGUN_API_KEY", "or COGMAIL_MAILGUN_API_KEY_SECRET, and COGMAIL_MAILGUN_DOMAIN, are required: mailgun is in COGMAIL_PROVIDERS")
 			}
-		case providerconfig.SMTP:
+		case routing.SMTP:
 			if c.SMTP == nil {
 				r.fail("COGMAIL_SMTP_HOST", "is required: smtp is in COGMAIL_PROVIDERS")
 			}

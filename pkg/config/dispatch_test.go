@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/cogmail/cogmail/pkg/config"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/routing"
 )
 
 // minimal is the smallest valid dispatch environment.
@@ -42,9 +42,9 @@ func TestLoadDispatchDefaults(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"routing", c.Routing, providerconfig.Config{Providers: []string{"ses"}, Strategy: providerconfig.Failover}},
+		{"routing", c.Routing, routing.Config{Providers: []string{"ses"}, Strategy: routing.Failover}},
 		// Unset settings stay zero: dispatch, breaker, idempotency and
-		// providerconfig apply their own defaults (dispatchwire's tests).
+		// routing apply their own defaults (dispatchwire's tests).
 		{"refresh", c.ProvidersRefresh, time.Duration(0)},
 		{"idempotency TTL", c.IdempotencyTTL, time.Duration(0)},
 		{"expired action", c.ExpiredAction, config.ExpiredAction("")},
@@ -100,8 +100,8 @@ func TestLoadDispatchProviders(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"weighted routing", c.Routing, providerconfig.Config{Providers: []string{"sendgrid", "mailgun", "smtp"},
-			Strategy: providerconfig.Weighted, Weights: map[string]int{"sendgrid": 3, "mailgun": 1, "smtp": 0}}},
+		{"weighted routing", c.Routing, routing.Config{Providers: []string{"sendgrid", "mailgun", "smtp"},
+			Strategy: routing.Weighted, Weights: map[string]int{"sendgrid": 3, "mailgun": 1, "smtp": 0}}},
 		{"sendgrid", *c.SendGrid, config.SendGrid{APIKey: "SG.plain-key", BaseURL: "https://api.eu.sendgrid.com", Sandbox: true}},
 		{"mailgun", *c.Mailgun, config.Mailgun{APIKeySecret: all["COGMAIL_MAILGUN_API_KEY_SECRET"], Domain: "mg.example.com", Region: "eu", TestMode: true}},
 		{"ses", *c.SES, config.SES{ConfigurationSet: "cogmail"}},

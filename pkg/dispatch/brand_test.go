@@ -7,8 +7,8 @@ import (
 	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/provider"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
 	cmqueue "github.com/cogmail/cogmail/pkg/queue"
+	"github.com/cogmail/cogmail/pkg/routing"
 )
 
 // TestBrandSenderOrderAndTrace: the sealed brand sender and reply-to are
@@ -19,14 +19,14 @@ func TestBrandSenderOrderAndTrace(t *testing.T) {
 	t.Parallel()
 	a, b := newSender("ses"), newSender("smtp")
 	f := newFixture(t, a, b)
-	routing := `{"providers":["ses","smtp"],"brands":{"default":"Main","brands":[
+	doc := `{"providers":["ses","smtp"],"brands":{"default":"Main","brands":[
 	 {"name":"Main","from":{"address":"main@main.example"}},
 	 {"name":"Admin","from":{"address":"admin@admin.example"},"providers":["smtp","ses"]}]}}`
-	c, err := providerconfig.Parse([]byte(routing), nil)
+	c, err := routing.Parse([]byte(doc), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := f.handler(func(d *dispatch.Deps, _ *dispatch.Options) { d.Routes = providerconfig.Static(c) })
+	h := f.handler(func(d *dispatch.Deps, _ *dispatch.Options) { d.Routes = routing.Static(c) })
 	rec, _ := f.message(func(e *envelope.Envelope, p *envelope.Payload) {
 		e.Brand = "Admin"
 		p.From, p.FromName, p.ReplyTo, p.ReplyToName = "admin@admin.example", "Admin", "sec@admin.example", "Security"

@@ -28,8 +28,8 @@ import (
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun/mailgunfake"
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid/sendgridfake"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
-	"github.com/cogmail/cogmail/pkg/providerconfig/ssmparam"
+	"github.com/cogmail/cogmail/pkg/routing"
+	"github.com/cogmail/cogmail/pkg/routing/ssmparam"
 )
 
 // moto holds clients for the shared moto_server.
@@ -209,8 +209,8 @@ func TestRoutingFollowsTheSSMParameter(t *testing.T) {
 	put(`{"providers":["sendgrid","mailgun"]}`)
 	sg, mg := newSender("sendgrid"), newSender("mailgun")
 	f := newFixture(t, sg, mg)
-	src, err := providerconfig.NewSource(providerconfig.SourceOptions{Client: ssmparam.Reader{Client: mt.ssm}, Parameter: name,
-		Fallback: providerconfig.Config{Providers: []string{"sendgrid"}}, Available: []string{"sendgrid", "mailgun"},
+	src, err := routing.NewSource(routing.SourceOptions{Client: ssmparam.Reader{Client: mt.ssm}, Parameter: name,
+		Fallback: routing.Config{Providers: []string{"sendgrid"}}, Available: []string{"sendgrid", "mailgun"},
 		Refresh: 60 * time.Second, Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/provider"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/routing"
 )
 
 // maxRounds bounds the rounds over the providers for one message, whatever
@@ -153,14 +153,14 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // failover; for weighted, a draw in proportion to the weights, then the rest
 // drawn the same way, then the standbys (weight 0) in listed order. Names
 // without a Sender are left out.
-func (h *Handler) order(c providerconfig.Config) []string {
+func (h *Handler) order(c routing.Config) []string {
 	names := make([]string, 0, len(c.Providers))
 	for _, p := range c.Providers {
 		if _, ok := h.senders[p]; ok && !slices.Contains(names, p) {
 			names = append(names, p)
 		}
 	}
-	if c.Strategy != providerconfig.Weighted || len(names) < 2 {
+	if c.Strategy != routing.Weighted || len(names) < 2 {
 		return names
 	}
 	weight := func(p string) int64 {

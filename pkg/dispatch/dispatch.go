@@ -26,8 +26,8 @@ import (
 	"github.com/cogmail/cogmail/pkg/idempotency"
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/provider"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
 	"github.com/cogmail/cogmail/pkg/queue"
+	"github.com/cogmail/cogmail/pkg/routing"
 	"github.com/cogmail/cogmail/pkg/seal"
 	"github.com/cogmail/cogmail/pkg/sendlimit"
 	"github.com/cogmail/cogmail/pkg/suppression"
@@ -63,9 +63,9 @@ type Idempotency interface {
 	Release(ctx context.Context, key string) error
 }
 
-// Routes gives the routing in force (providerconfig.Static or *providerconfig.Source).
+// Routes gives the routing in force (routing.Static or *routing.Source).
 type Routes interface {
-	Current(ctx context.Context) providerconfig.Config
+	Current(ctx context.Context) routing.Config
 }
 
 // Deps are the handler's collaborators, built once per cold start.

@@ -21,7 +21,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/idempotency"
 	"github.com/cogmail/cogmail/pkg/provider"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/routing"
 )
 
 func unavailable(p string) error {
@@ -524,7 +524,7 @@ func TestWeightedRouting(t *testing.T) {
 	a, b, c := newSender("sendgrid"), newSender("mailgun"), newSender("ses")
 	f := newFixture(t, a, b, c)
 	h := f.handler(func(d *dispatch.Deps, _ *dispatch.Options) {
-		d.Routes = providerconfig.Static{Providers: []string{"sendgrid", "mailgun", "ses"}, Strategy: providerconfig.Weighted,
+		d.Routes = routing.Static{Providers: []string{"sendgrid", "mailgun", "ses"}, Strategy: routing.Weighted,
 			Weights: map[string]int{"sendgrid": 3, "mailgun": 1, "ses": 0}}
 	})
 	const n = 2000

@@ -14,7 +14,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/provider"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/routing"
 	"github.com/cogmail/cogmail/pkg/seal"
 )
 
@@ -58,7 +58,7 @@ func Example() {
 
 	h, err := dispatch.New(dispatch.Deps{
 		Senders:    []dispatch.Sender{down{"sendgrid"}, console{"ses"}},
-		Routes:     providerconfig.Static{Providers: []string{"sendgrid", "ses"}, Strategy: providerconfig.Failover},
+		Routes:     routing.Static{Providers: []string{"sendgrid", "ses"}, Strategy: routing.Failover},
 		Opener:     opener,
 		DLQ:        sqsClient,
 		Visibility: sqsClient,

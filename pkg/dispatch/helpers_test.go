@@ -29,7 +29,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/idempotency"
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/provider"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/routing"
 	"github.com/cogmail/cogmail/pkg/seal"
 )
 
@@ -249,7 +249,7 @@ func (f *fixture) config(adjust ...func(*dispatch.Deps, *dispatch.Options)) (dis
 	}
 	d := dispatch.Deps{
 		Senders:    senders,
-		Routes:     providerconfig.Static{Providers: names},
+		Routes:     routing.Static{Providers: names},
 		Opener:     opener,
 		DLQ:        f.queue,
 		Visibility: f.queue,

@@ -15,8 +15,8 @@ import (
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/provider"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
 	"github.com/cogmail/cogmail/pkg/queue"
+	"github.com/cogmail/cogmail/pkg/routing"
 )
 
 // attempt is what is known about one message while it is handled.
@@ -34,7 +34,7 @@ type attempt struct {
 // process handles one message: it decides the outcome, then settles it
 // (sends it to the DLQ, delays it, or reports it) and returns the Action
 // taken.
-func (h *Handler) process(ctx context.Context, rec *events.SQSMessage, routing providerconfig.Config) Action {
+func (h *Handler) process(ctx context.Context, rec *events.SQSMessage, routing routing.Config) Action {
 	a := &attempt{rec: rec, start: h.o.Now(), receives: receiveCount(rec), trigger: "unknown"}
 	a.log = h.d.Logger.With("sqsMessageId", rec.MessageId)
 	h.held.drop(rec.MessageId) // received again: the handle this container kept is void
@@ -51,7 +51,7 @@ func (h *Handler) process(ctx context.Context, rec *events.SQSMessage, routing p
 
 // decide opens the message and tries to send it. Every path out of it is
 // an outcome; the claim on the dedup key settles itself from that outcome.
-func (h *Handler) decide(ctx context.Context, a *attempt, routing providerconfig.Config) (o outcome) {
+func (h *Handler) decide(ctx context.Context, a *attempt, routing routing.Config) (o outcome) {
 	env, err := envelope.Parse([]byte(a.rec.Body))
 	if err != nil {
 		return outcome{reason: envelope.ReasonMalformed, detail: err.Error()}

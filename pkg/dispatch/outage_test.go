@@ -22,7 +22,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/dispatch/breaker"
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/provider"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/routing"
 )
 
 // outage is a provider that is unavailable until the clock reaches back.
@@ -217,7 +217,7 @@ func TestOutages(t *testing.T) {
 			maxReceives := dispatch.Options{}.Schedule(dispatch.DefaultMaxAge).Receives + 100
 			h := f.handler(func(d *dispatch.Deps, o *dispatch.Options) {
 				d.Senders, d.DLQ, d.Visibility = senders, q, q
-				d.Routes = providerconfig.Static{Providers: []string{"sendgrid", "ses"}}
+				d.Routes = routing.Static{Providers: []string{"sendgrid", "ses"}}
 				o.Breaker = breaker.Options{} // the defaults: 5 failures, 30 s
 				o.Concurrency = 1             // one clock: the calls must not overlap
 				o.MaxReceives = maxReceives

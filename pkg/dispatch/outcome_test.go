@@ -11,7 +11,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/idempotency"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/routing"
 )
 
 // TestSentLineCarriesTheReceipt: the provider's message id is on the
@@ -59,7 +59,7 @@ func TestClaimSettlesOnEveryPath(t *testing.T) {
 		{name: "KMS down", setup: func(f *fixture, _ *sender) { f.kms.Fail = errors.New("KMS: ThrottlingException") }, metric: "Failed{Reason=kms}"},
 		{name: "unsealable", tamper: true, metric: "DLQ{Reason=unsealable}"},
 		{name: "no provider routed", adjust: func(d *dispatch.Deps, _ *dispatch.Options) {
-			d.Routes = providerconfig.Static{Providers: []string{"elsewhere"}}
+			d.Routes = routing.Static{Providers: []string{"elsewhere"}}
 		}, metric: "Failed{Reason=no-provider}"},
 		{name: "provider panics", setup: func(_ *fixture, a *sender) { a.hook = func(context.Context) { panic("boom") } }, metric: "Failed{Reason=panic}"},
 	}

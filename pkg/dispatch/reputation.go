@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/cogmail/cogmail/pkg/envelope"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
 	"github.com/cogmail/cogmail/pkg/recipient"
+	"github.com/cogmail/cogmail/pkg/routing"
 	"github.com/cogmail/cogmail/pkg/sendlimit"
 	"github.com/cogmail/cogmail/pkg/suppression"
 )
@@ -35,7 +35,7 @@ type RecipientCounter interface {
 // read, the message is sent: a lost sign-in code locks a user out, while
 // one email too many costs little, so the guard fails open (logged, and
 // counted as GuardError).
-func (h *Handler) guard(ctx context.Context, a *attempt, env *envelope.Envelope, to string, routing providerconfig.Config) (outcome, bool) {
+func (h *Handler) guard(ctx context.Context, a *attempt, env *envelope.Envelope, to string, routing routing.Config) (outcome, bool) {
 	addr := recipient.Canonical(to)
 	if addr == "" {
 		return outcome{}, false // the provider refuses it as Permanent

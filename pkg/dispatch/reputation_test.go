@@ -11,21 +11,21 @@ import (
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/envelope"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/routing"
 	"github.com/cogmail/cogmail/pkg/sendlimit"
 	"github.com/cogmail/cogmail/pkg/suppression"
 )
 
 // guarded is a fixture handler with an in-memory suppression list and
 // counters, the default policy and the given limit.
-func guarded(f *fixture, list *suppression.Memory, limit sendlimit.Limit, routing *providerconfig.Config) *dispatch.Handler {
+func guarded(f *fixture, list *suppression.Memory, limit sendlimit.Limit, rc *routing.Config) *dispatch.Handler {
 	return f.handler(func(d *dispatch.Deps, o *dispatch.Options) {
 		d.Suppressions = list
 		d.Recipients = sendlimit.NewMemory(f.clock.Now)
 		o.Suppression = suppression.DefaultPolicy()
 		o.RecipientLimit = limit
-		if routing != nil {
-			d.Routes = providerconfig.Static(*routing)
+		if rc != nil {
+			d.Routes = routing.Static(*rc)
 		}
 	})
 }
@@ -155,7 +155,7 @@ func TestRoutingOverridesRecipientLimit(t *testing.T) {
 	s := newSender("ses")
 	f := newFixture(t, s)
 	one := sendlimit.Limit{N: 1, Window: time.Hour}
-	h := guarded(f, suppression.NewMemory(f.clock.Now), sendlimit.Limit{N: 10, Window: time.Hour}, &providerconfig.Config{Providers: []string{"ses"}, RecipientLimit: &one})
+	h := guarded(f, suppression.NewMemory(f.clock.Now), sendlimit.Limit{N: 10, Window: time.Hour}, &routing.Config{Providers: []string{"ses"}, RecipientLimit: &one})
 	for range 3 {
 		rec, _ := f.message(to("x@example.com", cognito.SignUp))
 		_, _ = h.Handle(context.Background(), batch(rec))

@@ -27,9 +27,9 @@ import (
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
 	"github.com/cogmail/cogmail/pkg/provider/ses"
 	"github.com/cogmail/cogmail/pkg/provider/smtp"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
-	"github.com/cogmail/cogmail/pkg/providerconfig/ssmparam"
 	"github.com/cogmail/cogmail/pkg/reputationtable"
+	"github.com/cogmail/cogmail/pkg/routing"
+	"github.com/cogmail/cogmail/pkg/routing/ssmparam"
 	"github.com/cogmail/cogmail/pkg/seal"
 )
 
@@ -100,12 +100,12 @@ func Build(ctx context.Context, c *config.Dispatch, cl Clients, log *slog.Logger
 		available = append(available, s.Name())
 	}
 
-	var routes dispatch.Routes = providerconfig.Static(c.Routing)
+	var routes dispatch.Routes = routing.Static(c.Routing)
 	if c.ProvidersParam != "" {
 		if cl.SSM == nil {
 			errs = append(errs, errors.New("COGMAIL_PROVIDERS_PARAM: an SSM client is required"))
 		} else if len(errs) == 0 {
-			src, err := providerconfig.NewSource(providerconfig.SourceOptions{
+			src, err := routing.NewSource(routing.SourceOptions{
 				Client: ssmparam.Reader{Client: cl.SSM}, Parameter: c.ProvidersParam, Fallback: c.Routing, Available: available,
 				Refresh: c.ProvidersRefresh, Logger: log,
 			})
@@ -209,7 +209,7 @@ func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog
 		switch {
 		case cl.AWS.Region != "" && cl.AWS.Credentials != nil:
 			add(ses.New(ses.Config{AWS: cl.AWS, Endpoint: sc.Endpoint, ConfigurationSetName: sc.ConfigurationSet, Timeout: o.SendTimeout}))
-		case slices.Contains(c.Routing.Providers, providerconfig.SES):
+		case slices.Contains(c.Routing.Providers, routing.SES):
 			errs = append(errs, errors.New("ses: the AWS configuration has no region or credentials"))
 		default:
 			log.InfoContext(ctx, "ses not available: the AWS configuration has no region or credentials")

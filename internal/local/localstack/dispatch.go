@@ -26,7 +26,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid/sendgridfake"
 	"github.com/cogmail/cogmail/pkg/provider/ses/sesfake"
 	"github.com/cogmail/cogmail/pkg/provider/smtp/smtpfake"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/routing"
 	"github.com/cogmail/cogmail/pkg/seal"
 )
 
@@ -134,11 +134,11 @@ func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 	s.providers = p
 	awsCfg := awsclient.Config(s.Region, credentials.StaticCredentialsProvider{Value: creds})
 	s.SSMClient = ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = aws.String(s.URL) })
-	routing := o.Providers
-	if routing == "" {
-		routing = DefaultProviders
+	list := o.Providers
+	if list == "" {
+		list = DefaultProviders
 	}
-	rc, err := providerconfig.ParseList(routing, "")
+	rc, err := routing.ParseList(list, "")
 	if err != nil {
 		return fmt.Errorf("localstack: providers: %w", err)
 	}
@@ -161,7 +161,7 @@ func (s *Stack) startDispatch(ctx context.Context, o Options) error {
 		return fmt.Errorf("localstack: provider parameter: %w", err)
 	}
 	env := map[string]string{
-		"COGMAIL_PROVIDERS":         routing,
+		"COGMAIL_PROVIDERS":         list,
 		"COGMAIL_PROVIDERS_PARAM":   ProvidersParam,
 		"COGMAIL_PROVIDERS_REFRESH": "5s",
 		"COGMAIL_SENDER_EMAIL":      localSender,

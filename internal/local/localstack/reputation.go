@@ -18,7 +18,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/cogmail/cogmail/internal/local/eventsource"
-	cogevents "github.com/cogmail/cogmail/pkg/events"
+	feedback "github.com/cogmail/cogmail/pkg/feedback"
 	"github.com/cogmail/cogmail/pkg/mailevent"
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/sendlimit"
@@ -39,7 +39,7 @@ const (
 type reputation struct {
 	list     *suppression.Memory
 	counter  *sendlimit.Memory
-	events   *cogevents.Handler
+	events   *feedback.Handler
 	queueURL string
 
 	// inflight, once dispatch runs, opens what the guard stopped.
@@ -53,7 +53,7 @@ type reputation struct {
 // queue, before dispatch is built on them.
 func (s *Stack) startReputation(ctx context.Context, o Options, log *slog.Logger) error {
 	r := &reputation{list: suppression.NewMemory(nil), counter: sendlimit.NewMemory(nil)}
-	d := cogevents.Deps{Suppressions: r.list, Policy: suppression.DefaultPolicy(), Logger: log, Metrics: metrics.New(o.Metrics, "events", nil)}
+	d := feedback.Deps{Suppressions: r.list, Policy: suppression.DefaultPolicy(), Logger: log, Metrics: metrics.New(o.Metrics, "events", nil)}
 	if o.SendGridWebhookPublicKey != "" {
 		// nil: the requests already applied are remembered in memory.
 		v, err := mailevent.NewSendGridVerifier(o.SendGridWebhookPublicKey, nil, mailevent.VerifyOptions{})
@@ -69,7 +69,7 @@ func (s *Stack) startReputation(ctx context.Context, o Options, log *slog.Logger
 		}
 		d.Mailgun = v
 	}
-	h, err := cogevents.New(d)
+	h, err := feedback.New(d)
 	if err != nil {
 		return err
 	}

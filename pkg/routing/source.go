@@ -1,4 +1,4 @@
-package providerconfig
+package routing
 
 import (
 	"context"
@@ -67,10 +67,10 @@ type Source struct {
 // NewSource returns a Source serving o.Fallback until its first read.
 func NewSource(o SourceOptions) (*Source, error) {
 	if o.Client == nil || o.Parameter == "" {
-		return nil, errors.New("providerconfig: an SSM client and a parameter name are required")
+		return nil, errors.New("routing: an SSM client and a parameter name are required")
 	}
 	if err := o.Fallback.Validate(o.Available); err != nil {
-		return nil, fmt.Errorf("providerconfig: fallback: %w", err)
+		return nil, fmt.Errorf("routing: fallback: %w", err)
 	}
 	if o.Refresh <= 0 || o.Refresh > MaxRefresh {
 		o.Refresh = MaxRefresh
@@ -129,7 +129,7 @@ func (s *Source) read(ctx context.Context) error {
 	s.reads++
 	s.mu.Unlock()
 	if err != nil {
-		err = fmt.Errorf("providerconfig: read SSM parameter %s: %w", s.o.Parameter, err)
+		err = fmt.Errorf("routing: read SSM parameter %s: %w", s.o.Parameter, err)
 		s.o.Logger.WarnContext(ctx, "provider configuration not refreshed; keeping the current one", "error", err.Error())
 		return err
 	}

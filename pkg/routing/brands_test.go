@@ -1,11 +1,11 @@
-package providerconfig_test
+package routing_test
 
 import (
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/routing"
 )
 
 const withBrands = `{"providers":["ses","sendgrid"],"strategy":"failover","brands":{"default":"A","brands":[
@@ -13,7 +13,7 @@ const withBrands = `{"providers":["ses","sendgrid"],"strategy":"failover","brand
  {"name":"B","from":{"address":"b@b.example"},"providers":["smtp","ses"]}]}}`
 
 func TestForBrand(t *testing.T) {
-	c, err := providerconfig.Parse([]byte(withBrands), nil)
+	c, err := routing.Parse([]byte(withBrands), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,18 +27,18 @@ func TestForBrand(t *testing.T) {
 		{"renamed", []string{"ses", "sendgrid"}},
 	} {
 		got := c.ForBrand(tc.brand)
-		if !slices.Equal(got.Providers, tc.want) || got.Strategy != providerconfig.Failover {
+		if !slices.Equal(got.Providers, tc.want) || got.Strategy != routing.Failover {
 			t.Errorf("ForBrand(%q) = %v %s, want %v failover", tc.brand, got.Providers, got.Strategy, tc.want)
 		}
 	}
 }
 
 func TestBrandProvidersMustBeAvailable(t *testing.T) {
-	_, err := providerconfig.Parse([]byte(withBrands), []string{"ses", "sendgrid"})
+	_, err := routing.Parse([]byte(withBrands), []string{"ses", "sendgrid"})
 	if err == nil || !strings.Contains(err.Error(), `brand "B": "smtp" is not configured`) {
 		t.Errorf("Parse = %v, want the brand's unavailable provider named", err)
 	}
-	_, err = providerconfig.Parse([]byte(strings.Replace(withBrands, `"b@b.example"`, `"nope"`, 1)), nil)
+	_, err = routing.Parse([]byte(strings.Replace(withBrands, `"b@b.example"`, `"nope"`, 1)), nil)
 	if err == nil || !strings.Contains(err.Error(), "brands[1].from.address") {
 		t.Errorf("Parse = %v, want the invalid brand document refused", err)
 	}

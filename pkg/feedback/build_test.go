@@ -1,4 +1,4 @@
-package events_test
+package feedback_test
 
 import (
 	"context"
@@ -6,12 +6,12 @@ import (
 	"testing"
 
 	"github.com/cogmail/cogmail/pkg/config"
-	"github.com/cogmail/cogmail/pkg/events"
+	"github.com/cogmail/cogmail/pkg/feedback"
 )
 
 func TestBuildReportsEveryProblem(t *testing.T) {
 	c := &config.Events{SendGridPublicKey: "not-a-key", MailgunSigningKeySecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mg"}
-	_, err := events.Build(context.Background(), c, events.Clients{}, nil, nil)
+	_, err := feedback.Build(context.Background(), c, feedback.Clients{}, nil, nil)
 	if err == nil {
 		t.Fatal("no error")
 	}

@@ -1,10 +1,10 @@
-package providerconfig_test
+package routing_test
 
 import (
 	"slices"
 	"testing"
 
-	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/routing"
 )
 
 // FuzzParse: the SSM parameter is outside input. Whatever it holds, Parse
@@ -16,7 +16,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(`{"providers":[]}`)
 	f.Add(`[]`)
 	f.Fuzz(func(t *testing.T, s string) {
-		c, err := providerconfig.Parse([]byte(s), nil)
+		c, err := routing.Parse([]byte(s), nil)
 		if err != nil {
 			return
 		}
@@ -24,7 +24,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse accepted %q, which does not validate: %v", s, err)
 		}
 		for _, p := range c.Providers {
-			if !slices.Contains(providerconfig.Known, p) {
+			if !slices.Contains(routing.Known, p) {
 				t.Fatalf("Parse accepted unknown provider %q", p)
 			}
 		}
@@ -38,7 +38,7 @@ func FuzzParseList(f *testing.F) {
 	f.Add("sendgrid=3,mailgun=1")
 	f.Add("=,=x,,")
 	f.Fuzz(func(t *testing.T, s string) {
-		c, err := providerconfig.ParseList(s, "")
+		c, err := routing.ParseList(s, "")
 		if err != nil || c.Validate(nil) != nil {
 			return
 		}

@@ -1,4 +1,4 @@
-// Package ssmparam reads providerconfig's routing parameter from SSM
+// Package ssmparam reads the routing document (pkg/routing) from SSM
 // Parameter Store: the one place that links the SSM client for it.
 package ssmparam
 
@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/cogmail/cogmail/pkg/providerconfig"
+	"github.com/cogmail/cogmail/pkg/routing"
 )
 
 // API is the part of the SSM client a Reader uses; *ssm.Client satisfies it.
@@ -17,17 +17,17 @@ type API interface {
 	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 }
 
-// Reader is a providerconfig.ParameterReader over SSM.
+// Reader is a routing.ParameterReader over SSM.
 type Reader struct{ Client API }
 
 // ReadParameter reads name (a parameter name or ARN), decrypted.
-func (r Reader) ReadParameter(ctx context.Context, name string) (providerconfig.Parameter, error) {
+func (r Reader) ReadParameter(ctx context.Context, name string) (routing.Parameter, error) {
 	out, err := r.Client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
 	if err != nil {
-		return providerconfig.Parameter{}, err
+		return routing.Parameter{}, err
 	}
 	if out.Parameter == nil || out.Parameter.Value == nil {
-		return providerconfig.Parameter{}, fmt.Errorf("SSM parameter %s has no value", name)
+		return routing.Parameter{}, fmt.Errorf("SSM parameter %s has no value", name)
 	}
-	return providerconfig.Parameter{Value: *out.Parameter.Value, Version: out.Parameter.Version}, nil
+	return routing.Parameter{Value: *out.Parameter.Value, Version: out.Parameter.Version}, nil
 }

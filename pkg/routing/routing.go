@@ -1,8 +1,9 @@
-// Package providerconfig says which email providers dispatch uses and in
-// what order or proportion: the routing Config, its validation, and a Source
-// that re-reads it from an SSM parameter so that ops can switch providers
-// without a deploy.
-package providerconfig
+// Package routing is the live operations document dispatch runs by: which
+// providers it uses and in what order or proportion, the recipient limit in
+// force and the pool's brands. It holds the document's Config, its
+// validation, and a Source that re-reads it from an SSM parameter so that
+// ops can switch providers without a deploy.
+package routing
 
 import (
 	"encoding/json"
@@ -164,10 +165,10 @@ func Parse(b []byte, available []string) (Config, error) {
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("providerconfig: not a provider configuration (want {\"providers\":[...],\"strategy\":\"failover\"}): %w", err)
+		return Config{}, fmt.Errorf("routing: not a provider configuration (want {\"providers\":[...],\"strategy\":\"failover\"}): %w", err)
 	}
 	if err := c.Validate(available); err != nil {
-		return Config{}, fmt.Errorf("providerconfig: %w", err)
+		return Config{}, fmt.Errorf("routing: %w", err)
 	}
 	return c.Normalize(), nil
 }

@@ -1,4 +1,4 @@
-package events_test
+package feedback_test
 
 import (
 	"io"

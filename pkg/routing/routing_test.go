@@ -1,4 +1,4 @@
-package providerconfig_test
+package routing_test
 
 import (
 	"bytes"
@@ -17,8 +17,8 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/cogmail/cogmail/internal/testkit/motoserver"
-	"github.com/cogmail/cogmail/pkg/providerconfig"
-	"github.com/cogmail/cogmail/pkg/providerconfig/ssmparam"
+	"github.com/cogmail/cogmail/pkg/routing"
+	"github.com/cogmail/cogmail/pkg/routing/ssmparam"
 )
 
 func TestParseList(t *testing.T) {
@@ -26,25 +26,25 @@ func TestParseList(t *testing.T) {
 	tests := []struct {
 		name     string
 		list     string
-		strategy providerconfig.Strategy
-		want     providerconfig.Config
+		strategy routing.Strategy
+		want     routing.Config
 		wantErr  string
 	}{
-		{"ordered", "ses, sendgrid", "", providerconfig.Config{Providers: []string{"ses", "sendgrid"}}, ""},
-		{"names are case-insensitive", "SES,SendGrid", "", providerconfig.Config{Providers: []string{"ses", "sendgrid"}}, ""},
-		{"weights imply weighted", "sendgrid=3,mailgun=1", "", providerconfig.Config{
-			Providers: []string{"sendgrid", "mailgun"}, Strategy: providerconfig.Weighted,
+		{"ordered", "ses, sendgrid", "", routing.Config{Providers: []string{"ses", "sendgrid"}}, ""},
+		{"names are case-insensitive", "SES,SendGrid", "", routing.Config{Providers: []string{"ses", "sendgrid"}}, ""},
+		{"weights imply weighted", "sendgrid=3,mailgun=1", "", routing.Config{
+			Providers: []string{"sendgrid", "mailgun"}, Strategy: routing.Weighted,
 			Weights: map[string]int{"sendgrid": 3, "mailgun": 1}}, ""},
-		{"weighted without weights", "ses,smtp", providerconfig.Weighted, providerconfig.Config{
-			Providers: []string{"ses", "smtp"}, Strategy: providerconfig.Weighted}, ""},
-		{"a bad weight", "sendgrid=x", "", providerconfig.Config{}, `weight of "sendgrid"`},
-		{"a negative weight", "sendgrid=-1", "", providerconfig.Config{}, `weight of "sendgrid"`},
-		{"empty items are skipped", "ses,,sendgrid,", "", providerconfig.Config{Providers: []string{"ses", "sendgrid"}}, ""},
+		{"weighted without weights", "ses,smtp", routing.Weighted, routing.Config{
+			Providers: []string{"ses", "smtp"}, Strategy: routing.Weighted}, ""},
+		{"a bad weight", "sendgrid=x", "", routing.Config{}, `weight of "sendgrid"`},
+		{"a negative weight", "sendgrid=-1", "", routing.Config{}, `weight of "sendgrid"`},
+		{"empty items are skipped", "ses,,sendgrid,", "", routing.Config{Providers: []string{"ses", "sendgrid"}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := providerconfig.ParseList(tt.list, tt.strategy)
+			got, err := routing.ParseList(tt.list, tt.strategy)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
@@ -62,23 +62,23 @@ func TestValidate(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name      string
-		c         providerconfig.Config
+		c         routing.Config
 		available []string
 		wantErrs  []string // each must appear; none means valid
 	}{
-		{"valid failover", providerconfig.Config{Providers: []string{"ses", "sendgrid"}}, nil, nil},
-		{"valid weighted", providerconfig.Config{Providers: []string{"ses", "smtp"}, Strategy: "weighted", Weights: map[string]int{"ses": 0}}, nil, nil},
-		{"empty", providerconfig.Config{}, nil, []string{"names no provider"}},
-		{"unknown and duplicate", providerconfig.Config{Providers: []string{"postmark", "ses", "ses"}}, nil,
+		{"valid failover", routing.Config{Providers: []string{"ses", "sendgrid"}}, nil, nil},
+		{"valid weighted", routing.Config{Providers: []string{"ses", "smtp"}, Strategy: "weighted", Weights: map[string]int{"ses": 0}}, nil, nil},
+		{"empty", routing.Config{}, nil, []string{"names no provider"}},
+		{"unknown and duplicate", routing.Config{Providers: []string{"postmark", "ses", "ses"}}, nil,
 			[]string{`"postmark" is not a provider`, `"ses" is listed twice`}},
-		{"not available here", providerconfig.Config{Providers: []string{"mailgun"}}, []string{"ses"},
+		{"not available here", routing.Config{Providers: []string{"mailgun"}}, []string{"ses"},
 			[]string{`"mailgun" is not configured`}},
-		{"weights without weighted", providerconfig.Config{Providers: []string{"ses"}, Weights: map[string]int{"ses": 1}}, nil,
+		{"weights without weighted", routing.Config{Providers: []string{"ses"}, Weights: map[string]int{"ses": 1}}, nil,
 			[]string{"only used with the weighted strategy"}},
-		{"bad weights", providerconfig.Config{Providers: []string{"ses", "smtp"}, Strategy: "weighted",
+		{"bad weights", routing.Config{Providers: []string{"ses", "smtp"}, Strategy: "weighted",
 			Weights: map[string]int{"ses": -1, "smtp": 0, "mailgun": 2}}, nil,
 			[]string{`weight for "ses" is negative`, `weight for "mailgun", which is not listed`, "every weight is 0"}},
-		{"unknown strategy", providerconfig.Config{Providers: []string{"ses"}, Strategy: "random"}, nil,
+		{"unknown strategy", routing.Config{Providers: []string{"ses"}, Strategy: "random"}, nil,
 			[]string{`strategy "random"`}},
 	}
 	for _, tt := range tests {
@@ -108,22 +108,22 @@ func TestParseAndNormalize(t *testing.T) {
 	tests := []struct {
 		name    string
 		json    string
-		want    providerconfig.Config
+		want    routing.Config
 		wantErr bool
 	}{
 		{"failover by default", `{"providers":["ses","sendgrid"]}`,
-			providerconfig.Config{Providers: []string{"ses", "sendgrid"}, Strategy: providerconfig.Failover}, false},
+			routing.Config{Providers: []string{"ses", "sendgrid"}, Strategy: routing.Failover}, false},
 		{"weighted fills missing weights", `{"providers":["sendgrid","mailgun","ses"],"strategy":"weighted","weights":{"sendgrid":3,"ses":0}}`,
-			providerconfig.Config{Providers: []string{"sendgrid", "mailgun", "ses"}, Strategy: providerconfig.Weighted,
+			routing.Config{Providers: []string{"sendgrid", "mailgun", "ses"}, Strategy: routing.Weighted,
 				Weights: map[string]int{"sendgrid": 3, "mailgun": 1, "ses": 0}}, false},
-		{"unknown field", `{"providers":["ses"],"order":["ses"]}`, providerconfig.Config{}, true},
-		{"not JSON", `ses,sendgrid`, providerconfig.Config{}, true},
-		{"invalid", `{"providers":[]}`, providerconfig.Config{}, true},
+		{"unknown field", `{"providers":["ses"],"order":["ses"]}`, routing.Config{}, true},
+		{"not JSON", `ses,sendgrid`, routing.Config{}, true},
+		{"invalid", `{"providers":[]}`, routing.Config{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := providerconfig.Parse([]byte(tt.json), nil)
+			got, err := routing.Parse([]byte(tt.json), nil)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Parse error = %v, wantErr %v", err, tt.wantErr)
 			}
@@ -145,14 +145,14 @@ type params struct {
 
 func (p *params) set(v string) { p.mu.Lock(); defer p.mu.Unlock(); p.value = v; p.version++ }
 
-func (p *params) ReadParameter(context.Context, string) (providerconfig.Parameter, error) {
+func (p *params) ReadParameter(context.Context, string) (routing.Parameter, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.reads++
 	if p.fail != nil {
-		return providerconfig.Parameter{}, p.fail
+		return routing.Parameter{}, p.fail
 	}
-	return providerconfig.Parameter{Value: p.value, Version: p.version}, nil
+	return routing.Parameter{Value: p.value, Version: p.version}, nil
 }
 
 type clock struct {
@@ -165,7 +165,7 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c
 
 func TestSourceRefresh(t *testing.T) {
 	t.Parallel()
-	fallback := providerconfig.Config{Providers: []string{"smtp"}}
+	fallback := routing.Config{Providers: []string{"smtp"}}
 	type step struct {
 		set     string        // new parameter value ("" keeps it)
 		fail    bool          // reads fail from now on
@@ -200,7 +200,7 @@ func TestSourceRefresh(t *testing.T) {
 			t.Parallel()
 			clk := &clock{t: time.Unix(1e9, 0)}
 			p := &params{}
-			src, err := providerconfig.NewSource(providerconfig.SourceOptions{Client: p, Parameter: "/cogmail/providers",
+			src, err := routing.NewSource(routing.SourceOptions{Client: p, Parameter: "/cogmail/providers",
 				Fallback: fallback, Available: []string{"ses", "sendgrid", "mailgun", "smtp"}, Now: clk.Now})
 			if err != nil {
 				t.Fatal(err)
@@ -229,8 +229,8 @@ func TestSourceLogsRejectedParameter(t *testing.T) {
 	var logs bytes.Buffer
 	p := &params{}
 	p.set(`{"providers":["mailgun"]}`)
-	src, err := providerconfig.NewSource(providerconfig.SourceOptions{Client: p, Parameter: "/p",
-		Fallback: providerconfig.Config{Providers: []string{"ses"}}, Available: []string{"ses"},
+	src, err := routing.NewSource(routing.SourceOptions{Client: p, Parameter: "/p",
+		Fallback: routing.Config{Providers: []string{"ses"}}, Available: []string{"ses"},
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -250,16 +250,16 @@ func TestNewSourceChecks(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		o    providerconfig.SourceOptions
+		o    routing.SourceOptions
 	}{
-		{"no client", providerconfig.SourceOptions{Parameter: "/p", Fallback: providerconfig.Config{Providers: []string{"ses"}}}},
-		{"no parameter", providerconfig.SourceOptions{Client: &params{}, Fallback: providerconfig.Config{Providers: []string{"ses"}}}},
-		{"invalid fallback", providerconfig.SourceOptions{Client: &params{}, Parameter: "/p"}},
+		{"no client", routing.SourceOptions{Parameter: "/p", Fallback: routing.Config{Providers: []string{"ses"}}}},
+		{"no parameter", routing.SourceOptions{Client: &params{}, Fallback: routing.Config{Providers: []string{"ses"}}}},
+		{"invalid fallback", routing.SourceOptions{Client: &params{}, Parameter: "/p"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := providerconfig.NewSource(tt.o); err == nil {
+			if _, err := routing.NewSource(tt.o); err == nil {
 				t.Fatal("NewSource accepted it")
 			}
 		})
@@ -282,20 +282,20 @@ func TestSourceAgainstMotoSSM(t *testing.T) {
 	}
 	put(`{"providers":["ses","sendgrid"],"strategy":"failover"}`)
 	clk := &clock{t: time.Unix(1e9, 0)}
-	src, err := providerconfig.NewSource(providerconfig.SourceOptions{Client: ssmparam.Reader{Client: client}, Parameter: name,
-		Fallback: providerconfig.Config{Providers: []string{"smtp"}}, Refresh: 30 * time.Second, Now: clk.Now})
+	src, err := routing.NewSource(routing.SourceOptions{Client: ssmparam.Reader{Client: client}, Parameter: name,
+		Fallback: routing.Config{Providers: []string{"smtp"}}, Refresh: 30 * time.Second, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	steps := []struct {
 		put     string
 		advance time.Duration
-		want    providerconfig.Config
+		want    routing.Config
 	}{
-		{"", 0, providerconfig.Config{Providers: []string{"ses", "sendgrid"}, Strategy: providerconfig.Failover}},
+		{"", 0, routing.Config{Providers: []string{"ses", "sendgrid"}, Strategy: routing.Failover}},
 		{`{"providers":["sendgrid","mailgun"],"strategy":"weighted","weights":{"sendgrid":3,"mailgun":1}}`, 10 * time.Second,
-			providerconfig.Config{Providers: []string{"ses", "sendgrid"}, Strategy: providerconfig.Failover}},
-		{"", 20 * time.Second, providerconfig.Config{Providers: []string{"sendgrid", "mailgun"}, Strategy: providerconfig.Weighted,
+			routing.Config{Providers: []string{"ses", "sendgrid"}, Strategy: routing.Failover}},
+		{"", 20 * time.Second, routing.Config{Providers: []string{"sendgrid", "mailgun"}, Strategy: routing.Weighted,
 			Weights: map[string]int{"sendgrid": 3, "mailgun": 1}}},
 	}
 	for i, s := range steps {
@@ -312,8 +312,8 @@ func TestSourceAgainstMotoSSM(t *testing.T) {
 func BenchmarkSourceCurrentCached(b *testing.B) {
 	p := &params{}
 	p.set(`{"providers":["ses","sendgrid"]}`)
-	src, err := providerconfig.NewSource(providerconfig.SourceOptions{Client: p, Parameter: "/p",
-		Fallback: providerconfig.Config{Providers: []string{"ses"}}})
+	src, err := routing.NewSource(routing.SourceOptions{Client: p, Parameter: "/p",
+		Fallback: routing.Config{Providers: []string{"ses"}}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package events_test
+package feedback_test
 
 import (
 	"bufio"
@@ -26,7 +26,7 @@ import (
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
-	"github.com/cogmail/cogmail/pkg/events"
+	"github.com/cogmail/cogmail/pkg/feedback"
 	"github.com/cogmail/cogmail/pkg/mailevent"
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/suppression"
@@ -37,7 +37,7 @@ var now = time.Date(2025, 11, 29, 12, 0, 0, 0, time.UTC)
 const mailgunKey = "mg-signing-key"
 
 type harness struct {
-	h       *events.Handler
+	h       *feedback.Handler
 	store   *suppression.Memory
 	sgKey   *ecdsa.PrivateKey
 	metrics *bytes.Buffer
@@ -64,7 +64,7 @@ func newHarness(t *testing.T) *harness {
 	// checked against the policy's expiry from the event's own time.
 	store := suppression.NewMemory(func() time.Time { return time.Date(2025, 11, 29, 13, 0, 0, 0, time.UTC) })
 	var m, l bytes.Buffer
-	h, err := events.New(events.Deps{SendGrid: sg, Mailgun: mg, Suppressions: store, Policy: suppression.DefaultPolicy(),
+	h, err := feedback.New(feedback.Deps{SendGrid: sg, Mailgun: mg, Suppressions: store, Policy: suppression.DefaultPolicy(),
 		Metrics: metrics.New(&m, "events", clock), Logger: slogJSON(&l)})
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +272,7 @@ func (f *failingOnce) Add(ctx context.Context, e suppression.Entry) error {
 func TestRetryAfterAFailedApply(t *testing.T) {
 	hs := newHarness(t)
 	store := &failingOnce{Memory: hs.store}
-	h, err := events.New(events.Deps{SendGrid: hsSendGrid(t, hs), Mailgun: hsMailgun(t), Suppressions: store, Policy: suppression.DefaultPolicy()})
+	h, err := feedback.New(feedback.Deps{SendGrid: hsSendGrid(t, hs), Mailgun: hsMailgun(t), Suppressions: store, Policy: suppression.DefaultPolicy()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestUnknownAndUnconfigured(t *testing.T) {
 	if rec := post(hs, "/webhooks/postmark", []byte(`{}`), nil); rec.Code != http.StatusNotFound {
 		t.Errorf("unknown provider: %d", rec.Code)
 	}
-	h, _ := events.New(events.Deps{Suppressions: suppression.NewMemory(nil)})
+	h, _ := feedback.New(feedback.Deps{Suppressions: suppression.NewMemory(nil)})
 	for _, p := range []string{"/sendgrid", "/mailgun"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, p, strings.NewReader("[]")))
@@ -339,7 +339,7 @@ func TestUnknownAndUnconfigured(t *testing.T) {
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("GET: %d", rec.Code)
 	}
-	big := bytes.Repeat([]byte(" "), events.MaxBody+1)
+	big := bytes.Repeat([]byte(" "), feedback.MaxBody+1)
 	if rec := post(hs, "/sendgrid", big, nil); rec.Code != http.StatusRequestEntityTooLarge {
 		t.Errorf("too large: %d", rec.Code)
 	}

@@ -1,10 +1,10 @@
-// Package events is the events function: it takes the delivery events
+// Package feedback is the events function's logic: it takes the delivery events
 // the providers send back (SendGrid and Mailgun webhooks over HTTP, SES
 // notifications from an SQS queue), checks them, and puts hard bounces and
 // complaints on the suppression list. A body is checked and parsed whole
 // before anything is applied: a bad signature or a malformed event changes
 // nothing.
-package events
+package feedback
 
 import (
 	"context"
