@@ -39,8 +39,8 @@ type message struct {
 	receives         int
 	firstReceive     time.Time
 	received         time.Time // when the current receipt handle was issued
-	receipt          string // current receipt handle; older ones no longer act
-	deadLetterSource string // ARN of the queue that redrove it here
+	receipt          string    // current receipt handle; older ones no longer act
+	deadLetterSource string    // ARN of the queue that redrove it here
 	deleted          bool
 }
 

@@ -312,4 +312,3 @@ func (s *Server) send(w http.ResponseWriter, body []byte) {
 	s.inbox.Add(m)
 	writeJSON(w, map[string]string{"MessageId": m.MessageID})
 }
-
