@@ -20,6 +20,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/codecrypt"
 	"github.com/cogmail/cogmail/pkg/cognito"
 	cogconfig "github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/phone"
 )
 
 func eventCommand() command {
@@ -41,8 +42,12 @@ Examples:
   # for the local stack running here (cogmail local): its key is the default
   cogmail event --trigger SignUp --email a@b.c --out ev.json && cogmail invoke --event ev.json
 
+  # a Custom SMS Sender sign-up (also: --trigger SignUp --channel sms --phone ...)
+  cogmail event --trigger CustomSMSSender_SignUp --phone +14155552671 --out sms.json
+
 The event goes to stdout (or --out); a summary with the plaintext code, a test value you
-chose or got generated, goes to stderr so you can match it with the delivered email.
+chose or got generated, goes to stderr so you can match it with the delivered email (for
+an SMS event, beside the masked number only).
 Without a key flag the key is $COGMAIL_KMS_KEY_ARN, else the key of the local stack running
 here (read from its wiring file .cogmail/local.env: the KMS key alias/cogmail-codes names,
 or its raw AES key). KMS is reached through the standard AWS configuration: AWS_PROFILE,
@@ -53,11 +58,13 @@ AWS_REGION, credentials, AWS_ENDPOINT_URL_KMS; the region is the key ARN's when
 func runEvent(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("cogmail event", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	trigger := fs.String("trigger", "", "trigger source: SignUp, ForgotPassword, ... or the full CustomEmailSender_* name (required)")
-	email := fs.String("email", "", "the user's email attribute (required)")
+	trigger := fs.String("trigger", "", "trigger source: SignUp, ForgotPassword, ... or the full CustomEmailSender_* or CustomSMSSender_* name (required)")
+	email := fs.String("email", "", "the user's email attribute (required for an email event)")
+	phoneNumber := fs.String("phone", "", "the user's phone_number attribute, E.164 (+14155552671); makes an SMS event")
+	channel := fs.String("channel", "", "email or sms (default: the trigger's family; sms with --phone)")
 	locale := fs.String("locale", "", "the user's locale attribute (none by default)")
 	pool := fs.String("pool", localstack.SamplePool, "user pool id the code is bound to (its encryption context)")
-	userName := fs.String("username", "", "Cognito user name (default: the email's local part)")
+	userName := fs.String("username", "", "Cognito user name (default: the email's local part, or user and the number's last four digits)")
 	code := fs.String("code", "", "the code to encrypt (default: a random 6-digit code, or a temporary password for AdminCreateUser)")
 	keyARN := fs.String("kms-key-arn", "", "encrypt with this KMS key (key ARN, alias ARN or alias name; default $COGMAIL_KMS_KEY_ARN, else the running local stack's key)")
 	aesHex := fs.String("aes-key-hex", "", "encrypt with a raw AES-256 key (64 hex characters) instead of KMS")
@@ -66,7 +73,7 @@ func runEvent(ctx context.Context, e *env, args []string) int {
 	clientID := fs.String("client-id", localstack.SampleClientID, "app client id (callerContext.clientId): picks the brand")
 	out := fs.String("out", "", "write the event to this file instead of stdout")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: cogmail event --trigger T --email ADDR [--kms-key-arn ARN | --aes-key-hex HEX --aes-key-namespace NS --aes-key-name NAME] [flags]\n\nMakes a Custom Email Sender event as Cognito sends it: request.code encrypted with the AWS\nEncryption SDK (message format 1, suite 0x0378, encryption context userpool-id). An\nAccountTakeOverNotification carries no code but sample sign-in details.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "usage: cogmail event --trigger T (--email ADDR | --phone E164) [--kms-key-arn ARN | --aes-key-hex HEX --aes-key-namespace NS --aes-key-name NAME] [flags]\n\nMakes a Custom Email Sender or Custom SMS Sender event as Cognito sends it: request.code\nencrypted with the AWS Encryption SDK (message format 1, suite 0x0378, encryption context\nuserpool-id). An AccountTakeOverNotification carries no code but sample sign-in details.\n\nFlags:")
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), eventExamples)
 	}
@@ -81,15 +88,49 @@ func runEvent(ctx context.Context, e *env, args []string) int {
 	if len(rest) > 0 {
 		return usageErr("unexpected argument %q", rest[0])
 	}
-	if *trigger == "" || *email == "" {
-		return usageErr("--trigger and --email are required (cogmail event --help)")
+	if *trigger == "" {
+		return usageErr("--trigger and --email are required (or --phone for an SMS event; cogmail event --help)")
 	}
 	t, err := cognito.ParseTrigger(*trigger)
 	if err != nil || !t.Known() {
-		return usageErr("--trigger %q is not a Custom Email Sender trigger source (SignUp, ResendCode, ForgotPassword, UpdateUserAttribute, VerifyUserAttribute, AdminCreateUser, Authentication, AccountTakeOverNotification)", *trigger)
+		return usageErr("--trigger %q is not a Custom Email Sender trigger source (SignUp, ResendCode, ForgotPassword, UpdateUserAttribute, VerifyUserAttribute, AdminCreateUser, Authentication, AccountTakeOverNotification) or a CustomSMSSender_ one", *trigger)
 	}
-	if _, err := mail.ParseAddress(*email); err != nil {
-		return usageErr("--email %q is not an email address", *email)
+	switch *channel {
+	case "":
+		if *phoneNumber != "" && *email == "" {
+			t = t.On(cognito.ChannelSMS)
+		}
+	case string(cognito.ChannelEmail), string(cognito.ChannelSMS):
+		if strings.HasPrefix(*trigger, cognito.TriggerPrefix) || strings.HasPrefix(*trigger, cognito.SMSTriggerPrefix) {
+			if t.Channel() != cognito.Channel(*channel) {
+				return usageErr("--trigger %s is not of --channel %s", *trigger, *channel)
+			}
+		}
+		t = t.On(cognito.Channel(*channel))
+	default:
+		return usageErr("--channel %q is not email or sms", *channel)
+	}
+	if !t.Known() {
+		return usageErr("Cognito sends no %s by %s", t.Short(), t.Channel())
+	}
+	var number phone.Number
+	if t.Channel() == cognito.ChannelSMS {
+		if *phoneNumber == "" {
+			return usageErr("an SMS event needs --phone E164 (+14155552671)")
+		}
+		if number, err = phone.Parse(*phoneNumber); err != nil {
+			return usageErr("--phone %q: %s", *phoneNumber, strings.TrimPrefix(err.Error(), "phone: phone_number: "))
+		}
+		if *userName == "" {
+			*userName = "user" + number.E164()[len(number.E164())-4:]
+		}
+	} else if *email == "" {
+		return usageErr("--trigger and --email are required (or --phone for an SMS event; cogmail event --help)")
+	}
+	if *email != "" {
+		if _, err := mail.ParseAddress(*email); err != nil {
+			return usageErr("--email %q is not an email address", *email)
+		}
 	}
 	region, _, ok := strings.Cut(*pool, "_")
 	if !ok || region == "" {
@@ -99,7 +140,7 @@ func runEvent(ctx context.Context, e *env, args []string) int {
 		*userName, _, _ = strings.Cut(*email, "@")
 	}
 
-	spec := localstack.EventSpec{Trigger: t, Pool: *pool, UserName: *userName, Email: *email, Locale: *locale, ClientID: *clientID}
+	spec := localstack.EventSpec{Trigger: t, Pool: *pool, UserName: *userName, Email: *email, Phone: number.E164(), Locale: *locale, ClientID: *clientID}
 	var ciphertext, plaintext, keyDesc string
 	if !t.RequiresCode() {
 		// Key flags are accepted and unused, so a script can loop over every
@@ -113,7 +154,7 @@ func runEvent(ctx context.Context, e *env, args []string) int {
 		switch {
 		case plaintext == "":
 			plaintext = localstack.NewCode(t) // already escaped as Cognito escapes it
-		case t == cognito.AdminCreateUser:
+		case t.On(cognito.ChannelEmail) == cognito.AdminCreateUser:
 			plaintext = html.EscapeString(plaintext) // Cognito HTML-escapes temporary passwords
 		}
 		enc, desc, code := eventEncrypter(ctx, e, usageErr, t, *keyARN, *aesHex, *aesNS, *aesName)
@@ -146,10 +187,14 @@ func runEvent(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "cogmail event: --out: %v\n", err)
 		return exitFailed
 	}
+	to := *email
+	if t.Channel() == cognito.ChannelSMS {
+		to = number.Masked() // never the whole number beside a code
+	}
 	if plaintext == "" {
-		fmt.Fprintf(e.stderr, "cogmail event: %s for %s in %s (no code; sample sign-in details)\n", t, *email, *pool)
+		fmt.Fprintf(e.stderr, "cogmail event: %s for %s in %s (no code; sample sign-in details)\n", t, to, *pool)
 	} else {
-		fmt.Fprintf(e.stderr, "cogmail event: %s for %s in %s; code %s encrypted with %s\n", t, *email, *pool, html.UnescapeString(plaintext), keyDesc)
+		fmt.Fprintf(e.stderr, "cogmail event: %s for %s in %s; code %s encrypted with %s\n", t, to, *pool, html.UnescapeString(plaintext), keyDesc)
 	}
 	return exitOK
 }

@@ -85,6 +85,21 @@ func TestEventEncryptsAsCognito(t *testing.T) {
 			}},
 		{"temporary password escaped as Cognito does", nil, append([]string{"--trigger", "AdminCreateUser", "--email", "d@example.com", "--pool", "us-east-1_Test", "--code", "Tmp<1>&"}, aesFlags...),
 			aesDec, "", regexp.MustCompile(`^Tmp&lt;1&gt;&amp;$`), nil},
+		{"sms by its full trigger name", nil, append([]string{"--trigger", "CustomSMSSender_SignUp", "--phone", "+14155552671", "--pool", "us-east-1_Test"}, aesFlags...),
+			aesDec, "", regexp.MustCompile(`^[0-9]{6}$`), func(t *testing.T, ev *cognito.Event) {
+				if ev.TriggerSource != cognito.SMSSignUp || ev.Request.Type != "customSMSSenderRequestV1" || ev.Attr("phone_number") != "+14155552671" ||
+					ev.Attr("email") != "" || ev.UserName != "user2671" {
+					t.Errorf("trigger %q type %q phone %q email %q user %q", ev.TriggerSource, ev.Request.Type, ev.Attr("phone_number"), ev.Attr("email"), ev.UserName)
+				}
+			}},
+		{"sms by --channel, number normalised", nil, append([]string{"--trigger", "Authentication", "--channel", "sms", "--phone", "+44 20 7123 4567", "--email", "f@example.com"}, aesFlags...),
+			aesDec, "", regexp.MustCompile(`^[0-9]{6}$`), func(t *testing.T, ev *cognito.Event) {
+				if ev.TriggerSource != cognito.SMSAuthentication || ev.Attr("phone_number") != "+442071234567" || ev.Attr("email") != "f@example.com" {
+					t.Errorf("trigger %q phone %q email %q", ev.TriggerSource, ev.Attr("phone_number"), ev.Attr("email"))
+				}
+			}},
+		{"sms temporary password escaped", nil, append([]string{"--trigger", "AdminCreateUser", "--phone", "+14155552671", "--code", "Tmp<1>"}, aesFlags...),
+			aesDec, "", regexp.MustCompile(`^Tmp&lt;1&gt;$`), nil},
 		{"account takeover: no code, sign-in details", nil, append([]string{"--trigger", "AccountTakeOverNotification", "--email", "e@example.com"}, aesFlags...),
 			nil, "", nil, func(t *testing.T, ev *cognito.Event) {
 				if ev.Ciphertext() != "" || ev.Attr(cognito.AttrCity) == "" || ev.Attr(cognito.AttrEventResponse) == "" {
@@ -124,6 +139,9 @@ func TestEventEncryptsAsCognito(t *testing.T) {
 			if tc.check != nil {
 				tc.check(t, ev)
 			}
+			if n := ev.Attr("phone_number"); n != "" && strings.Contains(stderr, n) {
+				t.Errorf("stderr shows the whole number beside the code: %q", stderr)
+			}
 		})
 	}
 }
@@ -148,6 +166,12 @@ func TestEventErrors(t *testing.T) {
 		{"short aes key", nil, append(append([]string{}, signUp...), "--aes-key-hex", "abcd", "--aes-key-namespace", "ns", "--aes-key-name", "k"), exitUsage, "64 hex characters"},
 		{"code for account takeover", nil, []string{"event", "--trigger", "AccountTakeOverNotification", "--email", "a@b.c", "--code", "1"}, exitUsage, "carries no code"},
 		{"stray argument", nil, []string{"event", "extra"}, exitUsage, "unexpected argument"},
+		{"sms without --phone", nil, append([]string{"event", "--trigger", "CustomSMSSender_SignUp"}, aes...), exitUsage, "an SMS event needs --phone"},
+		{"invalid phone", nil, append([]string{"event", "--trigger", "SignUp", "--phone", "+4420"}, aes...), exitUsage, "not a valid number"},
+		{"national phone", nil, append([]string{"event", "--trigger", "SignUp", "--channel", "sms", "--phone", "02071234567"}, aes...), exitUsage, "not in international form"},
+		{"no sms account takeover", nil, append([]string{"event", "--trigger", "AccountTakeOverNotification", "--channel", "sms", "--phone", "+14155552671"}, aes...), exitUsage, "Cognito sends no AccountTakeOverNotification by sms"},
+		{"channel and trigger disagree", nil, append([]string{"event", "--trigger", "CustomSMSSender_SignUp", "--channel", "email", "--email", "a@b.c"}, aes...), exitUsage, "is not of --channel email"},
+		{"bad channel", nil, append([]string{"event", "--trigger", "SignUp", "--channel", "fax", "--email", "a@b.c"}, aes...), exitUsage, `--channel "fax" is not email or sms`},
 		{"unwritable --out", nil, append(append([]string{}, signUp...), append(aes, "--out", filepath.Join(t.TempDir(), "missing", "ev.json"))...), exitFailed, "--out"},
 		{"kms unreachable", map[string]string{"AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:1", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"},
 			append(append([]string{}, signUp...), "--kms-key-arn", "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-0000-0000-000000000000"), exitFailed, "KMS"},

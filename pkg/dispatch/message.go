@@ -63,6 +63,9 @@ func (h *Handler) decide(ctx context.Context, a *attempt, routing routing.Config
 	}
 	// The first line of the message's dispatch timeline (docs/operations.md).
 	a.log.InfoContext(ctx, "received", "receives", a.receives)
+	if o, stop := channel(env); stop {
+		return o
+	}
 
 	until, why, limit := h.window(env)
 	a.created, a.end = env.CreatedAt, until
@@ -106,6 +109,21 @@ func (h *Handler) decide(ctx context.Context, a *attempt, routing routing.Config
 	o = h.deliver(ctx, msg, order, deadline, a)
 	clearMessage(&msg)
 	return o
+}
+
+// channel refuses a message of a channel this dispatch does not send. Text
+// messages (channel "sms", from ingest's Custom SMS Sender path) have no
+// providers here yet: they are dead-lettered as channel-unsupported before
+// anything is claimed or unsealed, never taken for an email. The SMS
+// routing replaces this refusal with the channel's own provider order.
+func channel(env *envelope.Envelope) (outcome, bool) {
+	switch ch := env.MessageChannel(); ch {
+	case cognito.ChannelEmail:
+		return outcome{}, false
+	default:
+		return outcome{reason: envelope.ReasonChannelUnsupported,
+			detail: "this dispatch sends no " + string(ch) + " messages (no provider for the channel)"}, true
+	}
 }
 
 // windowOver is the outcome of a message whose retry window is over: why

@@ -95,6 +95,9 @@ var policy = map[Reason]Action{
 	// No configured provider can take the address (see address.go);
 	// another attempt would find the same providers.
 	envelope.ReasonAddressUnsupported: DeadLetter,
+	// The message's channel has no sender here (a text message; see
+	// channel in message.go); another attempt would find the same.
+	envelope.ReasonChannelUnsupported: DeadLetter,
 
 	ReasonUnavailable:  RetryLater,
 	ReasonRateLimited:  RetryLater,

@@ -46,6 +46,11 @@ const (
 	// recipient's address: its local part is not ASCII and none of them
 	// documents SMTPUTF8 support (or its domain has no IDNA form).
 	ReasonAddressUnsupported Reason = "address-unsupported"
+	// ReasonChannelUnsupported: the message's channel is one this dispatch
+	// does not send: a text message (channel "sms") before dispatch has
+	// SMS providers. It is dead-lettered, not retried, so that it stays
+	// whole in the DLQ, replayable, and visible by its reason.
+	ReasonChannelUnsupported Reason = "channel-unsupported"
 	// ReasonRetriesExhausted: still unsent on dispatch's MaxReceives-th
 	// delivery (the queue's maxReceiveCount, derived so that retrying by
 	// time never reaches it: only a message whose receives were spent
@@ -58,5 +63,5 @@ const (
 // DeadLetterReasons lists every reason a dead-lettered message carries, for
 // tools that filter by reason and must refuse one that cannot match.
 func DeadLetterReasons() []Reason {
-	return []Reason{ReasonPermanent, ReasonExpired, ReasonMaxAge, ReasonMalformed, ReasonUnsealable, ReasonAddressUnsupported, ReasonRetriesExhausted}
+	return []Reason{ReasonPermanent, ReasonExpired, ReasonMaxAge, ReasonMalformed, ReasonUnsealable, ReasonAddressUnsupported, ReasonChannelUnsupported, ReasonRetriesExhausted}
 }

@@ -1,7 +1,17 @@
 // Package envelope defines the queue message that ingest enqueues and
 // dispatch consumes: a versioned JSON envelope whose clear fields say what
-// the message is (trigger, pool, expiry) and whose sealed payload holds what
-// must stay secret (recipient, subject, bodies).
+// the message is (trigger, pool, expiry, channel) and whose sealed payload
+// holds what must stay secret (recipient, subject, bodies, text).
+//
+// An email envelope is schema version 1, as it always was. A text message
+// is version 2 (SchemaVersionSMS), with channel "sms" and clear SMS
+// metadata: the number's country, the text's encoding and segment count,
+// which the toll-fraud guard and the segment budget need before anything is
+// unsealed. The number itself, any part of it (a prefix, a masked form) and
+// the text are sealed: the clear fields of a queue or DLQ message carry
+// nothing that identifies the user beyond the email envelope's user name.
+// A dispatch from before SMS refuses a version 2 envelope from its header
+// (malformed) instead of taking a number for an address.
 package envelope
 
 import (
@@ -19,8 +29,12 @@ import (
 	"github.com/cogmail/cogmail/pkg/seal"
 )
 
-// SchemaVersion is the envelope version this code writes and reads.
+// SchemaVersion is the version of an email envelope.
 const SchemaVersion = 1
+
+// SchemaVersionSMS is the version of a text message's envelope (channel
+// "sms", with SMS metadata).
+const SchemaVersionSMS = 2
 
 // MaxBytes bounds an envelope: 256 KiB, what SQS allowed per message before
 // 2025 (1 MiB since), so that an envelope also fits a queue whose
@@ -38,17 +52,41 @@ type Envelope struct {
 	Locale   string          `json:"locale"`
 	// Brand names the brand the message was rendered for (pkg/brand); dispatch
 	// uses its provider order. Empty in envelopes from before brands.
-	Brand     string      `json:"brand,omitempty"`
-	CreatedAt time.Time   `json:"createdAt"`
-	ExpiresAt time.Time   `json:"expiresAt"`
-	Sealed    seal.Sealed `json:"sealed"`
+	Brand     string    `json:"brand,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	// Channel is "sms" in a version 2 envelope; empty (email) in version 1.
+	Channel cognito.Channel `json:"channel,omitempty"`
+	// SMS is the clear metadata of a text message (version 2 only).
+	SMS    *SMS        `json:"sms,omitempty"`
+	Sealed seal.Sealed `json:"sealed"`
 }
 
-// Payload is what the envelope seals.
+// SMS is what a text message's envelope says in clear: enough to count and
+// refuse it by country and cost, nothing that identifies the number.
+type SMS struct {
+	Country  string `json:"country"`  // ISO 3166-1 alpha-2 ("GB"), "001" for non-geographic numbers
+	Encoding string `json:"encoding"` // "GSM-7" or "UCS-2" (package segment)
+	Segments int    `json:"segments"` // what a provider bills
+}
+
+// MessageChannel is the envelope's channel: ChannelEmail for a version 1
+// envelope, which has none.
+func (e *Envelope) MessageChannel() cognito.Channel {
+	if e.Channel == "" {
+		return cognito.ChannelEmail
+	}
+	return e.Channel
+}
+
+// Payload is what the envelope seals. A text message has Channel "sms", To
+// (E.164) and Text only, so that a clear channel changed in transit cannot
+// make dispatch take it for an email.
 type Payload struct {
-	To       string `json:"to"`
-	From     string `json:"from,omitempty"`     // optional: dispatch's configured sender is used when empty
-	FromName string `json:"fromName,omitempty"` // optional display name
+	Channel  cognito.Channel `json:"channel,omitempty"`
+	To       string          `json:"to"`
+	From     string          `json:"from,omitempty"`     // optional: dispatch's configured sender is used when empty
+	FromName string          `json:"fromName,omitempty"` // optional display name
 	// ReplyTo and ReplyToName are the brand's optional Reply-To.
 	ReplyTo     string `json:"replyTo,omitempty"`
 	ReplyToName string `json:"replyToName,omitempty"`
@@ -99,7 +137,8 @@ const (
 	AttrDedupKey  = "cogmail.dedupKey"
 	AttrPool      = "cogmail.pool"
 	AttrMessageID = "cogmail.messageId"
-	AttrBrand     = "cogmail.brand" // set only when the envelope names a brand
+	AttrBrand     = "cogmail.brand"   // set only when the envelope names a brand
+	AttrChannel   = "cogmail.channel" // set only on a text message ("sms"): an email's attributes are as before
 )
 
 // Attributes returns the clear metadata as string attributes.
@@ -114,6 +153,9 @@ func (e *Envelope) Attributes() map[string]string {
 	}
 	if e.Brand != "" {
 		m[AttrBrand] = e.Brand
+	}
+	if e.Channel != "" && e.Channel != cognito.ChannelEmail {
+		m[AttrChannel] = string(e.Channel)
 	}
 	return m
 }
@@ -152,8 +194,20 @@ func Parse(b []byte) (*Envelope, error) {
 			missing = append(missing, field)
 		}
 	}
-	if e.Version != SchemaVersion {
-		return nil, &Error{Reason: fmt.Sprintf("schema version %d is not supported (want %d)", e.Version, SchemaVersion)}
+	switch e.Version {
+	case SchemaVersion:
+		if e.Channel != "" || e.SMS != nil {
+			return nil, &Error{Reason: "a version 1 envelope has no channel or sms field"}
+		}
+	case SchemaVersionSMS:
+		if e.Channel != cognito.ChannelSMS {
+			return nil, &Error{Reason: fmt.Sprintf("a version %d envelope must have channel %q", SchemaVersionSMS, cognito.ChannelSMS)}
+		}
+		check(e.SMS != nil && e.SMS.Country != "", "sms.country")
+		check(e.SMS != nil && e.SMS.Encoding != "", "sms.encoding")
+		check(e.SMS != nil && e.SMS.Segments > 0, "sms.segments")
+	default:
+		return nil, &Error{Reason: fmt.Sprintf("schema version %d is not supported (want %d or %d)", e.Version, SchemaVersion, SchemaVersionSMS)}
 	}
 	check(e.ID != "", "id")
 	check(e.DedupKey != "", "dedupKey")

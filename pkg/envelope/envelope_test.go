@@ -42,7 +42,10 @@ func TestParseRejects(t *testing.T) {
 		{"not json", `nope`, "not an envelope"},
 		{"array", `[1]`, "not an envelope"},
 		{"wrong type", `{"v":"1"}`, "wrong type"},
-		{"future version", strings.Replace(string(good), `"v":1`, `"v":2`, 1), "schema version 2"},
+		{"future version", strings.Replace(string(good), `"v":1`, `"v":3`, 1), "schema version 3 is not supported (want 1 or 2)"},
+		{"version 2 without channel", strings.Replace(string(good), `"v":1`, `"v":2`, 1), `must have channel "sms"`},
+		{"version 1 with a channel", strings.Replace(string(good), `"v":1`, `"v":1,"channel":"sms"`, 1), "a version 1 envelope has no channel"},
+		{"sms without metadata", strings.Replace(string(good), `"v":1`, `"v":2,"channel":"sms"`, 1), "missing sms.country, sms.encoding, sms.segments"},
 		{"no id", strings.Replace(string(good), `"id":"0123456789abcdef0123456789abcdef"`, `"id":""`, 1), "missing id"},
 		{"no sealed", `{"v":1,"id":"x","dedupKey":"d","trigger":"t","pool":"p","createdAt":"2026-01-01T00:00:00Z","expiresAt":"2026-01-01T00:00:00Z"}`, "sealed.ct"},
 		{"too big", strings.Repeat(" ", envelope.MaxBytes+1), "over the"},
@@ -105,5 +108,53 @@ func TestExpired(t *testing.T) {
 	}
 	if !e.Expired(e.ExpiresAt) {
 		t.Error("not expired at expiresAt")
+	}
+}
+
+func smsSample() *envelope.Envelope {
+	e := sample()
+	e.Version, e.Trigger, e.Channel = envelope.SchemaVersionSMS, cognito.SMSSignUp, cognito.ChannelSMS
+	e.SMS = &envelope.SMS{Country: "GB", Encoding: "GSM-7", Segments: 1}
+	return e
+}
+
+// TestSMSEnvelope: a text message is a version 2 envelope whose clear
+// fields name its channel, country, encoding and segments, and whose
+// attributes add only the channel; an email envelope is as it was.
+func TestSMSEnvelope(t *testing.T) {
+	e := smsSample()
+	b, err := e.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := envelope.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.MessageChannel() != cognito.ChannelSMS || *got.SMS != *e.SMS {
+		t.Errorf("round trip: channel %q, sms %+v", got.MessageChannel(), got.SMS)
+	}
+	if a := e.Attributes(); a[envelope.AttrChannel] != "sms" || a[envelope.AttrSchema] != "2" || len(a) != 7 {
+		t.Errorf("attributes %v", a)
+	}
+	email, _ := sample().Marshal()
+	if strings.Contains(string(email), "channel") || strings.Contains(string(email), `"sms"`) {
+		t.Errorf("an email envelope changed: %s", email)
+	}
+	if ch := sample().MessageChannel(); ch != cognito.ChannelEmail {
+		t.Errorf("a version 1 envelope's channel is %q", ch)
+	}
+}
+
+// TestOldEmailEnvelopeStillParses: an envelope written before channels (a
+// message still on the queue during a deploy) opens as an email.
+func TestOldEmailEnvelopeStillParses(t *testing.T) {
+	old := `{"v":1,"id":"0123456789abcdef0123456789abcdef","dedupKey":"d1","trigger":"CustomEmailSender_SignUp","pool":"us-east-1_Abc","userName":"ana","locale":"en","createdAt":"2026-11-25T10:00:00Z","expiresAt":"2026-11-26T10:00:00Z","sealed":{"alg":"x","dk":"AQI=","iv":"Aw==","ct":"BAU="}}`
+	e, err := envelope.Parse([]byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.MessageChannel() != cognito.ChannelEmail || e.SMS != nil {
+		t.Errorf("channel %q sms %+v", e.MessageChannel(), e.SMS)
 	}
 }

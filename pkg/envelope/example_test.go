@@ -18,5 +18,5 @@ func ExampleParse() {
 	fmt.Println(err)
 	// Output:
 	// SignUp 2026-11-26T10:00:00Z
-	// envelope: schema version 9 is not supported (want 1)
+	// envelope: schema version 9 is not supported (want 1 or 2)
 }

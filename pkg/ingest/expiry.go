@@ -24,13 +24,20 @@ var DefaultExpiry = map[cognito.Trigger]time.Duration{
 const GenericExpiry = time.Hour
 
 // ExpiryFor is how long t's code stays useful: overrides' entry for t, else
-// DefaultExpiry's, else GenericExpiry.
+// DefaultExpiry's, else GenericExpiry. A CustomSMSSender_ source without an
+// entry of its own takes its email namesake's (CustomSMSSender_SignUp
+// that of SignUp): Cognito's codes are valid as long by SMS as by email,
+// so COGMAIL_EXPIRY's "Authentication=90s" applies to both, and
+// "CustomSMSSender_Authentication=2m" to the SMS one alone.
 func ExpiryFor(overrides map[cognito.Trigger]time.Duration, t cognito.Trigger) time.Duration {
-	if d, ok := overrides[t]; ok {
-		return d
-	}
-	if d, ok := DefaultExpiry[t]; ok {
-		return d
+	namesake := t.On(cognito.ChannelEmail)
+	for _, m := range []map[cognito.Trigger]time.Duration{overrides, DefaultExpiry} {
+		if d, ok := m[t]; ok {
+			return d
+		}
+		if d, ok := m[namesake]; ok {
+			return d
+		}
 	}
 	return GenericExpiry
 }

@@ -1,7 +1,9 @@
-// Package ingest is the Custom Email Sender trigger: it decrypts the code,
-// resolves the recipient, renders the email, seals it and enqueues it. It
-// does no sending; if the message cannot be enqueued it returns an error so
-// that Lambda retries the event and nothing is lost.
+// Package ingest is the Custom Email Sender and Custom SMS Sender trigger:
+// it decrypts the code, resolves the recipient (an address, or for SMS the
+// phone_number in E.164), renders the email or text message, seals it and
+// enqueues it. The trigger family picks the channel; everything else is one
+// path. It does no sending; if the message cannot be enqueued it returns an
+// error so that Lambda retries the event and nothing is lost.
 package ingest
 
 import (
@@ -18,6 +20,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/metrics"
+	"github.com/cogmail/cogmail/pkg/phone"
 	"github.com/cogmail/cogmail/pkg/render"
 	"github.com/cogmail/cogmail/pkg/seal"
 	"github.com/cogmail/cogmail/pkg/secret"
@@ -33,9 +36,10 @@ type Resolver interface {
 	Resolve(ctx context.Context, e *cognito.Event) (string, error)
 }
 
-// Renderer renders an email (the render package provides it).
+// Renderer renders an email or a text message (the render package provides it).
 type Renderer interface {
 	Render(in render.Input) (render.Email, error)
+	RenderSMS(in render.Input) (render.SMS, error)
 }
 
 // Sealer encrypts the payload for a message id (the seal package provides it).
@@ -134,6 +138,10 @@ type Result struct {
 	Brand        string          `json:"brand"`
 	ExpiresAt    time.Time       `json:"expiresAt"`
 	SealedBytes  int             `json:"sealedBytes"`
+	// Channel is "sms" for a text message (empty for an email, as before).
+	Channel cognito.Channel `json:"channel,omitempty"`
+	// SMS is a text message's clear metadata: country, encoding, segments.
+	SMS *envelope.SMS `json:"sms,omitempty"`
 }
 
 // Stage names where handling failed.
@@ -201,7 +209,11 @@ func (h *Handler) Handle(ctx context.Context, raw []byte) (Result, error) {
 	if err != nil {
 		return Result{}, h.fail(ctx, log, "", &Error{Stage: StageParse, Err: err})
 	}
+	sms := ev.TriggerSource.Channel() == cognito.ChannelSMS
 	log = log.With("trigger", ev.TriggerSource.Short(), "pool", ev.UserPoolID)
+	if sms {
+		log = log.With("channel", string(cognito.ChannelSMS))
+	}
 	if len(h.o.UserPoolIDs) > 0 && !slices.Contains(h.o.UserPoolIDs, ev.UserPoolID) {
 		// Before the decrypt: under a raw AES key, or a KMS key policy that
 		// allows more than this pool, another pool's code would open.
@@ -223,34 +235,60 @@ func (h *Handler) Handle(ctx context.Context, raw []byte) (Result, error) {
 		if err != nil {
 			return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageDecrypt, Retryable: isRetryable(err), Err: err})
 		}
-		if ev.TriggerSource == cognito.AdminCreateUser {
-			// Cognito HTML-escapes temporary passwords; the user must type the real one.
+		if ev.TriggerSource.On(cognito.ChannelEmail) == cognito.AdminCreateUser {
+			// Cognito HTML-escapes temporary passwords (by email and by
+			// SMS); the user must type the real one.
 			code = secret.New(html.UnescapeString(code.Reveal()))
 		}
 	}
 	decrypted := h.o.Now()
 
-	to, err := h.d.Recipient.Resolve(ctx, ev)
-	if err != nil {
-		return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageRecipient, Retryable: isRetryable(err), Err: err})
-	}
-
 	validFor := ExpiryFor(h.o.Expiry, ev.TriggerSource)
-	email, err := b.Renderer.Render(render.Input{
+	in := render.Input{
 		Trigger:    ev.TriggerSource,
 		Locale:     render.ResolveLocale(ev, b.DefaultLocale),
 		Code:       code,
 		UserName:   ev.UserName,
 		Attributes: ev.Request.UserAttributes,
 		ValidFor:   validFor,
-	})
-	if err != nil {
-		return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageRender, Err: err})
+	}
+	var (
+		p                envelope.Payload
+		locale, template string
+		smsMeta          *envelope.SMS
+	)
+	if sms {
+		// The number is the recipient; a Number prints masked, and its
+		// errors never contain it.
+		n, err := phone.FromEvent(ev)
+		if err != nil {
+			return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageRecipient, Err: err})
+		}
+		log = log.With("country", n.Country(), "to", n.Masked())
+		m, err := b.Renderer.RenderSMS(in)
+		if err != nil {
+			return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageRender, Err: err})
+		}
+		p = envelope.Payload{Channel: cognito.ChannelSMS, To: n.E164(), Text: m.Text}
+		locale, template = m.Locale, m.Template
+		smsMeta = &envelope.SMS{Country: n.Country(), Encoding: string(m.Encoding), Segments: m.Segments}
+	} else {
+		to, err := h.d.Recipient.Resolve(ctx, ev)
+		if err != nil {
+			return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageRecipient, Retryable: isRetryable(err), Err: err})
+		}
+		email, err := b.Renderer.Render(in)
+		if err != nil {
+			return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageRender, Err: err})
+		}
+		p = envelope.Payload{To: to, From: b.From, FromName: b.FromName, ReplyTo: b.ReplyTo, ReplyToName: b.ReplyToName,
+			Subject: email.Subject, HTML: email.HTML, Text: email.Text}
+		locale, template = email.Locale, email.Template
 	}
 
 	rendered := h.o.Now()
-	payload, err := json.Marshal(envelope.Payload{To: to, From: b.From, FromName: b.FromName, ReplyTo: b.ReplyTo, ReplyToName: b.ReplyToName,
-		Subject: email.Subject, HTML: email.HTML, Text: email.Text})
+	payload, err := json.Marshal(p)
+	p = envelope.Payload{}
 	if err != nil {
 		return Result{}, h.fail(ctx, log, ev.TriggerSource, &Error{Stage: StageSeal, Err: err})
 	}
@@ -268,11 +306,14 @@ func (h *Handler) Handle(ctx context.Context, raw []byte) (Result, error) {
 		Trigger:   ev.TriggerSource,
 		Pool:      ev.UserPoolID,
 		UserName:  ev.UserName,
-		Locale:    email.Locale,
+		Locale:    locale,
 		Brand:     b.Name,
 		CreatedAt: start.UTC(),
 		ExpiresAt: start.Add(validFor).UTC(),
 		Sealed:    sealed,
+	}
+	if sms {
+		env.Version, env.Channel, env.SMS = envelope.SchemaVersionSMS, cognito.ChannelSMS, smsMeta
 	}
 	sqsID, err := h.d.Publisher.Publish(ctx, env)
 	if err != nil {
@@ -280,20 +321,25 @@ func (h *Handler) Handle(ctx context.Context, raw []byte) (Result, error) {
 	}
 	res := Result{
 		MessageID: id, SQSMessageID: sqsID, DedupKey: env.DedupKey, Trigger: ev.TriggerSource,
-		Locale: email.Locale, Template: email.Template, Brand: b.Name, ExpiresAt: env.ExpiresAt, SealedBytes: len(sealed.Ciphertext),
+		Locale: locale, Template: template, Brand: b.Name, ExpiresAt: env.ExpiresAt, SealedBytes: len(sealed.Ciphertext),
+		Channel: env.Channel, SMS: smsMeta,
 	}
 	end := h.o.Now()
 	elapsed := end.Sub(start)
 	// The stage offsets (milliseconds since the event arrived) are the
 	// ingest half of the message's timeline: received at the line's time
 	// minus enqueuedMs, then decrypted, rendered, sealed and enqueued.
-	log.InfoContext(ctx, "enqueued", "messageId", id, "sqsMessageId", sqsID, "dedupKey", env.DedupKey,
-		"locale", email.Locale, "template", email.Template, "expiresAt", env.ExpiresAt, "ms", elapsed.Milliseconds(),
+	args := []any{"messageId", id, "sqsMessageId", sqsID, "dedupKey", env.DedupKey,
+		"locale", locale, "template", template, "expiresAt", env.ExpiresAt, "ms", elapsed.Milliseconds(),
 		"decryptedMs", msSince(start, decrypted), "renderedMs", msSince(start, rendered),
-		"sealedMs", msSince(start, sealedAt), "enqueuedMs", msSince(start, end))
+		"sealedMs", msSince(start, sealedAt), "enqueuedMs", msSince(start, end)}
+	if sms {
+		args = append(args, "encoding", smsMeta.Encoding, "segments", smsMeta.Segments)
+	}
+	log.InfoContext(ctx, "enqueued", args...)
 	// One EMF line for both metrics: they share their dimensions, and each
 	// line is a write to stdout and a log event to ingest.
-	h.d.Metrics.Emit(map[string]string{"Trigger": ev.TriggerSource.Short()},
+	h.d.Metrics.Emit(dimensions(ev.TriggerSource, ev.TriggerSource.Short()),
 		metrics.Metric{Name: "Enqueued", Unit: metrics.Count, Value: 1},
 		metrics.Metric{Name: "IngestLatency", Unit: metrics.Milliseconds, Value: float64(elapsed.Microseconds()) / 1000})
 	return res, nil
@@ -309,8 +355,20 @@ func (h *Handler) fail(ctx context.Context, log *slog.Logger, t cognito.Trigger,
 	if trigger == "" {
 		trigger = "unknown"
 	}
-	h.d.Metrics.Count("IngestFailed", 1, map[string]string{"Trigger": trigger, "Stage": string(err.Stage)})
+	dims := dimensions(t, trigger)
+	dims["Stage"] = string(err.Stage)
+	h.d.Metrics.Count("IngestFailed", 1, dims)
 	return err
+}
+
+// dimensions are a metric's dimensions for trigger t: Trigger (its short
+// name) and, for a text message only, Channel=sms, so that the email
+// metrics keep the dimensions their alarms and dashboards use.
+func dimensions(t cognito.Trigger, short string) map[string]string {
+	if t.Channel() == cognito.ChannelSMS {
+		return map[string]string{"Trigger": short, "Channel": string(cognito.ChannelSMS)}
+	}
+	return map[string]string{"Trigger": short}
 }
 
 // msSince is t-start in milliseconds, to the microsecond.

@@ -23,7 +23,8 @@ type EventSpec struct {
 	Trigger  cognito.Trigger
 	Pool     string
 	UserName string
-	Email    string
+	Email    string            // the email attribute ("" for none: an SMS event's user may have none)
+	Phone    string            // the phone_number attribute of an SMS event (E.164)
 	Locale   string            // the user's locale attribute ("" for none)
 	Extra    map[string]string // more user attributes
 	// ClientID is the app client (callerContext.clientId) that picks the
@@ -34,16 +35,25 @@ type EventSpec struct {
 // SampleClientID is the app client id of events that name none.
 const SampleClientID = "1example23456789"
 
-// Event builds the JSON of a Custom Email Sender event whose request.code is
-// ciphertext (empty for AccountTakeOverNotification), shaped as Cognito sends it.
+// Event builds the JSON of a Custom Email Sender or Custom SMS Sender event
+// (by spec.Trigger's family) whose request.code is ciphertext (empty for
+// AccountTakeOverNotification), shaped as Cognito sends it.
 func Event(spec EventSpec, ciphertext string) ([]byte, error) {
 	attrs := map[string]string{
 		"sub":                 pseudoSub(spec.UserName),
-		"email":               spec.Email,
-		"email_verified":      "false",
 		"cognito:user_status": "UNCONFIRMED",
 	}
-	if spec.Trigger == cognito.AdminCreateUser {
+	if spec.Email != "" {
+		attrs["email"], attrs["email_verified"] = spec.Email, "false"
+	}
+	if spec.Phone != "" {
+		attrs["phone_number"], attrs["phone_number_verified"] = spec.Phone, "false"
+	}
+	requestType := "customEmailSenderRequestV1"
+	if spec.Trigger.Channel() == cognito.ChannelSMS {
+		requestType = "customSMSSenderRequestV1"
+	}
+	if spec.Trigger.On(cognito.ChannelEmail) == cognito.AdminCreateUser {
 		attrs["cognito:user_status"] = "FORCE_CHANGE_PASSWORD"
 	}
 	if spec.Locale != "" {
@@ -62,7 +72,7 @@ func Event(spec EventSpec, ciphertext string) ([]byte, error) {
 	e := cognito.Event{
 		Version: "1", TriggerSource: spec.Trigger, Region: "us-east-1", UserPoolID: spec.Pool, UserName: spec.UserName,
 		CallerContext: cognito.CallerContext{AWSSDKVersion: "aws-sdk-unknown-unknown", ClientID: spec.ClientID},
-		Request:       cognito.Request{Type: "customEmailSenderRequestV1", Code: code, UserAttributes: attrs},
+		Request:       cognito.Request{Type: requestType, Code: code, UserAttributes: attrs},
 	}
 	b, err := json.Marshal(e)
 	if err != nil {
@@ -98,7 +108,7 @@ func AccountTakeOverAttributes(now time.Time) map[string]string {
 // as Cognito escapes it.
 func NewCode(t cognito.Trigger) string {
 	n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000))
-	if t == cognito.AdminCreateUser {
+	if t.On(cognito.ChannelEmail) == cognito.AdminCreateUser {
 		return html.EscapeString(fmt.Sprintf("Tmp<%06d>", n.Int64()))
 	}
 	return fmt.Sprintf("%06d", n.Int64())
