@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -58,7 +59,7 @@ func (c Config) Validate() error {
 	}
 	if c.BaseURL != "" {
 		if err := baseurl.Check(c.BaseURL); err != nil {
-			errs = append(errs, errors.New("sendgrid: Config.BaseURL "+err.Error()))
+			errs = append(errs, fmt.Errorf("sendgrid: Config.BaseURL %w", err))
 		}
 	}
 	if c.Timeout < 0 {

@@ -6,6 +6,7 @@ package ses
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -59,7 +60,7 @@ func (c Config) Validate() error {
 	}
 	if c.Endpoint != "" {
 		if err := baseurl.Check(c.Endpoint); err != nil {
-			errs = append(errs, errors.New("ses: Config.Endpoint "+err.Error()))
+			errs = append(errs, fmt.Errorf("ses: Config.Endpoint %w", err))
 		}
 	}
 	if c.Timeout < 0 {
