@@ -31,6 +31,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/provider/smtp"
 	"github.com/cogmail/cogmail/pkg/render"
 	"github.com/cogmail/cogmail/pkg/routing"
+	"github.com/cogmail/cogmail/pkg/secretref"
 )
 
 func configCommand() command {
@@ -641,13 +642,9 @@ func (p *pinger) key(ctx context.Context, name string, plain cogconfig.Secret, r
 	})
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref)})
+	v, err := secretref.Read(ctx, sm, ref)
 	if err != nil {
-		return fail("cannot read the secret " + ref + ": " + err.Error())
-	}
-	v := strings.TrimSpace(aws.ToString(out.SecretString))
-	if v == "" {
-		return fail("the secret " + ref + " has no string value (store the key as plain text)")
+		return fail(err.Error())
 	}
 	return v, nil
 }

@@ -496,7 +496,7 @@ func TestConfigCheckSecretsManager(t *testing.T) {
 		want   string
 	}{
 		{"the secret's key works", name, exitOK, "ok       sendgrid the API key works"},
-		{"a missing secret", name + "-missing", exitFailed, "FAILED   sendgrid cannot read the secret " + name + "-missing"},
+		{"a missing secret", name + "-missing", exitFailed, "FAILED   sendgrid read secret " + name + "-missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/cogmail/cogmail/functions/events/eventswire"
 	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/config"
-	"github.com/cogmail/cogmail/pkg/feedback"
 	"github.com/cogmail/cogmail/pkg/initerror"
 	"github.com/cogmail/cogmail/pkg/memlimit"
 	"github.com/cogmail/cogmail/pkg/metrics"
@@ -34,7 +34,7 @@ func main() {
 	if err != nil {
 		initerror.Exit(log, initerror.TypeConfiguration, "AWS configuration rejected", err)
 	}
-	h, err := feedback.Build(ctx, cfg, feedback.Clients{
+	h, err := eventswire.Build(ctx, cfg, eventswire.Clients{
 		DynamoDB:       dynamodb.NewFromConfig(awsCfg),
 		SecretsManager: secretsmanager.NewFromConfig(awsCfg),
 	}, log, metrics.New(os.Stdout, "events", nil))

@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/dispatch"
@@ -31,6 +30,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/routing"
 	"github.com/cogmail/cogmail/pkg/routing/ssmparam"
 	"github.com/cogmail/cogmail/pkg/seal"
+	"github.com/cogmail/cogmail/pkg/secretref"
 )
 
 // Queue is the part of the SQS client the handler uses; *sqs.Client
@@ -38,12 +38,6 @@ import (
 type Queue interface {
 	dispatch.DLQ
 	dispatch.Visibility
-}
-
-// SecretReader is the part of the Secrets Manager client Build uses;
-// *secretsmanager.Client satisfies it.
-type SecretReader interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
 // DynamoDB is the part of the DynamoDB client Build uses (the idempotency
@@ -57,13 +51,13 @@ type DynamoDB interface {
 // (awsclient.Load in Lambda, local endpoints in tests), so the
 // endpoint variables such as AWS_ENDPOINT_URL_SESV2 apply.
 type Clients struct {
-	AWS            aws.Config      // region and credentials, for SES
-	SQS            Queue           // required: the DLQ and visibility changes
-	KMS            seal.KeyService // required: opens the envelopes' data keys
-	SSM            ssmparam.API    // required with COGMAIL_PROVIDERS_PARAM
-	SecretsManager SecretReader    // required when a *_SECRET variable is set
-	DynamoDB       DynamoDB        // required with COGMAIL_IDEMPOTENCY_TABLE or COGMAIL_REPUTATION_TABLE
-	HTTPClient     *http.Client    // for SendGrid and Mailgun; default one with pooled connections
+	AWS            aws.Config       // region and credentials, for SES
+	SQS            Queue            // required: the DLQ and visibility changes
+	KMS            seal.KeyService  // required: opens the envelopes' data keys
+	SSM            ssmparam.API     // required with COGMAIL_PROVIDERS_PARAM
+	SecretsManager secretref.Reader // required when a *_SECRET variable is set
+	DynamoDB       DynamoDB         // required with COGMAIL_IDEMPOTENCY_TABLE or COGMAIL_REPUTATION_TABLE
+	HTTPClient     *http.Client     // for SendGrid and Mailgun; default one with pooled connections
 	// Suppressions and Recipients, when set, are used instead of the
 	// reputation table (the local stack's in-memory list and counters).
 	Suppressions dispatch.Suppressions
@@ -166,7 +160,7 @@ func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog
 		if ref == "" {
 			return string(plain)
 		}
-		v, err := resolveSecret(ctx, cl.SecretsManager, ref)
+		v, err := secretref.Read(ctx, cl.SecretsManager, ref)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s_SECRET: %w", variable, err))
 		}
@@ -220,23 +214,6 @@ func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog
 		add(smtp.New(smtp.Config{Host: sm.Host, Port: sm.Port, Username: sm.Username, Password: pass, TLS: SMTPPolicy(sm.TLS), Timeout: o.SendTimeout}))
 	}
 	return senders, errors.Join(errs...)
-}
-
-// resolveSecret reads a secret's string value. The error names the secret
-// and what went wrong, never the value.
-func resolveSecret(ctx context.Context, sm SecretReader, ref string) (string, error) {
-	if sm == nil {
-		return "", errors.New("a Secrets Manager client is required")
-	}
-	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref)})
-	if err != nil {
-		return "", fmt.Errorf("read secret %s: %w", ref, err)
-	}
-	v := strings.TrimSpace(aws.ToString(out.SecretString))
-	if v == "" {
-		return "", fmt.Errorf("secret %s has no string value (store the key as plain text)", ref)
-	}
-	return v, nil
 }
 
 // Options are the handler's options as c sets them; what c leaves unset

@@ -1,39 +1,37 @@
-package feedback
+// Package eventswire builds the events function's handler from its
+// configuration at cold start: the suppression list and the webhook tokens
+// in the reputation table, a verifier per configured webhook, the Mailgun
+// signing key from Secrets Manager. It is the only place where pkg/config
+// meets pkg/feedback, as dispatchwire and ingestwire are for the other two.
+package eventswire
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/cogmail/cogmail/pkg/config"
+	"github.com/cogmail/cogmail/pkg/feedback"
 	"github.com/cogmail/cogmail/pkg/mailevent"
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/reputationtable"
+	"github.com/cogmail/cogmail/pkg/secretref"
 )
-
-// SecretReader is the part of the Secrets Manager client Build uses.
-type SecretReader interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
 
 // Clients are the AWS clients the events function uses.
 type Clients struct {
 	DynamoDB       reputationtable.Client // required
-	SecretsManager SecretReader           // required with COGMAIL_MAILGUN_WEBHOOK_SIGNING_KEY_SECRET
+	SecretsManager secretref.Reader       // required with COGMAIL_MAILGUN_WEBHOOK_SIGNING_KEY_SECRET
 }
 
 // Build makes the events Handler from configuration at cold start: the
 // suppression list and the Mailgun tokens in the reputation table, and a
 // verifier per configured webhook. Every problem is returned at once; no
 // error quotes a key.
-func Build(ctx context.Context, c *config.Events, cl Clients, log *slog.Logger, m *metrics.Emitter) (*Handler, error) {
+func Build(ctx context.Context, c *config.Events, cl Clients, log *slog.Logger, m *metrics.Emitter) (*feedback.Handler, error) {
 	var errs []error
-	d := Deps{Policy: c.Policy, Logger: log, Metrics: m}
+	d := feedback.Deps{Policy: c.Policy, Logger: log, Metrics: m}
 	s, err := reputationtable.NewSuppressions(cl.DynamoDB, c.Table, nil)
 	if err != nil {
 		errs = append(errs, err)
@@ -56,13 +54,11 @@ func Build(ctx context.Context, c *config.Events, cl Clients, log *slog.Logger, 
 	}
 	key := string(c.MailgunSigningKey)
 	if ref := c.MailgunSigningKeySecret; ref != "" {
-		if cl.SecretsManager == nil {
-			errs = append(errs, errors.New("COGMAIL_MAILGUN_WEBHOOK_SIGNING_KEY_SECRET: a Secrets Manager client is required"))
-		} else if out, err := cl.SecretsManager.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref)}); err != nil {
-			errs = append(errs, fmt.Errorf("COGMAIL_MAILGUN_WEBHOOK_SIGNING_KEY_SECRET: read secret %s: %w", ref, err))
-		} else {
-			key = strings.TrimSpace(aws.ToString(out.SecretString))
+		v, err := secretref.Read(ctx, cl.SecretsManager, ref)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("COGMAIL_MAILGUN_WEBHOOK_SIGNING_KEY_SECRET: %w", err))
 		}
+		key = v
 	}
 	if key != "" {
 		tokens, err := reputationtable.NewTokens(cl.DynamoDB, c.Table, nil)
@@ -77,5 +73,5 @@ func Build(ctx context.Context, c *config.Events, cl Clients, log *slog.Logger, 
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("events: %w", errors.Join(errs...))
 	}
-	return New(d)
+	return feedback.New(d)
 }
