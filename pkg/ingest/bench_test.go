@@ -29,8 +29,18 @@ func (m *marshalPublisher) Publish(_ context.Context, e *envelope.Envelope) (str
 // with its ECDSA P-384 verify), resolve, render, seal (data key cached, as in
 // steady state) and marshal. `make bench` records it in docs/benchmarks.md.
 func BenchmarkHandleRawAES(b *testing.B) {
+	benchmarkHandle(b, fixtures.MustLoadEvents())
+}
+
+// BenchmarkHandleSMSRawAES is BenchmarkHandleRawAES for a Custom SMS Sender
+// SignUp: the number parsed and normalised (libphonenumber), the text
+// rendered and its segments counted, in place of the address and the email.
+func BenchmarkHandleSMSRawAES(b *testing.B) {
+	benchmarkHandle(b, fixtures.MustLoadSMSEvents())
+}
+
+func benchmarkHandle(b *testing.B, ev *fixtures.Events) {
 	ctx := context.Background()
-	ev := fixtures.MustLoadEvents()
 	dec, err := codecrypt.NewRawAES(ctx, codecrypt.RawAESKey{Namespace: ev.KeyNamespace, Name: ev.KeyName, Key: ev.AESKey()})
 	if err != nil {
 		b.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cogmail/cogmail/internal/testkit/fixtures"
+	"github.com/cogmail/cogmail/pkg/brand"
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/envelope"
@@ -55,6 +56,16 @@ func TestSharedSMSEvents(t *testing.T) {
 			}
 			masked = append(masked, n.Masked())
 			m := msgs[0]
+			for _, leak := range []string{html.UnescapeString(c.Secret), c.Secret, c.Phone, strings.TrimPrefix(c.Phone, "+"), n.Masked()} {
+				if strings.Contains(m.body, leak) {
+					t.Errorf("the queue body contains %q in clear", leak)
+				}
+				for k, v := range m.attrs {
+					if strings.Contains(v, leak) {
+						t.Errorf("attribute %s contains %q", k, leak)
+					}
+				}
+			}
 			env, err := envelope.Parse([]byte(m.body))
 			if err != nil {
 				t.Fatal(err)
@@ -214,4 +225,26 @@ func openWith(hs *harness, env *envelope.Envelope) (envelope.Payload, error) {
 		return p, err
 	}
 	return p, json.Unmarshal(pt, &p)
+}
+
+// TestBrandSMSWorstCase: a brand whose name makes a built-in text message
+// longer than its segment limit is refused by the brand file's checks
+// (ingest.CheckTemplates), on its name, and accepted with smsSegments: 2.
+func TestBrandSMSWorstCase(t *testing.T) {
+	name := strings.Repeat("N", 80)
+	doc := "brands:\n - name: " + name + "\n   from: {address: a@a.example}\n"
+	_, err := brand.Parse([]byte(doc), ingest.CheckTemplates("en"))
+	if err == nil || !strings.Contains(err.Error(), "brands[0].name: embedded:") || !strings.Contains(err.Error(), "over the brand's limit of 1") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := brand.Parse([]byte(doc+"   smsSegments: 2\n"), ingest.CheckTemplates("en")); err != nil {
+		t.Errorf("with smsSegments 2: %v", err)
+	}
+	set, err := brand.Parse([]byte(doc + "   smsSegments: 2\n   originDomain: app.example.com\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.NewBrandSet(set, "en"); err != nil {
+		t.Errorf("NewBrandSet: %v", err)
+	}
 }

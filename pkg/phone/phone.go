@@ -56,7 +56,7 @@ type Number struct {
 	e164    string
 	country string // ISO 3166-1 alpha-2; "001" for a non-geographic number (+800, +882)
 	code    int    // the country calling code
-	typ     phonenumbers.PhoneNumberType
+	parsed  *phonenumbers.PhoneNumber
 }
 
 // Parse reads a number written in international form (+ and the country
@@ -79,14 +79,17 @@ func Parse(s string) (Number, error) {
 		// say what the user of cogmail can act on.
 		return Number{}, &Error{Reason: "is not a phone number (" + parseReason(err) + ")", kind: ErrInvalidNumber}
 	}
-	if !phonenumbers.IsValidNumber(n) {
+	// IsValidNumber is these two calls; the region is wanted too, and
+	// finding it is the dearer half (a regexp per region of the code).
+	region := phonenumbers.GetRegionCodeForNumber(n)
+	if !phonenumbers.IsValidNumberForRegion(n, region) {
 		return Number{}, &Error{Reason: "is not a valid number in its country's numbering plan", kind: ErrInvalidNumber}
 	}
 	return Number{
 		e164:    phonenumbers.Format(n, phonenumbers.E164),
-		country: phonenumbers.GetRegionCodeForNumber(n),
+		country: region,
 		code:    int(n.GetCountryCode()),
-		typ:     phonenumbers.GetNumberType(n),
+		parsed:  n, // for Type, which ingest does not need: its regexps cost as much again
 	}, nil
 }
 
@@ -127,7 +130,10 @@ func (n Number) CallingCode() int { return n.code }
 // Type is the libphonenumber kind of the number ("mobile",
 // "fixed-line-or-mobile", "premium-rate", ...), for the toll-fraud guard.
 func (n Number) Type() string {
-	switch n.typ {
+	if n.parsed == nil {
+		return "unknown"
+	}
+	switch phonenumbers.GetNumberType(n.parsed) {
 	case phonenumbers.FIXED_LINE:
 		return "fixed-line"
 	case phonenumbers.MOBILE:
