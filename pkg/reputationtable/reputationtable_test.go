@@ -14,9 +14,11 @@ import (
 
 	"github.com/cogmail/cogmail/internal/testkit/motoserver"
 	"github.com/cogmail/cogmail/internal/testkit/sendlimittest"
+	"github.com/cogmail/cogmail/internal/testkit/smsledgertest"
 	"github.com/cogmail/cogmail/internal/testkit/suppressiontest"
 	"github.com/cogmail/cogmail/pkg/reputationtable"
 	"github.com/cogmail/cogmail/pkg/sendlimit"
+	"github.com/cogmail/cogmail/pkg/smsguard"
 	"github.com/cogmail/cogmail/pkg/suppression"
 )
 
@@ -204,4 +206,15 @@ func TestConcurrentReplaysOneApplied(t *testing.T) {
 	if first.Load() != 1 {
 		t.Fatalf("%d of 16 concurrent deliveries of one webhook were taken as new, want 1", first.Load())
 	}
+}
+
+func TestLedger(t *testing.T) {
+	smsledgertest.Run(t, func(t *testing.T) smsguard.Ledger {
+		db, name := newSerialTable(t)
+		l, err := reputationtable.NewLedger(db, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	})
 }

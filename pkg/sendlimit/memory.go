@@ -13,6 +13,10 @@ type Memory struct {
 	mu  sync.Mutex
 	now func() time.Time
 	m   map[string]*bucket
+	// sweepAt is the size at which ended windows are next swept: twice
+	// what the last sweep left (at least 4096), so that sweeping stays
+	// O(1) per Take however many addresses are in their window.
+	sweepAt int
 }
 
 type bucket struct {
@@ -25,7 +29,7 @@ func NewMemory(now func() time.Time) *Memory {
 	if now == nil {
 		now = time.Now
 	}
-	return &Memory{now: now, m: map[string]*bucket{}}
+	return &Memory{now: now, m: map[string]*bucket{}, sweepAt: 4096}
 }
 
 // Take implements Counter.
@@ -40,12 +44,13 @@ func (c *Memory) Take(_ context.Context, address, id string, l Limit) (bool, err
 	start := window(now, l)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.m) >= 4096 {
+	if len(c.m) >= c.sweepAt {
 		for k, b := range c.m {
 			if !now.Before(b.end) {
 				delete(c.m, k)
 			}
 		}
+		c.sweepAt = max(4096, 2*len(c.m))
 	}
 	b := c.m[address]
 	if b == nil || !b.start.Equal(start) || !b.end.Equal(start.Add(l.Window)) {
