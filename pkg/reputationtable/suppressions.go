@@ -1,6 +1,8 @@
 // Package reputationtable keeps cogmail's reputation state in one DynamoDB
 // table: the suppression list (a suppression.Store), the per-address send
-// counters (a sendlimit.Counter) and the webhook replay records, Mailgun
+// counters (a sendlimit.Counter, also the SMS guard's per-number and
+// per-block counts), the SMS guard's ledger (an smsguard.Ledger: messages
+// per country per hour, segments per day) and the webhook replay records, Mailgun
 // tokens and SendGrid requests already applied (mailevent.Tokens). The table has one string partition key, AttrKey,
 // and TTL on the number attribute AttrExpiration; each kind of item has its
 // own key prefix. infra/template.yaml creates it.
