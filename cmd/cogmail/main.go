@@ -20,7 +20,10 @@ const (
 	exitAborted = 3 // the user declined a confirmation, or was interrupted
 )
 
-// command is one subcommand; each lives in its own file.
+// command is one subcommand, with the line `cogmail help` shows for it;
+// each lives in its own file. run dispatches through the same verbTable as
+// the subcommands of dlq, providers, config, queue, templates and
+// suppressions.
 type command struct {
 	name    string
 	summary string
@@ -60,26 +63,15 @@ func main() {
 }
 
 func run(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 {
-		usage(e.stderr)
-		return exitUsage
-	}
-	if (args[0] == "help" && len(args) == 1) || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
-		usage(e.stdout)
-		return exitOK
-	}
-	if args[0] == "help" && len(args) > 1 {
+	if len(args) > 1 && args[0] == "help" {
 		args = []string{args[1], "--help"} // cogmail help dlq
 	}
-	var names []string
-	for _, c := range commands() {
-		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
-		}
-		names = append(names, c.name)
+	cmds := commands()
+	verbs := make([]verb, len(cmds))
+	for i, c := range cmds {
+		verbs[i] = verb{name: c.name, run: c.run}
 	}
-	fmt.Fprintf(e.stderr, "cogmail: unknown command %q%s\n(cogmail help lists the commands)\n", args[0], didYouMean(args[0], names, ""))
-	return exitUsage
+	return verbTable{cmd: "cogmail", noun: "command", hint: "(cogmail help lists the commands)", verbs: verbs, usage: usage}.run(ctx, e, args)
 }
 
 func usage(w io.Writer) {

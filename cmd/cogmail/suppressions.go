@@ -8,10 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -52,14 +50,21 @@ Examples:
   cogmail suppressions remove ana@example.com     # with COGMAIL_REPUTATION_TABLE set
 `
 
+// suppressionsFlags are the flags every verb takes, before or after it.
+type suppressionsFlags struct {
+	table, local, region, reason string
+	json                         bool
+}
+
 func runSuppressions(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("cogmail suppressions", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	table := fs.String("table", "", "the reputation table (default $COGMAIL_REPUTATION_TABLE)")
-	local := fs.String("local", "", "a running local stack's URL instead of a table (e.g. http://127.0.0.1:8025)")
-	region := fs.String("region", "", "AWS region (default AWS_REGION or the profile's)")
-	reason := fs.String("reason", string(suppression.Manual), "add: bounce, complaint or manual")
-	asJSON := fs.Bool("json", false, "print JSON")
+	var f suppressionsFlags
+	fs.StringVar(&f.table, "table", "", "the reputation table (default $COGMAIL_REPUTATION_TABLE)")
+	fs.StringVar(&f.local, "local", "", "a running local stack's URL instead of a table (e.g. http://127.0.0.1:8025)")
+	fs.StringVar(&f.region, "region", "", "AWS region (default AWS_REGION or the profile's)")
+	fs.StringVar(&f.reason, "reason", string(suppression.Manual), "add: bounce, complaint or manual")
+	fs.BoolVar(&f.json, "json", false, "print JSON")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), suppressionsUsage+"\n\nFlags:")
 		fs.PrintDefaults()
@@ -69,110 +74,140 @@ func runSuppressions(ctx context.Context, e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	if len(rest) == 0 {
-		fs.Usage()
-		return exitUsage
+	verbs := []verb{
+		f.verb("list", false, suppressionsList),
+		f.verb("check", true, suppressionsCheck),
+		f.verb("add", true, suppressionsAdd),
+		f.verb("remove", true, suppressionsRemove),
 	}
-	verb, operands := rest[0], rest[1:]
-	want := map[string]int{"list": 0, "check": 1, "add": 1, "remove": 1}
-	n, ok := want[verb]
-	if !ok || len(operands) != n {
-		fmt.Fprintf(e.stderr, "cogmail suppressions: want list, check ADDRESS, add ADDRESS or remove ADDRESS (got %q)%s\n", strings.Join(rest, " "), unknownVerb(verb, want))
-		return exitUsage
-	}
-	var address string
-	if n == 1 {
-		address = operands[0]
-		if suppression.Canonical(address) == "" {
-			fmt.Fprintln(e.stderr, "cogmail suppressions: that is not an email address")
+	return runVerb(ctx, e, "cogmail suppressions", verbs, func(w io.Writer) { fs.SetOutput(w); fs.Usage() }, rest)
+}
+
+// suppressionsCall is what a verb works on: the list, where it is, and the
+// address its operand names.
+type suppressionsCall struct {
+	suppressionsFlags
+	store   suppression.Store
+	where   string
+	address string
+}
+
+// verb is the verb name: it checks the operands (one address, or none),
+// finds the list, then runs do.
+func (f suppressionsFlags) verb(name string, address bool, do func(context.Context, *env, suppressionsCall) int) verb {
+	return verb{name: name, run: func(ctx context.Context, e *env, operands []string) int {
+		c := suppressionsCall{suppressionsFlags: f}
+		if address != (len(operands) == 1) || len(operands) > 1 {
+			fmt.Fprintf(e.stderr, "cogmail suppressions: want list, check ADDRESS, add ADDRESS or remove ADDRESS (got %q)\n", strings.Join(append([]string{name}, operands...), " "))
 			return exitUsage
 		}
-	}
-	tableName, localURL := firstNonEmpty(strings.TrimSpace(*table), strings.TrimSpace(e.getenv("COGMAIL_REPUTATION_TABLE"))), strings.TrimSpace(*local)
-	if tableName == "" && localURL == "" {
-		// Neither names a list: the local stack running here, if any.
-		w, err := localWiring(e.getenv)
-		if err != nil {
+		if address {
+			c.address = operands[0]
+			if suppression.Canonical(c.address) == "" {
+				fmt.Fprintln(e.stderr, "cogmail suppressions: that is not an email address")
+				return exitUsage
+			}
+		}
+		tableName, localURL := firstNonEmpty(strings.TrimSpace(f.table), strings.TrimSpace(e.getenv("COGMAIL_REPUTATION_TABLE"))), strings.TrimSpace(f.local)
+		if tableName == "" && localURL == "" {
+			// Neither names a list: the local stack running here, if any.
+			w, err := localWiring(e.getenv)
+			if err != nil {
+				fmt.Fprintf(e.stderr, "cogmail suppressions: %v\n", err)
+				return exitFailed
+			}
+			if w != nil {
+				localURL = w.url()
+				fmt.Fprintf(e.stderr, "cogmail suppressions: %s\n", w.describe())
+			}
+		}
+		var err error
+		if c.store, c.where, err = suppressionStore(ctx, e, localURL, tableName, f.region); err != nil {
 			fmt.Fprintf(e.stderr, "cogmail suppressions: %v\n", err)
-			return exitFailed
+			return exitUsage
 		}
-		if w != nil {
-			localURL = w.url()
-			fmt.Fprintf(e.stderr, "cogmail suppressions: %s\n", w.describe())
-		}
-	}
-	store, where, err := suppressionStore(ctx, e, localURL, tableName, *region)
+		return do(ctx, e, c)
+	}}
+}
+
+func suppressionsList(ctx context.Context, e *env, c suppressionsCall) int {
+	l, err := c.store.List(ctx)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cogmail suppressions: %v\n", err)
+		return exitFailed
+	}
+	if c.json {
+		return printJSON(e, l)
+	}
+	printEntries(e.stdout, l)
+	fmt.Fprintf(e.stdout, "%d suppressed (%s)\n", len(l), c.where)
+	return exitOK
+}
+
+// suppressionsCheck fails (exit 1) when the address is suppressed.
+func suppressionsCheck(ctx context.Context, e *env, c suppressionsCall) int {
+	l, err := c.store.Lookup(ctx, c.address)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cogmail suppressions: %v\n", err)
+		return exitFailed
+	}
+	switch {
+	case c.json:
+		printJSON(e, l)
+	case len(l) == 0:
+		fmt.Fprintf(e.stdout, "%s is not suppressed (%s)\n", suppression.Canonical(c.address), c.where)
+	default:
+		printEntries(e.stdout, l)
+		stopped, sent := blockedTriggers(suppression.DefaultPolicy(), l)
+		fmt.Fprintf(e.stdout, "default policy: stopped %s; still sent %s\n", listOrNone(stopped), listOrNone(sent))
+	}
+	if len(l) > 0 {
+		return exitFailed
+	}
+	return exitOK
+}
+
+// blockedTriggers splits the triggers (short names) into those the policy
+// stops for an address with these suppressions and those it still sends.
+func blockedTriggers(p suppression.Policy, l []suppression.Entry) (stopped, sent []string) {
+	for _, t := range cognito.Triggers {
+		if _, blocked := p.Blocking(l, string(t)); blocked {
+			stopped = append(stopped, t.Short())
+		} else {
+			sent = append(sent, t.Short())
+		}
+	}
+	return stopped, sent
+}
+
+func suppressionsAdd(ctx context.Context, e *env, c suppressionsCall) int {
+	r, err := suppression.ParseReason(c.reason)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cogmail suppressions: --reason: %v\n", err)
 		return exitUsage
 	}
-	switch verb {
-	case "list":
-		l, err := store.List(ctx)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "cogmail suppressions: %v\n", err)
-			return exitFailed
-		}
-		if *asJSON {
-			return printJSON(e, l)
-		}
-		printEntries(e.stdout, l)
-		fmt.Fprintf(e.stdout, "%d suppressed (%s)\n", len(l), where)
-		return exitOK
-	case "check":
-		l, err := store.Lookup(ctx, address)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "cogmail suppressions: %v\n", err)
-			return exitFailed
-		}
-		if *asJSON {
-			printJSON(e, l)
-		} else if len(l) == 0 {
-			fmt.Fprintf(e.stdout, "%s is not suppressed (%s)\n", suppression.Canonical(address), where)
-		} else {
-			printEntries(e.stdout, l)
-			p := suppression.DefaultPolicy()
-			var sent, stopped []string
-			for _, t := range cognito.Triggers {
-				if _, blocked := p.Blocking(l, string(t)); blocked {
-					stopped = append(stopped, t.Short())
-				} else {
-					sent = append(sent, t.Short())
-				}
-			}
-			fmt.Fprintf(e.stdout, "default policy: stopped %s; still sent %s\n", listOrNone(stopped), listOrNone(sent))
-		}
-		if len(l) > 0 {
-			return exitFailed
-		}
-		return exitOK
-	case "add":
-		r, err := suppression.ParseReason(*reason)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "cogmail suppressions: --reason: %v\n", err)
-			return exitUsage
-		}
-		now := time.Now().UTC()
-		entry := suppression.Entry{Address: address, Reason: r, Provider: "ops", At: now, ExpiresAt: suppression.DefaultPolicy().Expiry(r, now)}
-		if err := store.Add(ctx, entry); err != nil {
-			fmt.Fprintf(e.stderr, "cogmail suppressions: %v\n", err)
-			return exitFailed
-		}
-		fmt.Fprintf(e.stdout, "suppressed %s (%s) in %s\n", suppression.Canonical(address), r, where)
-		return exitOK
-	default: // remove
-		n, err := store.Remove(ctx, address)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "cogmail suppressions: %v\n", err)
-			return exitFailed
-		}
-		if n == 0 {
-			fmt.Fprintf(e.stdout, "%s was not suppressed (%s)\n", suppression.Canonical(address), where)
-			return exitOK
-		}
-		fmt.Fprintf(e.stdout, "lifted %d suppression(s) of %s (%s); dispatch mails it again from its next message\n", n, suppression.Canonical(address), where)
+	now := time.Now().UTC()
+	entry := suppression.Entry{Address: c.address, Reason: r, Provider: "ops", At: now, ExpiresAt: suppression.DefaultPolicy().Expiry(r, now)}
+	if err := c.store.Add(ctx, entry); err != nil {
+		fmt.Fprintf(e.stderr, "cogmail suppressions: %v\n", err)
+		return exitFailed
+	}
+	fmt.Fprintf(e.stdout, "suppressed %s (%s) in %s\n", suppression.Canonical(c.address), r, c.where)
+	return exitOK
+}
+
+func suppressionsRemove(ctx context.Context, e *env, c suppressionsCall) int {
+	n, err := c.store.Remove(ctx, c.address)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cogmail suppressions: %v\n", err)
+		return exitFailed
+	}
+	if n == 0 {
+		fmt.Fprintf(e.stdout, "%s was not suppressed (%s)\n", suppression.Canonical(c.address), c.where)
 		return exitOK
 	}
+	fmt.Fprintf(e.stdout, "lifted %d suppression(s) of %s (%s); dispatch mails it again from its next message\n", n, suppression.Canonical(c.address), c.where)
+	return exitOK
 }
 
 func listOrNone(l []string) string {
@@ -289,12 +324,4 @@ func (l *localSuppressions) Remove(ctx context.Context, address string) (int, er
 func (l *localSuppressions) List(ctx context.Context) ([]suppression.Entry, error) {
 	var out []suppression.Entry
 	return out, l.do(ctx, http.MethodGet, "/api/suppressions", nil, &out)
-}
-
-// unknownVerb is "did you mean" for a verb not in want, else "".
-func unknownVerb(verb string, want map[string]int) string {
-	if _, ok := want[verb]; ok {
-		return ""
-	}
-	return didYouMean(verb, slices.Sorted(maps.Keys(want)), "")
 }
