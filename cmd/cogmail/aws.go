@@ -76,12 +76,3 @@ func awsConfigFromEnv(ctx context.Context, getenv func(string) string, region st
 func serviceEndpoint(getenv func(string) string, service string) string {
 	return firstNonEmpty(getenv("AWS_ENDPOINT_URL_"+service), getenv("AWS_ENDPOINT_URL"))
 }
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}

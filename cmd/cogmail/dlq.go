@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -251,12 +250,6 @@ func sqsURLRegion(url string) string {
 		return parts[0]
 	}
 	return ""
-}
-
-func dlqJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // dlqReasons are the dead-letter reasons --reason takes.

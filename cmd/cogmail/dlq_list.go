@@ -37,7 +37,7 @@ func dlqList(ctx context.Context, e *env, args []string) int {
 		if ms == nil {
 			ms = []dlq.Message{}
 		}
-		if err := dlqJSON(e.stdout, ms); err != nil {
+		if err := writeJSON(e.stdout, ms); err != nil {
 			return f.fail(err)
 		}
 		return exitOK

@@ -78,7 +78,7 @@ Run it again to finish an interrupted replay.
 	})
 	prog.finish()
 	if res != nil && *f.json {
-		if jerr := dlqJSON(e.stdout, res); jerr != nil && err == nil {
+		if jerr := writeJSON(e.stdout, res); jerr != nil && err == nil {
 			err = jerr
 		}
 	}
@@ -152,14 +152,6 @@ func printDLQPlan(w io.Writer, p *dlq.Plan, dry, includeExpired bool) {
 	if p.Unselected > 0 {
 		fmt.Fprintf(w, "Not selected, left in the DLQ: %s.\n", plural(p.Unselected, "message"))
 	}
-}
-
-// plural is "1 message", "2 messages".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // parseDLQRate reads "10", "10/s" or "0.5/s".

@@ -28,7 +28,7 @@ func dlqShow(ctx context.Context, e *env, args []string) int {
 		return f.fail(err)
 	}
 	if *f.json {
-		if err := dlqJSON(e.stdout, m); err != nil {
+		if err := writeJSON(e.stdout, m); err != nil {
 			return f.fail(err)
 		}
 		return exitOK

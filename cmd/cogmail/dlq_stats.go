@@ -26,7 +26,7 @@ func dlqStats(ctx context.Context, e *env, args []string) int {
 		return f.fail(err)
 	}
 	if *f.json {
-		if err := dlqJSON(e.stdout, st); err != nil {
+		if err := writeJSON(e.stdout, st); err != nil {
 			return f.fail(err)
 		}
 		return exitOK

@@ -109,7 +109,7 @@ func queueStats(ctx context.Context, e *env, args []string) int {
 		r.OldestAgeSeconds, r.ByTrigger, r.Source = &age, st.ByTrigger, "the local stack at "+ref.endpoint
 	}
 	if *asJSON {
-		if err := dlqJSON(e.stdout, r); err != nil {
+		if err := writeJSON(e.stdout, r); err != nil {
 			return fail(err)
 		}
 		return exitOK

@@ -137,7 +137,7 @@ func suppressionsList(ctx context.Context, e *env, c suppressionsCall) int {
 		return exitFailed
 	}
 	if c.json {
-		return printJSON(e, l)
+		return writeJSONOut(e, l)
 	}
 	printEntries(e.stdout, l)
 	fmt.Fprintf(e.stdout, "%d suppressed (%s)\n", len(l), c.where)
@@ -153,7 +153,7 @@ func suppressionsCheck(ctx context.Context, e *env, c suppressionsCall) int {
 	}
 	switch {
 	case c.json:
-		printJSON(e, l)
+		writeJSONOut(e, l)
 	case len(l) == 0:
 		fmt.Fprintf(e.stdout, "%s is not suppressed (%s)\n", suppression.Canonical(c.address), c.where)
 	default:
@@ -207,22 +207,6 @@ func suppressionsRemove(ctx context.Context, e *env, c suppressionsCall) int {
 		return exitOK
 	}
 	fmt.Fprintf(e.stdout, "lifted %d suppression(s) of %s (%s); dispatch mails it again from its next message\n", n, suppression.Canonical(c.address), c.where)
-	return exitOK
-}
-
-func listOrNone(l []string) string {
-	if len(l) == 0 {
-		return "none"
-	}
-	return strings.Join(l, ", ")
-}
-
-func printJSON(e *env, v any) int {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return exitFailed
-	}
 	return exitOK
 }
 
