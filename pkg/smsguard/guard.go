@@ -76,7 +76,7 @@ type Verdict struct {
 	Refused Reason
 	// Country is the number's ISO 3166 alpha-2 region ("" when it has none).
 	Country string
-	// Number is the masked number (+44******0123).
+	// Number is the masked number (+44******0123, phone.Mask).
 	Number string
 	// Exempt is set when the message was let over the country cap or the
 	// prefix velocity by the Authentication exemption.
@@ -89,9 +89,10 @@ type Verdict struct {
 // Allowed reports whether the message may be sent.
 func (v Verdict) Allowed() bool { return v.Refused == "" }
 
-// LogValue logs the verdict under stable keys, masked.
+// LogValue logs the verdict under stable keys: country and masked (as
+// phone.Number logs), then reason and detail when refused.
 func (v Verdict) LogValue() slog.Value {
-	attrs := []slog.Attr{slog.String("country", v.Country), slog.String("number", v.Number)}
+	attrs := []slog.Attr{slog.String("country", v.Country), slog.String("masked", v.Number)}
 	if v.Refused != "" {
 		attrs = append(attrs, slog.String("reason", string(v.Refused)), slog.String("detail", v.Detail))
 	}

@@ -422,22 +422,6 @@ func TestNoWholeNumber(t *testing.T) {
 	}
 }
 
-func TestMask(t *testing.T) {
-	for in, want := range map[string]string{
-		"+447411120123": "+44******0123",
-		"+14155552671":  "+1******2671",
-		"+3531234567":   "+353****567",
-		"+35312":        "+353*2",
-		"":              "",
-		"0123":          "****",
-		"07911 120123":  "**********23",
-	} {
-		if got := smsguard.Mask(in); got != want {
-			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestMemoryLedger(t *testing.T) {
 	smsledgertest.Run(t, func(*testing.T) smsguard.Ledger { return smsguard.NewMemoryLedger() })
 }

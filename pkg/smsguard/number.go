@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/cogmail/cogmail/pkg/phone"
 )
 
 // blockDigits is how many trailing digits the numbers of one block differ
@@ -37,7 +39,7 @@ var errNumber = errors.New("smsguard: not an E.164 number")
 // times the rest of the guard; FuzzRegion holds it to Parse's answer.
 func parse(s string) (number, error) {
 	if len(s) < 4 || len(s) > 16 || s[0] != '+' || s[1] == '0' || !digits(s[1:]) {
-		return number{masked: maskRaw(s)}, errNumber
+		return number{masked: phone.Mask(s)}, errNumber
 	}
 	for ccLen := 1; ccLen <= 3 && ccLen < len(s)-2; ccLen++ {
 		cc, _ := strconv.Atoi(s[1 : 1+ccLen])
@@ -55,34 +57,13 @@ func parse(s string) (number, error) {
 			yes := true
 			pn.ItalianLeadingZero, pn.NumberOfLeadingZeros = &yes, &zeros
 		}
-		n := number{e164: s, region: phonenumbers.GetRegionCodeForNumber(pn), masked: mask(s, ccLen)}
+		n := number{e164: s, region: phonenumbers.GetRegionCodeForNumber(pn), masked: phone.Mask(s)}
 		if n.region == phonenumbers.UNKNOWN_REGION {
 			n.region = ""
 		}
 		return n, nil
 	}
-	return number{masked: maskRaw(s)}, errNumber
-}
-
-// Mask is number (E.164) as logs show it: the country code and the last
-// four digits, the rest starred (+44******0123). Anything that is not an
-// E.164 number is starred but for its last two characters.
-func Mask(e164 string) string {
-	n, _ := parse(e164)
-	return n.masked
-}
-
-func mask(e164 string, ccLen int) string {
-	national := len(e164) - 1 - ccLen
-	keep := min(4, national/2) // a short number keeps less of itself
-	return e164[:1+ccLen] + strings.Repeat("*", national-keep) + e164[len(e164)-keep:]
-}
-
-func maskRaw(s string) string {
-	if len(s) < 8 {
-		return strings.Repeat("*", len(s))
-	}
-	return strings.Repeat("*", len(s)-2) + s[len(s)-2:]
+	return number{masked: phone.Mask(s)}, errNumber
 }
 
 // BlockKey is the counter key of the block of 10,000 numbers e164 belongs
