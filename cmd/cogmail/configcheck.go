@@ -436,11 +436,11 @@ func checkDispatch(getenv func(string) string) (functionReport, *cogconfig.Dispa
 		err = dispatchwire.Check(c) // how the settings fit dispatch's defaults
 	}
 	r.Problems = problemsOf(err)
-	// The smtp provider refuses to send a password in clear to anything
-	// but localhost: say so now rather than at the first email.
-	if s := c.SMTP; s != nil && s.TLS == cogconfig.SMTPNoTLS && s.Username != "" && !slices.Contains([]string{"localhost", "127.0.0.1", "::1"}, s.Host) {
-		r.Problems = append(r.Problems, problem{Variable: "COGMAIL_SMTP_TLS",
-			Message: "none would send the password in clear to " + s.Host + ", which cogmail refuses for anything but localhost: use starttls or tls"})
+	// The smtp provider's own rule, which also refuses the cold start.
+	if s := c.SMTP; s != nil {
+		if err := smtp.CheckClearPassword(s.Host, dispatchwire.SMTPPolicy(s.TLS), s.Username); err != nil {
+			r.Problems = append(r.Problems, problem{Variable: "COGMAIL_SMTP_TLS", Message: err.Error()})
+		}
 	}
 	r.Problems = append(r.Problems, sesGrant(getenv, c)...)
 	if len(c.Routing.Providers) > 0 {
@@ -580,11 +580,7 @@ func (p *pinger) providers(ctx context.Context, c *cogconfig.Dispatch) []pingLin
 			if r != nil {
 				return *r
 			}
-			base := mg.BaseURL
-			if base == "" && mg.Region == "eu" {
-				base = mailgun.EUBaseURL
-			}
-			return ping.Mailgun(ctx, mailgun.Config{APIKey: key, Domain: mg.Domain, BaseURL: base, Timeout: p.timeout}, ping.TestMessage(from, p.to))
+			return ping.Mailgun(ctx, mailgun.Config{APIKey: key, Domain: mg.Domain, BaseURL: mailgun.BaseURLFor(mg.Region, mg.BaseURL), Timeout: p.timeout}, ping.TestMessage(from, p.to))
 		})
 	}
 	if sc := c.SES; sc != nil && (slices.Contains(c.Routing.Providers, routing.SES) || sc.ConfigurationSet != "" || sc.Endpoint != "") {

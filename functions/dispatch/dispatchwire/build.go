@@ -191,12 +191,8 @@ func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog
 	}
 	if mg := c.Mailgun; mg != nil {
 		k := key("COGMAIL_MAILGUN_API_KEY", mg.APIKey, mg.APIKeySecret)
-		base := mg.BaseURL
-		if base == "" && mg.Region == "eu" {
-			base = mailgun.EUBaseURL
-		}
 		if k != "" {
-			add(mailgun.New(mailgun.Config{APIKey: k, Domain: mg.Domain, BaseURL: base, TestMode: mg.TestMode, HTTPClient: hc}))
+			add(mailgun.New(mailgun.Config{APIKey: k, Domain: mg.Domain, BaseURL: mailgun.BaseURLFor(mg.Region, mg.BaseURL), TestMode: mg.TestMode, HTTPClient: hc}))
 		}
 	}
 	if sc := c.SES; sc != nil {

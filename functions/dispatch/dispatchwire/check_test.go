@@ -1,6 +1,7 @@
 package dispatchwire_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/dispatch"
+	"github.com/cogmail/cogmail/pkg/provider/smtp"
 )
 
 func load(t *testing.T, extra map[string]string) *config.Dispatch {
@@ -112,6 +114,24 @@ func TestWarnings(t *testing.T) {
 		}
 		if err := dispatchwire.Check(c); err != nil {
 			t.Errorf("%s: Check = %v", tt.name, err)
+		}
+	}
+}
+
+// TestBuildRefusesAClearPasswordToARelay: TLS none with a password to a
+// relay other than localhost fails the cold start, as `cogmail config
+// check` reports it, rather than every send failing at AUTH.
+func TestBuildRefusesAClearPasswordToARelay(t *testing.T) {
+	t.Parallel()
+	for host, refused := range map[string]bool{"smtp.example.com": true, "localhost": false} {
+		c := load(t, map[string]string{"COGMAIL_PROVIDERS": "smtp", "COGMAIL_SMTP_HOST": host, "COGMAIL_SMTP_TLS": "none",
+			"COGMAIL_SMTP_USERNAME": "u", "COGMAIL_SMTP_PASSWORD": "p-secret"})
+		_, err := dispatchwire.Build(context.Background(), c, dispatchwire.Clients{}, nil, nil)
+		if got := errors.Is(err, smtp.ErrClearPassword); got != refused {
+			t.Errorf("%s: Build error %v; refused for the clear password: %v, want %v", host, err, got, refused)
+		}
+		if err != nil && strings.Contains(err.Error(), "p-secret") {
+			t.Errorf("%s: the error quotes the password: %v", host, err)
 		}
 	}
 }

@@ -20,6 +20,9 @@ func SMTP(ctx context.Context, cfg smtp.Config) Result {
 	const name = "smtp"
 	secrets := []string{cfg.Password}
 	p, err := smtp.New(cfg)
+	if errors.Is(err, smtp.ErrClearPassword) {
+		return failed(name, TLS, "AUTH refused by cogmail: the password would go unencrypted to "+cfg.Host+" (only localhost may be used without TLS)")
+	}
 	if err != nil {
 		return failed(name, Config, scrub(err.Error(), secrets))
 	}

@@ -33,6 +33,17 @@ const DefaultTimeout = 10 * time.Second
 // MessageIDVariable is the v: variable that carries Message.ID.
 const MessageIDVariable = "cogmail-message-id"
 
+// BaseURLFor is the base URL for COGMAIL_MAILGUN_REGION and
+// COGMAIL_MAILGUN_BASE_URL: the base URL when set (a fake, a proxy), else
+// EUBaseURL for region "eu", else "" (Config's default, USBaseURL). A key
+// works only in its region, so dispatch and its ping must agree on this.
+func BaseURLFor(region, baseURL string) string {
+	if baseURL == "" && region == "eu" {
+		return EUBaseURL
+	}
+	return baseURL
+}
+
 // Config configures a Provider. Zero values mean the documented defaults.
 type Config struct {
 	Name       string           // Name() of the provider; default "mailgun"

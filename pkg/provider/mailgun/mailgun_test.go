@@ -272,3 +272,19 @@ func BenchmarkSend(b *testing.B) {
 }
 
 func TestAddresses(t *testing.T) { providertest.CheckAddresses(t, harness, true) }
+
+func TestBaseURLFor(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ region, base, want string }{
+		{"", "", ""},
+		{"us", "", ""},
+		{"eu", "", mailgun.EUBaseURL},
+		{"eu", "http://127.0.0.1:9/", "http://127.0.0.1:9/"},
+		{"", "http://127.0.0.1:9/", "http://127.0.0.1:9/"},
+	}
+	for _, tt := range tests {
+		if got := mailgun.BaseURLFor(tt.region, tt.base); got != tt.want {
+			t.Errorf("BaseURLFor(%q, %q) = %q, want %q", tt.region, tt.base, got, tt.want)
+		}
+	}
+}

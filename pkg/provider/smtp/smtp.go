@@ -97,10 +97,29 @@ func (c Config) Validate() error {
 	if c.TLS < StartTLSMandatory || c.TLS > NoTLS {
 		errs = append(errs, errors.New("smtp: Config.TLS is not a known policy"))
 	}
+	if err := CheckClearPassword(c.Host, c.TLS, c.Username); err != nil {
+		errs = append(errs, fmt.Errorf("smtp: Config.TLS %w", err))
+	}
 	if c.Timeout < 0 {
 		errs = append(errs, errors.New("smtp: Config.Timeout is negative"))
 	}
 	return errors.Join(errs...)
+}
+
+// ErrClearPassword is the refusal of TLS none with a username to a relay
+// that is not localhost: go-mail would refuse AUTH at every send, so the
+// function would start and then fail every message. Validate (so New, at
+// cold start) and `cogmail config check` both report it.
+var ErrClearPassword = errors.New("none would send the password in clear")
+
+// CheckClearPassword returns an error wrapping ErrClearPassword when policy
+// is NoTLS, a username is set and host is not localhost by go-mail's own
+// test (the names localhost, 127.0.0.1 and ::1, not what a name resolves to).
+func CheckClearPassword(host string, policy TLSPolicy, username string) error {
+	if policy != NoTLS || username == "" || slices.Contains([]string{"localhost", "127.0.0.1", "::1"}, host) {
+		return nil
+	}
+	return fmt.Errorf("%w to %s, which cogmail refuses for anything but localhost: use starttls or tls", ErrClearPassword, host)
 }
 
 // Provider sends through an SMTP relay, one connection per message. It is

@@ -89,6 +89,9 @@ func TestNewValidates(t *testing.T) {
 		{"username alone", smtp.Config{Host: "h", Username: "u"}, []string{"Config.Password is required with Config.Username"}},
 		{"bad auth", smtp.Config{Host: "h", Auth: "CRAM-MD5"}, []string{"Config.Auth must be PLAIN or LOGIN"}},
 		{"bad policy", smtp.Config{Host: "h", TLS: smtp.TLSPolicy(9)}, []string{"Config.TLS is not a known policy"}},
+		{"password in clear to localhost", smtp.Config{Host: "localhost", TLS: smtp.NoTLS, Username: "u", Password: "p"}, nil},
+		{"password in clear to a relay", smtp.Config{Host: "smtp.example.com", TLS: smtp.NoTLS, Username: "u", Password: "p"},
+			[]string{"Config.TLS none would send the password in clear to smtp.example.com"}},
 		{"all at once", smtp.Config{Port: -1, Timeout: -1}, []string{"Config.Host", "Config.Port", "Config.Timeout"}},
 	}
 	for _, tt := range tests {
