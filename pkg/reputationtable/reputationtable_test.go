@@ -218,3 +218,76 @@ func TestLedger(t *testing.T) {
 		return l
 	})
 }
+
+// TestSMSGuardOnTable: the guard on the table's stores, as dispatch will
+// wire it: the per-number and per-block counts in Counter items, the cap
+// and the budget in the ledger, two containers sharing them, exact under
+// concurrent checks.
+func TestSMSGuardOnTable(t *testing.T) {
+	db, name := newSerialTable(t)
+	clock := time.Date(2026, 12, 8, 12, 0, 0, 0, time.UTC)
+	now := func() time.Time { return clock }
+	newGuard := func() *smsguard.Guard {
+		c, _ := reputationtable.NewCounter(db, name, now)
+		l, _ := reputationtable.NewLedger(db, name)
+		g, err := smsguard.New(smsguard.Options{
+			Countries: []string{"GB", "US"}, NumberLimit: sendlimit.Limit{N: 2, Window: time.Hour},
+			PrefixVelocity: sendlimit.Limit{N: 3, Window: time.Hour}, CountryCap: 6, DailySegments: 100,
+		}, smsguard.Deps{Counter: c, Ledger: l, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	a, b := newGuard(), newGuard() // two containers
+	ctx := context.Background()
+	steps := []struct {
+		g      *smsguard.Guard
+		id     string
+		number string
+		auth   bool
+		want   smsguard.Reason
+		exempt bool
+	}{
+		{a, "m1", "+447400120001", false, "", false},
+		{b, "m1", "+447400120001", false, "", false}, // redelivered to the other container
+		{b, "m2", "+447400120001", false, "", false},
+		{a, "m3", "+447400120001", false, smsguard.ReasonNumberLimit, false},
+		{a, "m4", "+447400120002", false, "", false},
+		{b, "m5", "+447400120003", false, "", false},
+		{a, "m6", "+447400120004", false, smsguard.ReasonPrefixVelocity, false},
+		{b, "m7", "+447400120004", true, "", true}, // a verified sign-in code
+		{a, "m8", "+447400990001", false, "", false}, // GB's 6th this hour: m1 m2 m4 m5 m7 m8
+		{b, "m9", "+447400980001", false, smsguard.ReasonCountryCap, false},
+		{a, "m10", "+447400970001", true, "", true}, // a verified sign-in code goes over the cap
+		{b, "m11", "+14155552671", false, "", false},
+	}
+	for i, s := range steps {
+		v, err := s.g.Check(ctx, smsguard.Message{ID: s.id, Number: s.number, Segments: 1, Authentication: s.auth, Verified: s.auth})
+		if err != nil || v.Refused != s.want || v.Exempt != s.exempt {
+			t.Fatalf("step %d (%s): %+v, %v; want refused=%q exempt=%v", i, s.id, v, err, s.want, s.exempt)
+		}
+	}
+
+	// 16 containers at once, US (cap 6) with one spent: exactly 5 more.
+	var sent atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 16 {
+		g := newGuard()
+		wg.Go(func() {
+			v, err := g.Check(ctx, smsguard.Message{ID: fmt.Sprint("c", i), Number: fmt.Sprintf("+1415%03d2671", 200+i), Segments: 1})
+			if err != nil {
+				t.Error(err)
+			}
+			if v.Allowed() {
+				sent.Add(1)
+			} else if v.Refused != smsguard.ReasonCountryCap {
+				t.Errorf("refused for %s", v.Refused)
+			}
+		})
+	}
+	wg.Wait()
+	if sent.Load() != 5 {
+		t.Fatalf("%d of 16 concurrent US messages sent, want 5 (cap 6, one spent)", sent.Load())
+	}
+}

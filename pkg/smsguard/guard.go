@@ -10,6 +10,16 @@
 // distinct numbers per block) and a Ledger (the country caps and the
 // budget): in memory (NewMemoryLedger, sendlimit.Memory) for the local
 // stack and tests, or in the reputation table (pkg/reputationtable) in AWS.
+//
+// Dispatch needs one method, declared on its side:
+//
+//	type SMSGuard interface {
+//		Check(ctx context.Context, m smsguard.Message) (smsguard.Verdict, error)
+//	}
+//
+// A refused Verdict is a Delete outcome (not sent, not retried, not
+// dead-lettered), reported with the Verdict's reason, country and masked
+// number.
 package smsguard
 
 import (
