@@ -366,7 +366,14 @@ func checkIngest(getenv func(string) string) functionReport {
 	if flagged("COGMAIL_LOGO_URL") {
 		brand.LogoURL = ""
 	}
-	rnd, err := render.New(render.Options{Brand: brand, OverrideDir: c.TemplateDir, CheckAll: true, SMSSegments: c.Brand.SMSSegments})
+	if flagged("COGMAIL_SMS_ORIGIN_DOMAIN") {
+		brand.OriginDomain = ""
+	}
+	segments := c.Brand.SMSSegments
+	if flagged("COGMAIL_SMS_SEGMENTS") {
+		segments = 0
+	}
+	rnd, err := render.New(render.Options{Brand: brand, OverrideDir: c.TemplateDir, CheckAll: true, SMSSegments: segments})
 	templates := "embedded templates"
 	if c.TemplateDir != "" {
 		templates = "templates from " + c.TemplateDir + " over the embedded ones"

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cogmail/cogmail/pkg/brand"
 	"github.com/cogmail/cogmail/pkg/cognito"
+	"github.com/cogmail/cogmail/pkg/render"
 )
 
 // Getenv looks up one variable; os.Getenv satisfies it.
@@ -107,10 +108,17 @@ func LoadIngest(getenv Getenv) (*Ingest, error) {
 			SenderEmail: r.str("COGMAIL_SENDER_EMAIL", ""),
 			SupportURL:  r.url("COGMAIL_SUPPORT_URL", false),
 			LogoURL:     r.url("COGMAIL_LOGO_URL", false),
-			// render.New validates both, with the templates they bound.
 			OriginDomain: r.str("COGMAIL_SMS_ORIGIN_DOMAIN", ""),
 			SMSSegments:  r.int("COGMAIL_SMS_SEGMENTS", 0),
 		},
+	}
+	// render's own checks (it uses them), named by their variables here;
+	// whether the templates fit the segment limit is render.New's to say.
+	if d := c.Brand.OriginDomain; d != "" && !render.ValidOriginDomain(d) {
+		r.fail("COGMAIL_SMS_ORIGIN_DOMAIN", fmt.Sprintf("%q is not a host name (app.example.com, without scheme, port or path)", d))
+	}
+	if n := c.Brand.SMSSegments; n > render.MaxSMSSegments {
+		r.fail("COGMAIL_SMS_SEGMENTS", fmt.Sprintf("%d is over the limit of %d segments", n, render.MaxSMSSegments))
 	}
 	c.SealKeyID = r.str("COGMAIL_SEAL_KEY_ID", c.KMSKeyARN)
 	c.UserPoolIDs = r.poolIDs("COGMAIL_USER_POOL_IDS")

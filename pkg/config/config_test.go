@@ -71,13 +71,15 @@ func TestLoadIngestReportsEveryProblem(t *testing.T) {
 		"COGMAIL_EXPIRY": "SignUp=forever,Bogus=1h,nope", "COGMAIL_RECIPIENT_PLACEHOLDER": "(",
 		"COGMAIL_RECIPIENT_LOOKUP_TIMEOUT": "-1s", "COGMAIL_SEAL_KEY_MAX_USES": "many",
 		"COGMAIL_RECIPIENT_LOOKUP_HEADER": "novalue",
+		"COGMAIL_SMS_ORIGIN_DOMAIN": "https://app.example.com", "COGMAIL_SMS_SEGMENTS": "11",
 	}))
 	if err == nil {
 		t.Fatal("bad config accepted")
 	}
 	for _, v := range []string{"COGMAIL_QUEUE_URL", "COGMAIL_AES_KEY_HEX", "COGMAIL_AES_KEY_NAMESPACE", "COGMAIL_AES_KEY_NAME",
 		"COGMAIL_SEAL_KEY_ID", "COGMAIL_EXPIRY: SignUp", "Bogus", `"nope" is not`, "COGMAIL_RECIPIENT_PLACEHOLDER",
-		"COGMAIL_RECIPIENT_LOOKUP_TIMEOUT", "COGMAIL_SEAL_KEY_MAX_USES", "COGMAIL_RECIPIENT_LOOKUP_HEADER"} {
+		"COGMAIL_RECIPIENT_LOOKUP_TIMEOUT", "COGMAIL_SEAL_KEY_MAX_USES", "COGMAIL_RECIPIENT_LOOKUP_HEADER",
+		`COGMAIL_SMS_ORIGIN_DOMAIN: "https://app.example.com" is not a host name`, "COGMAIL_SMS_SEGMENTS: 11 is over the limit of 10"} {
 		if !strings.Contains(err.Error(), v) {
 			t.Errorf("error does not mention %s:\n%v", v, err)
 		}
