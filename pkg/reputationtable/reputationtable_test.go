@@ -256,7 +256,7 @@ func TestSMSGuardOnTable(t *testing.T) {
 		{a, "m4", "+447400120002", false, "", false},
 		{b, "m5", "+447400120003", false, "", false},
 		{a, "m6", "+447400120004", false, smsguard.ReasonPrefixVelocity, false},
-		{b, "m7", "+447400120004", true, "", true}, // a verified sign-in code
+		{b, "m7", "+447400120004", true, "", true},   // a verified sign-in code
 		{a, "m8", "+447400990001", false, "", false}, // GB's 6th this hour: m1 m2 m4 m5 m7 m8
 		{b, "m9", "+447400980001", false, smsguard.ReasonCountryCap, false},
 		{a, "m10", "+447400970001", true, "", true}, // a verified sign-in code goes over the cap
