@@ -71,7 +71,7 @@ func TestLoadIngestReportsEveryProblem(t *testing.T) {
 		"COGMAIL_EXPIRY": "SignUp=forever,Bogus=1h,nope", "COGMAIL_RECIPIENT_PLACEHOLDER": "(",
 		"COGMAIL_RECIPIENT_LOOKUP_TIMEOUT": "-1s", "COGMAIL_SEAL_KEY_MAX_USES": "many",
 		"COGMAIL_RECIPIENT_LOOKUP_HEADER": "novalue",
-		"COGMAIL_SMS_ORIGIN_DOMAIN": "https://app.example.com", "COGMAIL_SMS_SEGMENTS": "11",
+		"COGMAIL_SMS_ORIGIN_DOMAIN":       "https://app.example.com", "COGMAIL_SMS_SEGMENTS": "11",
 	}))
 	if err == nil {
 		t.Fatal("bad config accepted")
