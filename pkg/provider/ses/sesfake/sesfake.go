@@ -12,10 +12,6 @@
 package sesfake
 
 import (
-	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
@@ -27,8 +23,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/cogmail/cogmail/pkg/provider/internal/awsfake"
 	"github.com/cogmail/cogmail/pkg/provider/internal/fakehttp"
 )
 
@@ -213,10 +209,7 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
 }
 
-func requestID() string {
-	id := fakehttp.ID(16)
-	return id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:]
-}
+func requestID() string { return awsfake.RequestID() }
 
 // fault answers with f; it returns false when f only added latency.
 func (s *Server) fault(w http.ResponseWriter, r *http.Request, f Fault) bool {
@@ -418,60 +411,12 @@ func (s *Server) sendEmail(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticate checks the SigV4 header, and the signature when the fake
-// knows the credentials. It returns the signing region, or an error code
-// and message.
+// knows the credentials (awsfake.Authenticate). It returns the signing
+// region, or an error code and message.
 func (s *Server) authenticate(r *http.Request, body []byte) (region, code, msg string) {
-	region = s.opts.Region
-	auth := r.Header.Get("Authorization")
-	scheme, rest, _ := strings.Cut(auth, " ")
-	if scheme != "AWS4-HMAC-SHA256" {
-		return region, "MissingAuthenticationTokenException", ""
-	}
-	params := map[string]string{}
-	for _, p := range strings.Split(rest, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-		params[k] = v
-	}
-	scope := strings.Split(params["Credential"], "/")
-	if len(scope) != 5 || params["SignedHeaders"] == "" || params["Signature"] == "" {
-		return region, "IncompleteSignatureException", "Authorization header requires Credential, SignedHeaders and Signature."
-	}
-	region = scope[2]
-	c := s.opts.Credentials
-	if c == nil {
-		return region, "", ""
-	}
-	if scope[0] != c.AccessKeyID {
-		return region, "UnrecognizedClientException", ""
-	}
-	when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil {
-		return region, "IncompleteSignatureException", "X-Amz-Date is missing or malformed."
-	}
-	// Re-sign a copy of the request carrying only the signed headers.
-	cp, err := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
-	if err != nil {
-		return region, "IncompleteSignatureException", ""
-	}
-	cp.ContentLength = r.ContentLength
-	for _, h := range strings.Split(params["SignedHeaders"], ";") {
-		if h == "host" || h == "content-length" {
-			continue
-		}
-		cp.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
-	}
-	sum := sha256.Sum256(body)
-	err = v4.NewSigner().SignHTTP(context.Background(), *c, cp, hex.EncodeToString(sum[:]), scope[3], scope[2], when)
-	if err != nil || !strings.HasSuffix(cp.Header.Get("Authorization"), "Signature="+params["Signature"]) {
-		return region, "SignatureDoesNotMatch", ""
-	}
-	return region, "", ""
+	return awsfake.Authenticate(r, body, s.opts.Credentials, s.opts.Region)
 }
 
-// address parses an address as SES takes it: SES does not support SMTPUTF8,
-// so the whole string must be 7-bit ASCII, a domain in Punycode and a
-// display name MIME-encoded (Amazon SES API reference, Destination), or the
-// request fails with BadRequestException.
 func address(s string) (string, bool) {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
