@@ -26,6 +26,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/ingest"
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun"
+	"github.com/cogmail/cogmail/pkg/provider/registry"
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
 	"github.com/cogmail/cogmail/pkg/provider/ses"
 	"github.com/cogmail/cogmail/pkg/provider/smtp"
@@ -519,7 +520,7 @@ func shortDuration(d time.Duration) string {
 // template's Rules refuse such a deploy; this finds a function deployed
 // before them, or by other means.
 func sesGrant(getenv func(string) string, c *cogconfig.Dispatch) []problem {
-	if c == nil || c.SES == nil || !slices.Contains(c.Routing.Providers, routing.SES) ||
+	if c == nil || c.SES == nil || !slices.Contains(c.Routing.Providers, registry.SES) ||
 		c.SES.Endpoint != "" || getenv("AWS_ENDPOINT_URL_SESV2") != "" || getenv("AWS_ENDPOINT_URL") != "" {
 		return nil
 	}
@@ -590,7 +591,7 @@ func (p *pinger) providers(ctx context.Context, c *cogconfig.Dispatch) []pingLin
 			return ping.Mailgun(ctx, mailgun.Config{APIKey: key, Domain: mg.Domain, BaseURL: mailgun.BaseURLFor(mg.Region, mg.BaseURL), Timeout: p.timeout}, ping.TestMessage(from, p.to))
 		})
 	}
-	if sc := c.SES; sc != nil && (slices.Contains(c.Routing.Providers, routing.SES) || sc.ConfigurationSet != "" || sc.Endpoint != "") {
+	if sc := c.SES; sc != nil && (slices.Contains(c.Routing.Providers, registry.SES) || sc.ConfigurationSet != "" || sc.Endpoint != "") {
 		checks = append(checks, func() ping.Result {
 			cfg, err := p.awsConfig(ctx)
 			if err != nil {

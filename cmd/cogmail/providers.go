@@ -176,7 +176,7 @@ func runProvidersSet(ctx context.Context, e *env, args []string) int {
 Validates LIST and writes it to the SSM parameter dispatch reads, printing the routing before
 and after. LIST is the providers in failover order ("ses,sendgrid"), or with weights
 ("sendgrid=3,mailgun=1", the weighted strategy; a weight of 0 is a standby). Providers:
-`+strings.Join(routing.Known, ", ")+`.`, args)
+`+strings.Join(routing.Known(), ", ")+`.`, args)
 	strategy := fs.String("strategy", "", "failover or weighted (default: weighted when LIST has weights, else failover)")
 	dryRun := fs.Bool("dry-run", false, "print before and after, write nothing")
 	rest, code, ok := parseFlags(e, fs, args)

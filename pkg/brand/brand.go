@@ -19,12 +19,13 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/cogmail/cogmail/pkg/provider/registry"
 	"github.com/cogmail/cogmail/pkg/recipient"
 	"github.com/cogmail/cogmail/pkg/render"
 )
 
 // Providers dispatch knows; kept here so that a misspelt provider order is a
-// start-up error in ingest too (routing.Known holds the same names and
+// start-up error in ingest too (routing.Known() holds the same names and
 // a test keeps them equal).
 var knownProviders = []string{"sendgrid", "mailgun", "ses", "smtp"}
 
@@ -301,10 +302,13 @@ func validate(d Document) (*Set, []Problem) {
 			fail(p+".smsSegments", "%d is not between 1 and %d", b.SMSSegments, render.MaxSMSSegments)
 		}
 		seen := map[string]bool{}
+		// The registry's names, so that a misspelt provider order is a
+		// start-up error in ingest too.
+		known := registry.Names(registry.Email)
 		for k, name := range b.Providers {
 			switch {
-			case !slices.Contains(knownProviders, name):
-				fail(fmt.Sprintf("%s.providers[%d]", p, k), "%q is not a provider (want %s)", name, strings.Join(knownProviders, ", "))
+			case !slices.Contains(known, name):
+				fail(fmt.Sprintf("%s.providers[%d]", p, k), "%q is not a provider (want %s)", name, strings.Join(known, ", "))
 			case seen[name]:
 				fail(fmt.Sprintf("%s.providers[%d]", p, k), "%q is listed twice", name)
 			}

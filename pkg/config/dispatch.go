@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cogmail/cogmail/pkg/cognito"
+	"github.com/cogmail/cogmail/pkg/provider/registry"
 	"github.com/cogmail/cogmail/pkg/queue"
 	"github.com/cogmail/cogmail/pkg/routing"
 )
@@ -138,16 +139,16 @@ type SMTP struct {
 func (c *Dispatch) Providers() []string {
 	var out []string
 	if c.SendGrid != nil {
-		out = append(out, routing.SendGrid)
+		out = append(out, registry.SendGrid)
 	}
 	if c.Mailgun != nil {
-		out = append(out, routing.Mailgun)
+		out = append(out, registry.Mailgun)
 	}
 	if c.SES != nil {
-		out = append(out, routing.SES)
+		out = append(out, registry.SES)
 	}
 	if c.SMTP != nil {
-		out = append(out, routing.SMTP)
+		out = append(out, registry.SMTP)
 	}
 	return out
 }
@@ -240,15 +241,15 @@ func LoadDispatch(getenv Getenv) (*Dispatch, error) {
 func (r *reader) requireProviders(c *Dispatch, names []string) {
 	for _, p := range names {
 		switch p {
-		case routing.SendGrid:
+		case registry.SendGrid:
 			if c.SendGrid == nil {
 				r.fail("COGMAIL_SENDGRID_API_KEY", "or COGMAIL_SENDGRID_API_KEY_SECRET is required: sendgrid is in COGMAIL_PROVIDERS")
 			}
-		case routing.Mailgun:
+		case registry.Mailgun:
 			if c.Mailgun == nil {
 				r.fail("COGMAIL_MAILGUN_API_KEY", "or COGMAIL_MAILGUN_API_KEY_SECRET, and COGMAIL_MAILGUN_DOMAIN, are required: mailgun is in COGMAIL_PROVIDERS")
 			}
-		case routing.SMTP:
+		case registry.SMTP:
 			if c.SMTP == nil {
 				r.fail("COGMAIL_SMTP_HOST", "is required: smtp is in COGMAIL_PROVIDERS")
 			}

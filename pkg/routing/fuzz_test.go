@@ -24,7 +24,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse accepted %q, which does not validate: %v", s, err)
 		}
 		for _, p := range c.Providers {
-			if !slices.Contains(routing.Known, p) {
+			if !slices.Contains(routing.Known(), p) {
 				t.Fatalf("Parse accepted unknown provider %q", p)
 			}
 		}

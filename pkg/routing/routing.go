@@ -14,19 +14,13 @@ import (
 	"strings"
 
 	"github.com/cogmail/cogmail/pkg/brand"
+	"github.com/cogmail/cogmail/pkg/provider/registry"
 	"github.com/cogmail/cogmail/pkg/sendlimit"
 )
 
-// The provider names dispatch knows.
-const (
-	SendGrid = "sendgrid"
-	Mailgun  = "mailgun"
-	SES      = "ses"
-	SMTP     = "smtp"
-)
-
-// Known lists every provider name, in no particular order of preference.
-var Known = []string{SendGrid, Mailgun, SES, SMTP}
+// Known lists every email provider name (the registry's), in no
+// particular order of preference.
+func Known() []string { return registry.Names(registry.Email) }
 
 // Strategy is how a message's providers are ordered.
 type Strategy string
@@ -100,8 +94,9 @@ func (c Config) Normalize() Config {
 // known provider.
 func (c Config) Validate(available []string) error {
 	var errs []error
+	known := Known()
 	if available == nil {
-		available = Known
+		available = known
 	}
 	if len(c.Providers) == 0 {
 		errs = append(errs, errors.New("names no provider"))
@@ -109,8 +104,8 @@ func (c Config) Validate(available []string) error {
 	seen := map[string]bool{}
 	for _, p := range c.Providers {
 		switch {
-		case !slices.Contains(Known, p):
-			errs = append(errs, fmt.Errorf("%q is not a provider (want %s)", p, strings.Join(Known, ", ")))
+		case !slices.Contains(known, p):
+			errs = append(errs, fmt.Errorf("%q is not a provider (want %s)", p, strings.Join(known, ", ")))
 		case !slices.Contains(available, p):
 			errs = append(errs, fmt.Errorf("%q is not configured in this function (its settings or key are missing)", p))
 		}

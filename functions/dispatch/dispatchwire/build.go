@@ -23,6 +23,7 @@ import (
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun"
+	"github.com/cogmail/cogmail/pkg/provider/registry"
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
 	"github.com/cogmail/cogmail/pkg/provider/ses"
 	"github.com/cogmail/cogmail/pkg/provider/smtp"
@@ -199,7 +200,7 @@ func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog
 		switch {
 		case cl.AWS.Region != "" && cl.AWS.Credentials != nil:
 			add(ses.New(ses.Config{AWS: cl.AWS, Endpoint: sc.Endpoint, ConfigurationSetName: sc.ConfigurationSet, Timeout: o.SendTimeout}))
-		case slices.Contains(c.Routing.Providers, routing.SES):
+		case slices.Contains(c.Routing.Providers, registry.SES):
 			errs = append(errs, errors.New("ses: the AWS configuration has no region or credentials"))
 		default:
 			log.InfoContext(ctx, "ses not available: the AWS configuration has no region or credentials")
