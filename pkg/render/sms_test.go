@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cogmail/cogmail/pkg/cognito"
 	"github.com/cogmail/cogmail/pkg/render"
@@ -212,5 +213,21 @@ func BenchmarkRenderSMS(b *testing.B) {
 		if _, err := r.RenderSMS(in); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestSMSValidityStaysGSM7: the validity wording's letters that GSM-7 lacks
+// are folded (Spanish "días"), so a long expiry does not make the text UCS-2.
+func TestSMSValidityStaysGSM7(t *testing.T) {
+	r := newRenderer(t, render.Options{Brand: brand})
+	m, err := r.RenderSMS(render.Input{Trigger: cognito.SMSSignUp, Locale: "es", Code: secret.New("123456"), ValidFor: 72 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.Text, "3 dias") || m.Encoding != segment.GSM7 {
+		t.Errorf("%s: %q", m.Encoding, m.Text)
+	}
+	if e, err := r.Render(render.Input{Trigger: cognito.SignUp, Locale: "es", Code: secret.New("123456"), ValidFor: 72 * time.Hour}); err != nil || !strings.Contains(e.Text, "3 días") {
+		t.Errorf("the email keeps its accents: %v %q", err, e.Text)
 	}
 }
