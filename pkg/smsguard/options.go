@@ -76,18 +76,37 @@ func (o Options) WithDefaults() Options {
 	return o
 }
 
+// problems are the options' problems by variable, reported in the order
+// of the variables above (and, within one, in the order found).
+type problems map[string][]error
+
+func (p problems) add(name string, err error) { p[name] = append(p[name], err) }
+
+func (p problems) join() error {
+	var errs []error
+	for _, name := range []string{EnvCountries, EnvNumberLimit, EnvCountryCap, EnvDailySegments, EnvPrefixVelocity} {
+		errs = append(errs, p[name]...)
+	}
+	return errors.Join(errs...)
+}
+
 // Validate returns every problem at once, each naming its variable, in the
 // order of the variables above.
 func (o Options) Validate() error {
-	var errs []error
+	p := problems{}
+	o.check(p)
+	return p.join()
+}
+
+func (o Options) check(p problems) {
 	for _, c := range o.Countries {
 		if !region(c) {
-			errs = append(errs, fmt.Errorf("%s: %q is not an ISO 3166 alpha-2 country code libphonenumber knows (like GB or US)", EnvCountries, c))
+			p.add(EnvCountries, fmt.Errorf("%s: %q is not an ISO 3166 alpha-2 country code libphonenumber knows (like GB or US)", EnvCountries, c))
 		}
 	}
 	limit := func(name string, l sendlimit.Limit) {
 		if l.N > 0 && l.Window < time.Second {
-			errs = append(errs, fmt.Errorf("%s: %s: the window is at least 1s", name, l))
+			p.add(name, fmt.Errorf("%s: %s: the window is at least 1s", name, l))
 		}
 	}
 	limit(EnvNumberLimit, o.NumberLimit)
@@ -98,23 +117,22 @@ func (o Options) Validate() error {
 	slices.Sort(keys)
 	for _, c := range keys {
 		if !region(c) {
-			errs = append(errs, fmt.Errorf("%s: %q is not an ISO 3166 alpha-2 country code", EnvCountryCap, c))
+			p.add(EnvCountryCap, fmt.Errorf("%s: %q is not an ISO 3166 alpha-2 country code", EnvCountryCap, c))
 		} else if !slices.Contains(o.Countries, c) {
-			errs = append(errs, fmt.Errorf("%s: %s has a cap but is not on %s", EnvCountryCap, c, EnvCountries))
+			p.add(EnvCountryCap, fmt.Errorf("%s: %s has a cap but is not on %s", EnvCountryCap, c, EnvCountries))
 		}
 		if o.CountryCaps[c] < 1 {
-			errs = append(errs, fmt.Errorf("%s: %s=%d: a country's cap is at least 1 (leave a country off %s to send it nothing)", EnvCountryCap, c, o.CountryCaps[c], EnvCountries))
+			p.add(EnvCountryCap, fmt.Errorf("%s: %s=%d: a country's cap is at least 1 (leave a country off %s to send it nothing)", EnvCountryCap, c, o.CountryCaps[c], EnvCountries))
 		}
 	}
 	limit(EnvPrefixVelocity, o.PrefixVelocity)
-	return errors.Join(errs...)
 }
 
 // ParseEnv reads the options from the environment; a variable unset or
 // empty takes its default. It returns every problem at once.
 func ParseEnv(getenv func(string) string) (Options, error) {
 	var o Options
-	var errs []error
+	p := problems{}
 	if v := strings.TrimSpace(getenv(EnvCountries)); v != "" {
 		for c := range strings.SplitSeq(v, ",") {
 			if c = strings.ToUpper(strings.TrimSpace(c)); c != "" && !slices.Contains(o.Countries, c) {
@@ -129,7 +147,7 @@ func ParseEnv(getenv func(string) string) (Options, error) {
 		}
 		l, err := sendlimit.Parse(v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not N/DURATION (like 5/1h) or off", name, v))
+			p.add(name, fmt.Errorf("%s: %q is not N/DURATION (like 5/1h) or off", name, v))
 			return
 		}
 		if l.Off() {
@@ -139,34 +157,29 @@ func ParseEnv(getenv func(string) string) (Options, error) {
 	}
 	limit(EnvNumberLimit, &o.NumberLimit)
 	if v := strings.TrimSpace(getenv(EnvCountryCap)); v != "" {
-		if err := o.parseCaps(v); err != nil {
-			errs = append(errs, err)
-		}
+		o.parseCaps(v, p)
 	}
 	if v := strings.TrimSpace(getenv(EnvDailySegments)); v != "" {
 		n, err := count(v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", EnvDailySegments, err))
+			p.add(EnvDailySegments, fmt.Errorf("%s: %w", EnvDailySegments, err))
 		}
 		o.DailySegments = n
 	}
 	limit(EnvPrefixVelocity, &o.PrefixVelocity)
-	if err := o.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	return o, errors.Join(errs...)
+	o.check(p)
+	return o, p.join()
 }
 
 // parseCaps reads "100", "100,US=2000,GB=500" or "off" (no cap).
-func (o *Options) parseCaps(v string) error {
-	var errs []error
+func (o *Options) parseCaps(v string, p problems) {
 	for part := range strings.SplitSeq(v, ",") {
 		part = strings.TrimSpace(part)
 		c, n, isCountry := strings.Cut(part, "=")
 		if !isCountry {
 			cap, err := count(part)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", EnvCountryCap, err))
+				p.add(EnvCountryCap, fmt.Errorf("%s: %w", EnvCountryCap, err))
 			}
 			o.CountryCap = cap
 			continue
@@ -174,7 +187,7 @@ func (o *Options) parseCaps(v string) error {
 		c = strings.ToUpper(strings.TrimSpace(c))
 		cap, err := strconv.Atoi(strings.TrimSpace(n))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q: a country's cap is CC=N (like GB=500)", EnvCountryCap, part))
+			p.add(EnvCountryCap, fmt.Errorf("%s: %q: a country's cap is CC=N (like GB=500)", EnvCountryCap, part))
 			continue
 		}
 		if o.CountryCaps == nil {
@@ -182,7 +195,6 @@ func (o *Options) parseCaps(v string) error {
 		}
 		o.CountryCaps[c] = cap
 	}
-	return errors.Join(errs...)
 }
 
 // count reads a positive integer, or "off" (returned as -1).

@@ -36,15 +36,16 @@ func TestParseEnv(t *testing.T) {
 			Countries: []string{"GB"}, NumberLimit: sendlimit.Limit{N: -1}, CountryCap: -1, DailySegments: -1,
 			PrefixVelocity: sendlimit.Limit{N: -1},
 		}, nil},
-		{"every problem at once, in a stable order: what does not parse, then the rules", map[string]string{
+		{"every problem at once, in the variables' order", map[string]string{
 			"COGMAIL_SMS_COUNTRIES": "GB,UK,XX", "COGMAIL_SMS_NUMBER_LIMIT": "lots",
 			"COGMAIL_SMS_COUNTRY_CAP": "ten,FR=5,GB=0,GB:3", "COGMAIL_SMS_DAILY_SEGMENTS": "-4",
 			"COGMAIL_SMS_PREFIX_VELOCITY": "10/1ms",
 		}, smsguard.Options{}, []string{
-			"COGMAIL_SMS_NUMBER_LIMIT:", "COGMAIL_SMS_COUNTRY_CAP: \"ten\"", "COGMAIL_SMS_COUNTRY_CAP: \"GB:3\"",
-			"COGMAIL_SMS_DAILY_SEGMENTS:", "COGMAIL_SMS_PREFIX_VELOCITY:",
 			"COGMAIL_SMS_COUNTRIES: \"UK\"", "COGMAIL_SMS_COUNTRIES: \"XX\"",
+			"COGMAIL_SMS_NUMBER_LIMIT:",
+			"COGMAIL_SMS_COUNTRY_CAP: \"ten\"", "COGMAIL_SMS_COUNTRY_CAP: \"GB:3\"",
 			"COGMAIL_SMS_COUNTRY_CAP: FR has a cap but is not on COGMAIL_SMS_COUNTRIES", "COGMAIL_SMS_COUNTRY_CAP: GB=0",
+			"COGMAIL_SMS_DAILY_SEGMENTS:", "COGMAIL_SMS_PREFIX_VELOCITY:",
 		}},
 	}
 	for _, tt := range tests {
