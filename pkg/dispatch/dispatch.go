@@ -186,9 +186,13 @@ func New(d Deps, o Options) (*Handler, error) {
 	if len(d.Senders) == 0 {
 		errs = append(errs, errors.New("no Senders"))
 	}
-	for name, ok := range map[string]bool{"Routes": d.Routes != nil, "Opener": d.Opener != nil, "DLQ": d.DLQ != nil, "Visibility": d.Visibility != nil} {
-		if !ok {
-			errs = append(errs, fmt.Errorf("missing %s", name))
+	// A slice, not a map: the problems read in the same order every run.
+	for _, dep := range []struct {
+		name string
+		ok   bool
+	}{{"Routes", d.Routes != nil}, {"Opener", d.Opener != nil}, {"DLQ", d.DLQ != nil}, {"Visibility", d.Visibility != nil}} {
+		if !dep.ok {
+			errs = append(errs, fmt.Errorf("missing %s", dep.name))
 		}
 	}
 	if o.DLQURL == "" {

@@ -822,6 +822,19 @@ func TestNewChecks(t *testing.T) {
 	}
 }
 
+// TestNewListsProblemsInOrder: every missing dependency is reported, in
+// the same order every run.
+func TestNewListsProblemsInOrder(t *testing.T) {
+	t.Parallel()
+	_, err := dispatch.New(dispatch.Deps{}, dispatch.Options{})
+	want := "dispatch: no Senders\nmissing Routes\nmissing Opener\nmissing DLQ\nmissing Visibility\nOptions.DLQURL is required\nOptions.From.Email is required"
+	for range 20 { // a map's order would differ within a few runs
+		if _, again := dispatch.New(dispatch.Deps{}, dispatch.Options{}); err == nil || again == nil || again.Error() != err.Error() || !strings.HasPrefix(err.Error(), want) {
+			t.Fatalf("New = %q, then %q; want both to start with %q", err, again, want)
+		}
+	}
+}
+
 func TestPanickingProviderIsRetried(t *testing.T) {
 	t.Parallel()
 	a := newSender("a")
