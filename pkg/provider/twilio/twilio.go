@@ -61,8 +61,9 @@ type Config struct {
 	StatusCallback      string // EnvStatusCallback; optional
 	BaseURL             string // EnvBaseURL
 	Edge, Region        string // EnvEdge, EnvRegion; optional
-	// HTTPClient's Transport carries the requests (default
-	// http.DefaultTransport); its Timeout is replaced by Timeout.
+	// HTTPClient's Transport carries the requests (default: a clone of
+	// http.DefaultTransport, the provider's own); its Timeout is replaced
+	// by Timeout.
 	HTTPClient *http.Client
 	Timeout    time.Duration    // per call, default DefaultTimeout
 	Now        func() time.Time // clock for a Retry-After date; default time.Now
@@ -174,7 +175,7 @@ func New(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{name: cfg.Name, cfg: cfg, user: cfg.AccountSID, timeout: cfg.Timeout, now: cfg.Now, transport: http.DefaultTransport}
+	p := &Provider{name: cfg.Name, cfg: cfg, user: cfg.AccountSID, timeout: cfg.Timeout, now: cfg.Now}
 	if p.name == "" {
 		p.name = "twilio"
 	}
@@ -189,6 +190,10 @@ func New(cfg Config) (*Provider, error) {
 	}
 	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
 		p.transport = cfg.HTTPClient.Transport
+	} else {
+		// The provider's own connection pool, with the standard
+		// library's defaults (proxy from the environment, HTTP/2).
+		p.transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	if cfg.BaseURL != "" && cfg.BaseURL != DefaultBaseURL {
 		p.base, _ = url.Parse(strings.TrimSuffix(cfg.BaseURL, "/"))
