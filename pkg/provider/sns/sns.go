@@ -224,15 +224,28 @@ func (p *Provider) input(m provider.SMS) *sns.PublishInput {
 	return &sns.PublishInput{PhoneNumber: aws.String(m.To), Message: aws.String(m.Text), MessageAttributes: attrs}
 }
 
+// PingNumber is the number Ping asks the opt-out check about: a
+// fictitious one (555-01xx numbers are reserved for fiction), so the
+// check's permission is tested without naming a real person.
+const PingNumber = "+12065550100"
+
 // Ping checks the credentials and the region without sending: it reads
-// the account's SMS attributes (GetSMSAttributes). A failure is a
-// *provider.Error classified as SendSMS's.
+// the account's SMS attributes (GetSMSAttributes) and, unless
+// Config.SkipOptOutCheck, makes the opt-out check SendSMS makes (for
+// PingNumber), so a role without sns:CheckIfPhoneNumberIsOptedOut shows
+// here rather than on every send. A failure is a *provider.Error
+// classified as SendSMS's.
 func (p *Provider) Ping(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return classify.Transport(ctx, p.name, ctx.Err())
 	}
 	if _, err := p.client.GetSMSAttributes(ctx, &sns.GetSMSAttributesInput{}); err != nil {
 		return p.failure(ctx, err, provider.SMS{})
+	}
+	if !p.cfg.SkipOptOutCheck {
+		if _, err := p.client.CheckIfPhoneNumberIsOptedOut(ctx, &sns.CheckIfPhoneNumberIsOptedOutInput{PhoneNumber: aws.String(PingNumber)}); err != nil {
+			return p.failure(ctx, err, provider.SMS{})
+		}
 	}
 	return nil
 }

@@ -279,3 +279,23 @@ func answer(status int, body string) aws.HTTPClient {
 type clientFunc func(*http.Request) (*http.Response, error)
 
 func (f clientFunc) Do(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestPingChecksOptOutPermission: a role that may read SMS attributes but
+// not check opt-outs fails Ping, as every send would fail, unless the check
+// is off.
+func TestPingChecksOptOutPermission(t *testing.T) {
+	for _, skip := range []bool{false, true} {
+		fake := snsfake.New(snsfake.Options{Denied: []string{"CheckIfPhoneNumberIsOptedOut"}})
+		p, err := sns.New(sns.Config{AWS: awsConfig(accessKey, secretKey), Endpoint: fake.URL(), SkipOptOutCheck: skip})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = p.Ping(context.Background())
+		if skip {
+			providertest.CheckPing(t, err, len(fake.Messages()), provider.Error{})
+		} else {
+			providertest.CheckPing(t, err, len(fake.Messages()), provider.Error{Class: provider.Unavailable, Status: 403, Code: "AuthorizationError"}, secretKey)
+		}
+		fake.Close()
+	}
+}

@@ -39,6 +39,9 @@ type Options struct {
 	// OptedOut lists E.164 numbers that opted out: CheckIfPhoneNumberIsOptedOut
 	// answers true for them, and a publish to them is accepted and dropped.
 	OptedOut []string
+	// Denied lists actions ("CheckIfPhoneNumberIsOptedOut") the caller's
+	// IAM policy does not allow: they get 403 AuthorizationError.
+	Denied   []string
 	Listener net.Listener // default: a new listener on 127.0.0.1:0
 }
 
@@ -292,6 +295,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		writeError(w, 400, "MalformedQueryString", "The query string is malformed.")
+		return
+	}
+	if a := form.Get("Action"); slices.Contains(s.opts.Denied, a) {
+		writeError(w, 403, "AuthorizationError", "User: arn:aws:iam::123456789012:user/cogmail is not authorized to perform: SNS:"+a)
 		return
 	}
 	switch form.Get("Action") {
