@@ -276,8 +276,24 @@ func (o Options) WithDefaults() Options {
 // OptionError is a setting that does not fit the others once defaults
 // apply. Field names the Options field; the wiring names its variable.
 type OptionError struct {
-	Field, Other string // the setting at fault and the one it contradicts
-	Reason       string
+	Field, Other string // the setting at fault and the one it contradicts ("" when none)
+	Reason       string // the reason, naming Other as its Options field
+	// reason words the reason with Other called by the given name.
+	reason func(other string) string
+}
+
+// optionError is an OptionError whose reason names Other through how.
+func optionError(field, other string, how func(other string) string) *OptionError {
+	return &OptionError{Field: field, Other: other, Reason: how(other), reason: how}
+}
+
+// ReasonAs is the reason with Other called other: the wiring passes the
+// other setting's variable, so no one edits the reason's text.
+func (e *OptionError) ReasonAs(other string) string {
+	if e.reason == nil {
+		return e.Reason
+	}
+	return e.reason(other)
 }
 
 func (e *OptionError) Error() string { return "Options." + e.Field + ": " + e.Reason }
@@ -290,16 +306,19 @@ func (o Options) Validate() error {
 	o = o.WithDefaults()
 	var errs []error
 	if o.SendTimeout > o.MessageBudget {
-		errs = append(errs, &OptionError{Field: "SendTimeout", Other: "MessageBudget",
-			Reason: fmt.Sprintf("must not exceed MessageBudget (%v)", o.MessageBudget)})
+		errs = append(errs, optionError("SendTimeout", "MessageBudget", func(other string) string {
+			return fmt.Sprintf("must not exceed %s (%v)", other, o.MessageBudget)
+		}))
 	}
 	if o.MaxAge > queue.MaxRetention {
-		errs = append(errs, &OptionError{Field: "MaxAge",
-			Reason: fmt.Sprintf("must not exceed SQS's longest retention (%v)", queue.MaxRetention)})
+		errs = append(errs, optionError("MaxAge", "", func(string) string {
+			return fmt.Sprintf("must not exceed SQS's longest retention (%v)", queue.MaxRetention)
+		}))
 	}
 	if o.BackoffBase > o.BackoffMax {
-		errs = append(errs, &OptionError{Field: "BackoffBase", Other: "BackoffMax",
-			Reason: fmt.Sprintf("must not exceed BackoffMax (%v)", o.BackoffMax)})
+		errs = append(errs, optionError("BackoffBase", "BackoffMax", func(other string) string {
+			return fmt.Sprintf("must not exceed %s (%v)", other, o.BackoffMax)
+		}))
 	}
 	return errors.Join(errs...)
 }
@@ -314,9 +333,10 @@ func (o Options) Warnings() []*OptionError {
 	o = o.WithDefaults()
 	var out []*OptionError
 	if need := o.Schedule(o.MaxAge).Receives; o.MaxReceives > 0 && o.MaxReceives < need {
-		out = append(out, &OptionError{Field: "MaxReceives", Other: "MaxAge",
-			Reason: fmt.Sprintf("%d is under the %d receives a message retried for MaxAge (%v) can use at a %v backoff cap: it would be dead-lettered as retries-exhausted with its code still valid (use at least %d; the stack uses %d)",
-				o.MaxReceives, need, o.MaxAge, o.BackoffMax, need, o.MaxReceiveCount())})
+		out = append(out, optionError("MaxReceives", "MaxAge", func(other string) string {
+			return fmt.Sprintf("%d is under the %d receives a message retried for %s (%v) can use at a %v backoff cap: it would be dead-lettered as retries-exhausted with its code still valid (use at least %d; the stack uses %d)",
+				o.MaxReceives, need, other, o.MaxAge, o.BackoffMax, need, o.MaxReceiveCount())
+		}))
 	}
 	return out
 }

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -260,8 +259,7 @@ func Check(c *config.Dispatch) error {
 	for _, e := range unjoin(err) {
 		var oe *dispatch.OptionError
 		if errors.As(e, &oe) {
-			reason := strings.Replace(oe.Reason, oe.Other, variables[oe.Other], 1)
-			errs = append(errs, &config.Error{Var: variables[oe.Field], Reason: reason})
+			errs = append(errs, &config.Error{Var: variables[oe.Field], Reason: oe.ReasonAs(variables[oe.Other])})
 			continue
 		}
 		errs = append(errs, e)
@@ -275,7 +273,7 @@ func Check(c *config.Dispatch) error {
 func Warnings(c *config.Dispatch) []*config.Error {
 	var out []*config.Error
 	for _, oe := range Options(c).Warnings() {
-		out = append(out, &config.Error{Var: variables[oe.Field], Reason: strings.Replace(oe.Reason, oe.Other, variables[oe.Other], 1)})
+		out = append(out, &config.Error{Var: variables[oe.Field], Reason: oe.ReasonAs(variables[oe.Other])})
 	}
 	return out
 }

@@ -135,3 +135,15 @@ func TestBuildRefusesAClearPasswordToARelay(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckNamesTheOtherVariable: the reason names the setting it
+// contradicts by its variable, worded by dispatch (no text is edited).
+func TestCheckNamesTheOtherVariable(t *testing.T) {
+	t.Parallel()
+	err := dispatchwire.Check(load(t, map[string]string{"COGMAIL_SEND_TIMEOUT": "25s", "COGMAIL_BACKOFF_BASE": "13h", "COGMAIL_BACKOFF_MAX": "12h"}))
+	for _, want := range []string{"COGMAIL_SEND_TIMEOUT: must not exceed COGMAIL_MESSAGE_BUDGET (20s)", "COGMAIL_BACKOFF_BASE: must not exceed COGMAIL_BACKOFF_MAX (12h0m0s)"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Check = %v, want %q", err, want)
+		}
+	}
+}
