@@ -2,19 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
-
+	"github.com/cogmail/cogmail/internal/ops/routingparam"
 	"github.com/cogmail/cogmail/pkg/routing"
 )
 
@@ -183,92 +178,67 @@ and after. LIST is the providers in failover order ("ses,sendgrid"), or with wei
 	if !ok {
 		return code
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(e.stderr, "cogmail providers set: "+format+"\n(cogmail providers set --help for usage)\n", a...)
+	want, msg := providersList(rest, *strategy)
+	if msg != "" {
+		fmt.Fprintf(e.stderr, "cogmail providers set: %s\n(cogmail providers set --help for usage)\n", msg)
 		return exitUsage
 	}
-	switch {
-	case len(rest) == 0:
-		return usageErr("LIST is required, e.g. ses,sendgrid or sendgrid=3,mailgun=1")
-	case len(rest) > 1:
-		return usageErr("one LIST, without spaces: got %q", strings.Join(rest, " "))
-	}
-	s := routing.Strategy(strings.ToLower(*strategy))
-	if s != "" && s != routing.Failover && s != routing.Weighted {
-		return usageErr("--strategy %q is not failover or weighted", *strategy)
-	}
-	want, err := routing.ParseList(rest[0], s)
-	if err == nil {
-		err = want.Validate(nil)
-	}
-	if err != nil {
-		return usageErr("LIST %q: %s", rest[0], strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
-	want = want.Normalize()
-
 	param, te, err := pf.resolve(e, "cogmail providers set")
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cogmail providers set: %v\n", err)
 		return exitFailed
 	}
 	client, err := ssmClient(ctx, te, *pf.region, param)
-	// PutParameter takes a name, never an ARN (the ARN gave the region).
-	param = parameterName(param)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cogmail providers set: AWS configuration: %v\n", err)
 		return exitFailed
 	}
-	before, err := readRouting(ctx, client, param)
+	// PutParameter takes a name, never an ARN (the ARN gave the region).
+	result, err := routingparam.Set(ctx, client, routingparam.SetInput{Name: parameterName(param), Want: want, DryRun: *dryRun})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cogmail providers set: %v\n", err)
 		return exitFailed
 	}
-	if before.Valid && before.Routing != nil {
-		want.Brands = before.Routing.Brands // the parameter's brand document stays as it is
-	}
-	result := struct {
-		Parameter string         `json:"parameter"`
-		Before    routingParam   `json:"before"`
-		After     routing.Config `json:"after"`
-		Version   int64          `json:"version,omitempty"` // the new version; the current one when nothing was written
-		Changed   bool           `json:"changed"`
-		DryRun    bool           `json:"dryRun"`
-	}{Parameter: param, Before: before, After: want, DryRun: *dryRun, Version: before.Version}
-	result.Changed = !before.Valid || !reflect.DeepEqual(*before.Routing, want)
-
-	if result.Changed && !*dryRun {
-		value, err := json.Marshal(want)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "cogmail providers set: %v\n", err)
-			return exitFailed
-		}
-		in := &ssm.PutParameterInput{Name: aws.String(param), Value: aws.String(string(value)), Overwrite: aws.Bool(true)}
-		if !before.Exists {
-			// An existing parameter keeps its type (it may be a SecureString).
-			in.Type = ssmtypes.ParameterTypeString
-			in.Description = aws.String("cogmail provider routing: cogmail providers set")
-		}
-		out, err := client.PutParameter(ctx, in)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "cogmail providers set: write SSM parameter %s: %v\n", param, err)
-			return exitFailed
-		}
-		result.Version = out.Version
-	}
-
 	if *pf.json {
 		writeReportJSON(e.stdout, result)
 		return exitOK
 	}
-	fmt.Fprintf(e.stdout, "%s\n  before: %s\n", result.Parameter, describeParam(before))
-	switch {
-	case !result.Changed:
-		fmt.Fprintln(e.stdout, "  after:  unchanged; nothing written")
-	case *dryRun:
-		fmt.Fprintf(e.stdout, "  after:  %s\nDry run: nothing was written.\n", describeRouting(want))
-	default:
-		fmt.Fprintf(e.stdout, "  after:  %s (version %d)\n", describeRouting(want), result.Version)
-		fmt.Fprintf(e.stdout, "Dispatch picks this up within %d s. A provider the function has no settings for makes it keep\nits current routing: cogmail config check --function dispatch --ping, with the function's\nenvironment, shows which providers it has.\n", int(routing.MaxRefresh/time.Second))
-	}
+	printProvidersSet(e.stdout, result)
 	return exitOK
+}
+
+// providersList is the routing LIST and --strategy name, validated and
+// normalised, or what is wrong with them.
+func providersList(rest []string, strategy string) (routing.Config, string) {
+	switch {
+	case len(rest) == 0:
+		return routing.Config{}, "LIST is required, e.g. ses,sendgrid or sendgrid=3,mailgun=1"
+	case len(rest) > 1:
+		return routing.Config{}, fmt.Sprintf("one LIST, without spaces: got %q", strings.Join(rest, " "))
+	}
+	s := routing.Strategy(strings.ToLower(strategy))
+	if s != "" && s != routing.Failover && s != routing.Weighted {
+		return routing.Config{}, fmt.Sprintf("--strategy %q is not failover or weighted", strategy)
+	}
+	want, err := routing.ParseList(rest[0], s)
+	if err == nil {
+		err = want.Validate(nil)
+	}
+	if err != nil {
+		return routing.Config{}, fmt.Sprintf("LIST %q: %s", rest[0], joinLines(err.Error()))
+	}
+	return want.Normalize(), ""
+}
+
+func printProvidersSet(w io.Writer, r routingparam.SetResult) {
+	fmt.Fprintf(w, "%s\n  before: %s\n", r.Parameter, describeParam(r.Before))
+	switch {
+	case !r.Changed:
+		fmt.Fprintln(w, "  after:  unchanged; nothing written")
+	case r.DryRun:
+		fmt.Fprintf(w, "  after:  %s\nDry run: nothing was written.\n", describeRouting(r.After))
+	default:
+		fmt.Fprintf(w, "  after:  %s (version %d)\n", describeRouting(r.After), r.Version)
+		fmt.Fprintf(w, "Dispatch picks this up within %d s. A provider the function has no settings for makes it keep\nits current routing: cogmail config check --function dispatch --ping, with the function's\nenvironment, shows which providers it has.\n", int(routing.MaxRefresh/time.Second))
+	}
 }

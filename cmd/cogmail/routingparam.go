@@ -6,16 +6,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/cogmail/cogmail/internal/ops/routingparam"
 	"github.com/cogmail/cogmail/pkg/routing"
 )
 
@@ -52,43 +50,13 @@ func ssmClient(ctx context.Context, e *env, region, param string) (*ssm.Client, 
 	}), nil
 }
 
-// routingParam is the parameter as read: it may not exist, or hold
-// something dispatch rejects.
-type routingParam struct {
-	Parameter    string          `json:"parameter"`
-	Exists       bool            `json:"exists"`
-	Version      int64           `json:"version,omitempty"`
-	LastModified *time.Time      `json:"lastModified,omitempty"`
-	Valid        bool            `json:"valid"`
-	Error        string          `json:"error,omitempty"` // why dispatch rejects it
-	Routing      *routing.Config `json:"routing,omitempty"`
-	Value        string          `json:"value,omitempty"` // as stored
-}
+// routingParam is the parameter as read (internal/ops/routingparam).
+type routingParam = routingparam.Param
 
 // readRouting reads the parameter; the error is for a read that failed,
 // not for a parameter that is missing or invalid.
 func readRouting(ctx context.Context, c *ssm.Client, name string) (routingParam, error) {
-	p := routingParam{Parameter: name}
-	out, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
-	var nf *ssmtypes.ParameterNotFound
-	switch {
-	case errors.As(err, &nf):
-		return p, nil
-	case err != nil:
-		return p, fmt.Errorf("read SSM parameter %s: %w", name, err)
-	case out.Parameter == nil:
-		return p, fmt.Errorf("read SSM parameter %s: the answer has no parameter", name)
-	}
-	p.Exists = true
-	p.Value = aws.ToString(out.Parameter.Value)
-	p.Version = out.Parameter.Version
-	p.LastModified = out.Parameter.LastModifiedDate
-	if c, err := routing.Parse([]byte(p.Value), nil); err != nil {
-		p.Error = joinLines(strings.TrimPrefix(err.Error(), "routing: "))
-	} else {
-		p.Valid, p.Routing = true, &c
-	}
-	return p, nil
+	return routingparam.Read(ctx, c, name)
 }
 
 // describeRouting is the routing in one line: "failover: ses, then
