@@ -65,67 +65,17 @@ func runInvoke(ctx context.Context, e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(e.stderr, "cogmail invoke: "+format+"\n", a...)
-		return exitUsage
-	}
 	if len(rest) > 0 {
-		return usageErr("unexpected argument %q", rest[0])
+		return invokeUsageErr(e, "unexpected argument %q", rest[0])
 	}
-	if *eventFile == "" {
-		return usageErr("--event FILE is required (cogmail event makes one)")
+	payload, code, ok := readInvokeEvent(e, *eventFile)
+	if !ok {
+		return code
 	}
-	var payload []byte
-	var err error
-	if *eventFile == "-" {
-		payload, err = io.ReadAll(e.stdin)
-	} else {
-		payload, err = os.ReadFile(*eventFile)
+	target, code, ok := resolveInvokeTarget(ctx, e, *endpoint, *function, *region)
+	if !ok {
+		return code
 	}
-	if err != nil {
-		return usageErr("--event: %v", err)
-	}
-	if !json.Valid(payload) {
-		return usageErr("--event %s is not JSON", *eventFile)
-	}
-
-	target := invokeTarget{endpoint: *endpoint, function: *function}
-	if target.endpoint != "" || target.function == "" {
-		where := "the local stack at " + target.endpoint + " (--endpoint)"
-		if target.endpoint == "" {
-			w, err := localWiring(e.getenv)
-			if err != nil {
-				fmt.Fprintf(e.stderr, "cogmail invoke: %v\n", err)
-				return exitFailed
-			}
-			target.endpoint, where = defaultInvokeEndpoint, "the local stack's default address "+defaultInvokeEndpoint+" (no "+wiringPath(e.getenv)+": is cogmail local running here?)"
-			if w != nil {
-				target.endpoint, where = w.url(), w.describe()
-			}
-		}
-		fmt.Fprintf(e.stderr, "cogmail invoke: %s\n", where)
-		if target.function == "" {
-			target.function = "ingest"
-		}
-		if *region != "" {
-			return usageErr("--region applies to a deployed function (--function without --endpoint)")
-		}
-	} else {
-		r := firstNonEmpty(*region, arnRegion(target.function))
-		cfg, err := awsConfigFromEnv(ctx, e.getenv, r)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "cogmail invoke: AWS configuration: %v\n", err)
-			return exitFailed
-		}
-		target.endpoint = firstNonEmpty(serviceEndpoint(e.getenv, "LAMBDA"), "https://lambda."+cfg.Region+".amazonaws.com")
-		target.sign = sigV4(cfg)
-		fmt.Fprintf(e.stderr, "cogmail invoke: Lambda at %s\n", target.endpoint)
-	}
-	u, err := url.Parse(target.endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usageErr("endpoint %q is not an http(s) URL", target.endpoint)
-	}
-
 	res, err := target.invoke(ctx, payload)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cogmail invoke: %v\n", err)
@@ -140,6 +90,76 @@ func runInvoke(ctx context.Context, e *env, args []string) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+func invokeUsageErr(e *env, format string, a ...any) int {
+	fmt.Fprintf(e.stderr, "cogmail invoke: "+format+"\n", a...)
+	return exitUsage
+}
+
+// readInvokeEvent reads --event (a file, or - for stdin) and checks it is
+// JSON; false and the exit code when it is not.
+func readInvokeEvent(e *env, file string) ([]byte, int, bool) {
+	if file == "" {
+		return nil, invokeUsageErr(e, "--event FILE is required (cogmail event makes one)"), false
+	}
+	var payload []byte
+	var err error
+	if file == "-" {
+		payload, err = io.ReadAll(e.stdin)
+	} else {
+		payload, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return nil, invokeUsageErr(e, "--event: %v", err), false
+	}
+	if !json.Valid(payload) {
+		return nil, invokeUsageErr(e, "--event %s is not JSON", file), false
+	}
+	return payload, exitOK, true
+}
+
+// resolveInvokeTarget is where the event goes: a local stack (--endpoint,
+// else the one running here, else the default address), unsigned; or,
+// with --function alone, AWS Lambda, signed. It names the target on
+// stderr.
+func resolveInvokeTarget(ctx context.Context, e *env, endpoint, function, region string) (invokeTarget, int, bool) {
+	target := invokeTarget{endpoint: endpoint, function: function}
+	if target.endpoint != "" || target.function == "" {
+		where := "the local stack at " + target.endpoint + " (--endpoint)"
+		if target.endpoint == "" {
+			w, err := localWiring(e.getenv)
+			if err != nil {
+				fmt.Fprintf(e.stderr, "cogmail invoke: %v\n", err)
+				return target, exitFailed, false
+			}
+			target.endpoint, where = defaultInvokeEndpoint, "the local stack's default address "+defaultInvokeEndpoint+" (no "+wiringPath(e.getenv)+": is cogmail local running here?)"
+			if w != nil {
+				target.endpoint, where = w.url(), w.describe()
+			}
+		}
+		fmt.Fprintf(e.stderr, "cogmail invoke: %s\n", where)
+		if target.function == "" {
+			target.function = "ingest"
+		}
+		if region != "" {
+			return target, invokeUsageErr(e, "--region applies to a deployed function (--function without --endpoint)"), false
+		}
+	} else {
+		cfg, err := awsConfigFromEnv(ctx, e.getenv, firstNonEmpty(region, arnRegion(target.function)))
+		if err != nil {
+			fmt.Fprintf(e.stderr, "cogmail invoke: AWS configuration: %v\n", err)
+			return target, exitFailed, false
+		}
+		target.endpoint = firstNonEmpty(serviceEndpoint(e.getenv, "LAMBDA"), "https://lambda."+cfg.Region+".amazonaws.com")
+		target.sign = sigV4(cfg)
+		fmt.Fprintf(e.stderr, "cogmail invoke: Lambda at %s\n", target.endpoint)
+	}
+	u, err := url.Parse(target.endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return target, invokeUsageErr(e, "endpoint %q is not an http(s) URL", target.endpoint), false
+	}
+	return target, exitOK, true
 }
 
 type invokeResult struct {
