@@ -21,9 +21,7 @@ Examples:
   cogmail dlq replay --source https://sqs.eu-west-1.amazonaws.com/123456789012/cogmail-emails
 `
 
-func dlqReplay(ctx context.Context, e *env, args []string) int {
-	f := newDLQFlags(e, "replay", "replay [--queue URL] [--source URL] [filters] [--dry-run] [--rate N/s] [--include-expired] [--yes] [--json]",
-		`Moves messages back to the source queue (--source, default: the queue whose redrive policy names
+const dlqReplayAbout = `Moves messages back to the source queue (--source, default: the queue whose redrive policy names
 the DLQ). Messages whose code has expired stay in the DLQ unless --include-expired.
 
 With no filter and no expired message to leave behind it runs an SQS move task
@@ -32,7 +30,11 @@ lacks move tasks it falls back to send-then-delete and says so. Otherwise it sen
 message to the source queue and only then deletes it from the DLQ: a crash between the two leaves a
 copy in both queues (dispatch's dedup key makes the second one harmless), never in neither.
 Run it again to finish an interrupted replay.
-`, dlqReplayExamples)
+`
+
+func dlqReplay(ctx context.Context, e *env, args []string) int {
+	f := newDLQFlags(e, "replay", "replay [--queue URL] [--source URL] [filters] [--dry-run] [--rate N/s] [--include-expired] [--yes] [--json]",
+		dlqReplayAbout, dlqReplayExamples)
 	f.addFilters("move at most N messages, the oldest")
 	f.addJSON("the plan and the result")
 	source := f.fs.String("source", "", "the queue to move messages to, its URL or name (default: found from the DLQ)")
@@ -64,18 +66,30 @@ Run it again to finish an interrupted replay.
 	if *f.json {
 		out = e.stderr // the plan and prompt go aside; stdout is the JSON result
 	}
-	prog := newDLQProgress(e.stderr)
-	res, err := q.Replay(ctx, dlq.ReplayOptions{
+	return replayDLQ(ctx, f, q, out, dlq.ReplayOptions{
 		Filter: flt, Source: src, IncludeExpired: *includeExpired, DryRun: *dry, Rate: rate,
-		Progress: prog.update,
-		Confirm: func(p *dlq.Plan) bool {
-			printDLQPlan(out, p, false, *includeExpired)
-			if *yes {
-				return true
-			}
-			return confirm(e.stdin, out, fmt.Sprintf("Move %s to %s? [y/N] ", plural(len(p.Messages), "message"), p.Source))
-		},
+		Confirm: confirmDLQReplay(e, out, *yes, *includeExpired),
 	})
+}
+
+// confirmDLQReplay shows the plan and asks (unless yes) before anything moves.
+func confirmDLQReplay(e *env, out io.Writer, yes, includeExpired bool) func(*dlq.Plan) bool {
+	return func(p *dlq.Plan) bool {
+		printDLQPlan(out, p, false, includeExpired)
+		if yes {
+			return true
+		}
+		return confirm(e.stdin, out, fmt.Sprintf("Move %s to %s? [y/N] ", plural(len(p.Messages), "message"), p.Source))
+	}
+}
+
+// replayDLQ runs the replay o describes, with progress on stderr, and
+// reports it on out (or as JSON on stdout with --json).
+func replayDLQ(ctx context.Context, f *dlqFlags, q *dlq.Queue, out io.Writer, o dlq.ReplayOptions) int {
+	e := f.e
+	prog := newDLQProgress(e.stderr)
+	o.Progress = prog.update
+	res, err := q.Replay(ctx, o)
 	prog.finish()
 	if res != nil && *f.json {
 		if jerr := writeJSON(e.stdout, res); jerr != nil && err == nil {
@@ -92,12 +106,19 @@ Run it again to finish an interrupted replay.
 	if *f.json {
 		return dlqReplayCode(ctx, f, err)
 	}
-	if *dry || len(res.Plan.Messages) == 0 {
-		printDLQPlan(out, &res.Plan, true, *includeExpired)
+	if o.DryRun || len(res.Plan.Messages) == 0 {
+		printDLQPlan(out, &res.Plan, true, o.IncludeExpired)
 		return exitOK
 	}
+	printDLQReplay(out, res, err != nil)
+	return dlqReplayCode(ctx, f, err)
+}
+
+// printDLQReplay says what a replay moved, and what it left; stopped is
+// for a replay that ended on an error.
+func printDLQReplay(out io.Writer, res *dlq.ReplayResult, stopped bool) {
 	verb := "Moved"
-	if err != nil {
+	if stopped {
 		verb = "Before stopping, moved"
 	}
 	fmt.Fprintf(out, "%s %s to %s by %s.\n", verb, plural(res.Moved, "message"), res.Plan.Source, res.Method)
@@ -110,7 +131,6 @@ Run it again to finish an interrupted replay.
 	if res.NotFound > 0 {
 		fmt.Fprintf(out, "Not found this time (held by another reader, or gone): %s; run the replay again for them.\n", plural(res.NotFound, "planned message"))
 	}
-	return dlqReplayCode(ctx, f, err)
 }
 
 func dlqReplayCode(ctx context.Context, f *dlqFlags, err error) int {

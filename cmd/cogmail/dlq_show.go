@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
+
+	"github.com/cogmail/cogmail/internal/ops/dlq"
 )
 
 func dlqShow(ctx context.Context, e *env, args []string) int {
@@ -33,7 +36,14 @@ func dlqShow(ctx context.Context, e *env, args []string) int {
 		}
 		return exitOK
 	}
-	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	printDLQMessage(e.stdout, m)
+	return exitOK
+}
+
+// printDLQMessage is one message's clear metadata, a row a field; the
+// payload is sealed and only its size is shown.
+func printDLQMessage(w io.Writer, m *dlq.Message) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	stamp := func(t time.Time) string {
 		if t.IsZero() {
@@ -77,5 +87,4 @@ func dlqShow(ctx context.Context, e *env, args []string) int {
 		row("attribute", k+" = "+dlqCell(m.Attributes[k], 600))
 	}
 	_ = tw.Flush()
-	return exitOK
 }
