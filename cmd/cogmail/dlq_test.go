@@ -88,7 +88,7 @@ func TestDLQFlags(t *testing.T) {
 		{"no queue", nil, []string{"stats"}, exitUsage, "--queue URL or NAME is required"},
 		{"unknown flag", q, []string{"list", "--nope"}, exitUsage, "unknown flag --nope"},
 		{"misspelled flag", q, []string{"list", "--quue", "x"}, exitUsage, "unknown flag --quue; did you mean --queue?"},
-		{"unknown reason", q, []string{"list", "--reason", "bogus"}, exitUsage, `--reason "bogus" is not a dead-letter reason: want one of permanent, expired, max-age, malformed, unsealable, address-unsupported, retries-exhausted`},
+		{"unknown reason", q, []string{"list", "--reason", "bogus"}, exitUsage, `--reason "bogus" is not a dead-letter reason: want one of ` + strings.Join(dlqReasons(), ", ")},
 		{"a class is not a reason", q, []string{"replay", "--reason", "unavailable"}, exitUsage, "want one of permanent"},
 		{"misspelled reason", q, []string{"list", "--reason", "permanant"}, exitUsage, "did you mean permanent?"},
 		{"misspelled subcommand", nil, []string{"stat"}, exitUsage, `unknown subcommand "stat"; did you mean stats?`},
