@@ -93,17 +93,10 @@ func queueStats(ctx context.Context, e *env, args []string) int {
 		return fail(err)
 	}
 	ref.announce(e, name, "SQS", reg)
-	out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{
-		sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
-		sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed}})
+	r, err := readQueueReport(ctx, client, url)
 	if err != nil {
-		return fail(fmt.Errorf("read the queue's counts: %w", err))
+		return fail(err)
 	}
-	count := func(a sqstypes.QueueAttributeName) int { n, _ := strconv.Atoi(out.Attributes[string(a)]); return n }
-	r := queueReport{Queue: url, Visible: count(sqstypes.QueueAttributeNameApproximateNumberOfMessages),
-		InFlight: count(sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible),
-		Delayed:  count(sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed),
-		Source:   "AWS: SQS shows no message in flight; the oldest held mail is dispatch's HeldAge metric (HeldMessageAgeAlarm), held mail by trigger its Held metric"}
 	if st, ok := localQueueStatus(ctx, ref.endpoint, url); ok {
 		age := st.OldestAgeSeconds
 		r.OldestAgeSeconds, r.ByTrigger, r.Source = &age, st.ByTrigger, "the local stack at "+ref.endpoint
@@ -114,8 +107,30 @@ func queueStats(ctx context.Context, e *env, args []string) int {
 		}
 		return exitOK
 	}
-	fmt.Fprintf(e.stdout, "queue %s\n\n", r.Queue)
-	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	printQueueReport(e.stdout, r)
+	return exitOK
+}
+
+// readQueueReport is the queue's counts as SQS reports them.
+func readQueueReport(ctx context.Context, client *sqs.Client, url string) (queueReport, error) {
+	out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{
+		sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+		sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed}})
+	if err != nil {
+		return queueReport{}, fmt.Errorf("read the queue's counts: %w", err)
+	}
+	count := func(a sqstypes.QueueAttributeName) int { n, _ := strconv.Atoi(out.Attributes[string(a)]); return n }
+	return queueReport{Queue: url, Visible: count(sqstypes.QueueAttributeNameApproximateNumberOfMessages),
+		InFlight: count(sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible),
+		Delayed:  count(sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed),
+		Source:   "AWS: SQS shows no message in flight; the oldest held mail is dispatch's HeldAge metric (HeldMessageAgeAlarm), held mail by trigger its Held metric"}, nil
+}
+
+// printQueueReport is the report as a table, with held mail by trigger
+// where the local stack told it.
+func printQueueReport(w io.Writer, r queueReport) {
+	fmt.Fprintf(w, "queue %s\n\n", r.Queue)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "visible\t%d\t(waiting for dispatch)\n", r.Visible)
 	fmt.Fprintf(tw, "in flight\t%d\t(being sent, or held until their next try: an outage if it grows)\n", r.InFlight)
 	fmt.Fprintf(tw, "delayed\t%d\n", r.Delayed)
@@ -124,8 +139,8 @@ func queueStats(ctx context.Context, e *env, args []string) int {
 	}
 	_ = tw.Flush()
 	if len(r.ByTrigger) > 0 {
-		fmt.Fprintln(e.stdout)
-		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "TRIGGER\tVISIBLE\tIN FLIGHT")
 		totals := map[string]int{}
 		for t, c := range r.ByTrigger {
@@ -137,9 +152,8 @@ func queueStats(ctx context.Context, e *env, args []string) int {
 		_ = tw.Flush()
 	}
 	if r.OldestAgeSeconds == nil {
-		fmt.Fprintf(e.stdout, "\n%s.\n", r.Source)
+		fmt.Fprintf(w, "\n%s.\n", r.Source)
 	}
-	return exitOK
 }
 
 // localQueueStatus asks a local stack's /api/queues for the queue at url;
