@@ -34,6 +34,14 @@ Credentials and region come from the usual AWS sources (AWS_PROFILE, AWS_REGION,
 the region defaults to the pool id's.
 `
 
+const attachUsage = `usage: cogmail attach --user-pool-id ID (--lambda-arn ARN --kms-key-arn ARN | --detach) [--dry-run] [--yes] [--region R]
+
+Sets the pool's LambdaConfig.CustomEmailSender (version V1_0) and KMSKeyID, or removes them
+with --detach. UpdateUserPool resets every setting it is not given, so attach reads the pool,
+shows the LambdaConfig diff, asks, and sends every other setting back unchanged.
+
+Flags:`
+
 func runAttach(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("cogmail attach", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -46,13 +54,7 @@ func runAttach(ctx context.Context, e *env, args []string) int {
 	region := fs.String("region", "", "AWS region (default: the pool id's)")
 	fs.Usage = func() {
 		w := fs.Output()
-		fmt.Fprintln(w, `usage: cogmail attach --user-pool-id ID (--lambda-arn ARN --kms-key-arn ARN | --detach) [--dry-run] [--yes] [--region R]
-
-Sets the pool's LambdaConfig.CustomEmailSender (version V1_0) and KMSKeyID, or removes them
-with --detach. UpdateUserPool resets every setting it is not given, so attach reads the pool,
-shows the LambdaConfig diff, asks, and sends every other setting back unchanged.
-
-Flags:`)
+		fmt.Fprintln(w, attachUsage)
 		fs.PrintDefaults()
 		fmt.Fprint(w, attachExamples)
 	}
@@ -86,7 +88,12 @@ Flags:`)
 			o.BaseEndpoint = aws.String(u)
 		}
 	})
+	return attachPool(ctx, e, client, req, *dryRun, *yes)
+}
 
+// attachPool shows the LambdaConfig diff req makes, asks (unless yes or a
+// dry run), and applies it.
+func attachPool(ctx context.Context, e *env, client attach.Cognito, req attach.Request, dryRun, yes bool) int {
 	plan, err := attach.Prepare(ctx, client, req)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cogmail attach: %v\n", err)
@@ -97,11 +104,11 @@ Flags:`)
 	case !plan.Changed():
 		fmt.Fprintln(e.stdout, "\nNothing to change: "+plan.Summary()+".")
 		return exitOK
-	case *dryRun:
+	case dryRun:
 		fmt.Fprintln(e.stdout, "\nDry run: nothing was changed.")
 		return exitOK
-	case !*yes:
-		if !confirm(e.stdin, e.stdout, fmt.Sprintf("\nUpdate user pool %s? [y/N] ", *poolID)) {
+	case !yes:
+		if !confirm(e.stdin, e.stdout, fmt.Sprintf("\nUpdate user pool %s? [y/N] ", req.UserPoolID)) {
 			fmt.Fprintln(e.stdout, "Aborted: nothing was changed.")
 			return exitAborted
 		}
@@ -110,10 +117,10 @@ Flags:`)
 		fmt.Fprintf(e.stderr, "cogmail attach: %v\n", err)
 		return exitFailed
 	}
-	fmt.Fprintf(e.stdout, "\nUpdated user pool %s: %s.\n", *poolID, plan.Summary())
-	if !*detach {
+	fmt.Fprintf(e.stdout, "\nUpdated user pool %s: %s.\n", req.UserPoolID, plan.Summary())
+	if !req.Detach {
 		fmt.Fprintf(e.stdout, "Check it end to end (docs/deploy.md):\n  cogmail event --trigger SignUp --email you@example.com --pool %s --kms-key-arn %s --out signup.json\n  cogmail invoke --function %s --event signup.json\n",
-			*poolID, *keyARN, *lambdaARN)
+			req.UserPoolID, req.KMSKeyARN, req.LambdaARN)
 	}
 	return exitOK
 }
