@@ -55,25 +55,34 @@ AWS_REGION, credentials, AWS_ENDPOINT_URL_KMS; the region is the key ARN's when
 --kms-key-arn is an ARN. The endpoint used is named on stderr.
 `
 
+// eventFlags are cogmail event's flags, as given.
+type eventFlags struct {
+	trigger, email, phone, channel, locale, pool, userName, code string
+	keyARN, aesHex, aesNS, aesName, clientID, out                string
+}
+
+const eventUsage = "usage: cogmail event --trigger T (--email ADDR | --phone E164) [--kms-key-arn ARN | --aes-key-hex HEX --aes-key-namespace NS --aes-key-name NAME] [flags]\n\nMakes a Custom Email Sender or Custom SMS Sender event as Cognito sends it: request.code\nencrypted with the AWS Encryption SDK (message format 1, suite 0x0378, encryption context\nuserpool-id). An AccountTakeOverNotification carries no code but sample sign-in details.\n\nFlags:"
+
 func runEvent(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("cogmail event", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	trigger := fs.String("trigger", "", "trigger source: SignUp, ForgotPassword, ... or the full CustomEmailSender_* or CustomSMSSender_* name (required)")
-	email := fs.String("email", "", "the user's email attribute (required for an email event)")
-	phoneNumber := fs.String("phone", "", "the user's phone_number attribute, E.164 (+14155552671); makes an SMS event")
-	channel := fs.String("channel", "", "email or sms (default: the trigger's family; sms with --phone)")
-	locale := fs.String("locale", "", "the user's locale attribute (none by default)")
-	pool := fs.String("pool", localstack.SamplePool, "user pool id the code is bound to (its encryption context)")
-	userName := fs.String("username", "", "Cognito user name (default: the email's local part, or user and the number's last four digits)")
-	code := fs.String("code", "", "the code to encrypt (default: a random 6-digit code, or a temporary password for AdminCreateUser)")
-	keyARN := fs.String("kms-key-arn", "", "encrypt with this KMS key (key ARN, alias ARN or alias name; default $COGMAIL_KMS_KEY_ARN, else the running local stack's key)")
-	aesHex := fs.String("aes-key-hex", "", "encrypt with a raw AES-256 key (64 hex characters) instead of KMS")
-	aesNS := fs.String("aes-key-namespace", "", "raw AES key namespace (with --aes-key-hex)")
-	aesName := fs.String("aes-key-name", "", "raw AES key name (with --aes-key-hex)")
-	clientID := fs.String("client-id", localstack.SampleClientID, "app client id (callerContext.clientId): picks the brand")
-	out := fs.String("out", "", "write the event to this file instead of stdout")
+	var f eventFlags
+	fs.StringVar(&f.trigger, "trigger", "", "trigger source: SignUp, ForgotPassword, ... or the full CustomEmailSender_* or CustomSMSSender_* name (required)")
+	fs.StringVar(&f.email, "email", "", "the user's email attribute (required for an email event)")
+	fs.StringVar(&f.phone, "phone", "", "the user's phone_number attribute, E.164 (+14155552671); makes an SMS event")
+	fs.StringVar(&f.channel, "channel", "", "email or sms (default: the trigger's family; sms with --phone)")
+	fs.StringVar(&f.locale, "locale", "", "the user's locale attribute (none by default)")
+	fs.StringVar(&f.pool, "pool", localstack.SamplePool, "user pool id the code is bound to (its encryption context)")
+	fs.StringVar(&f.userName, "username", "", "Cognito user name (default: the email's local part, or user and the number's last four digits)")
+	fs.StringVar(&f.code, "code", "", "the code to encrypt (default: a random 6-digit code, or a temporary password for AdminCreateUser)")
+	fs.StringVar(&f.keyARN, "kms-key-arn", "", "encrypt with this KMS key (key ARN, alias ARN or alias name; default $COGMAIL_KMS_KEY_ARN, else the running local stack's key)")
+	fs.StringVar(&f.aesHex, "aes-key-hex", "", "encrypt with a raw AES-256 key (64 hex characters) instead of KMS")
+	fs.StringVar(&f.aesNS, "aes-key-namespace", "", "raw AES key namespace (with --aes-key-hex)")
+	fs.StringVar(&f.aesName, "aes-key-name", "", "raw AES key name (with --aes-key-hex)")
+	fs.StringVar(&f.clientID, "client-id", localstack.SampleClientID, "app client id (callerContext.clientId): picks the brand")
+	fs.StringVar(&f.out, "out", "", "write the event to this file instead of stdout")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: cogmail event --trigger T (--email ADDR | --phone E164) [--kms-key-arn ARN | --aes-key-hex HEX --aes-key-namespace NS --aes-key-name NAME] [flags]\n\nMakes a Custom Email Sender or Custom SMS Sender event as Cognito sends it: request.code\nencrypted with the AWS Encryption SDK (message format 1, suite 0x0378, encryption context\nuserpool-id). An AccountTakeOverNotification carries no code but sample sign-in details.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), eventUsage)
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), eventExamples)
 	}
@@ -81,122 +90,171 @@ func runEvent(ctx context.Context, e *env, args []string) int {
 	if !ok {
 		return exit
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(e.stderr, "cogmail event: "+format+"\n", a...)
-		return exitUsage
-	}
 	if len(rest) > 0 {
-		return usageErr("unexpected argument %q", rest[0])
+		return eventUsageErr(e, "unexpected argument %q", rest[0])
 	}
-	if *trigger == "" {
-		return usageErr("--trigger and --email are required (or --phone for an SMS event; cogmail event --help)")
+	in, problem := f.input()
+	if problem != "" {
+		return eventUsageErr(e, "%s", problem)
 	}
-	t, err := cognito.ParseTrigger(*trigger)
+	return makeEvent(ctx, e, f, in)
+}
+
+func eventUsageErr(e *env, format string, a ...any) int {
+	fmt.Fprintf(e.stderr, "cogmail event: "+format+"\n", a...)
+	return exitUsage
+}
+
+// eventInput is what the flags ask for, checked: the trigger on its
+// channel, the user, and the pool's region.
+type eventInput struct {
+	trigger cognito.Trigger
+	number  phone.Number // an SMS event's
+	region  string
+	spec    localstack.EventSpec
+}
+
+// input checks the flags; the problem is said without the command's name.
+func (f eventFlags) input() (eventInput, string) {
+	const required = "--trigger and --email are required (or --phone for an SMS event; cogmail event --help)"
+	if f.trigger == "" {
+		return eventInput{}, required
+	}
+	t, problem := f.triggerOnChannel()
+	if problem != "" {
+		return eventInput{}, problem
+	}
+	var number phone.Number
+	userName := f.userName
+	if t.Channel() == cognito.ChannelSMS {
+		if f.phone == "" {
+			return eventInput{}, "an SMS event needs --phone E164 (+14155552671)"
+		}
+		var err error
+		if number, err = phone.Parse(f.phone); err != nil {
+			return eventInput{}, fmt.Sprintf("--phone %q: %s", f.phone, strings.TrimPrefix(err.Error(), "phone: phone_number: "))
+		}
+		if userName == "" {
+			userName = "user" + number.E164()[len(number.E164())-4:]
+		}
+	} else if f.email == "" {
+		return eventInput{}, required
+	}
+	if f.email != "" {
+		if _, err := mail.ParseAddress(f.email); err != nil {
+			return eventInput{}, fmt.Sprintf("--email %q is not an email address", f.email)
+		}
+	}
+	region, _, ok := strings.Cut(f.pool, "_")
+	if !ok || region == "" {
+		return eventInput{}, fmt.Sprintf("--pool %q is not a user pool id (REGION_ID, e.g. us-east-1_AbCdEf123)", f.pool)
+	}
+	if userName == "" {
+		userName, _, _ = strings.Cut(f.email, "@")
+	}
+	spec := localstack.EventSpec{Trigger: t, Pool: f.pool, UserName: userName, Email: f.email, Phone: number.E164(), Locale: f.locale, ClientID: f.clientID}
+	return eventInput{trigger: t, number: number, region: region, spec: spec}, ""
+}
+
+// triggerOnChannel is --trigger on the channel --channel (or --phone alone)
+// picks.
+func (f eventFlags) triggerOnChannel() (cognito.Trigger, string) {
+	t, err := cognito.ParseTrigger(f.trigger)
 	if err != nil || !t.Known() {
-		return usageErr("--trigger %q is not a Custom Email Sender trigger source (SignUp, ResendCode, ForgotPassword, UpdateUserAttribute, VerifyUserAttribute, AdminCreateUser, Authentication, AccountTakeOverNotification) or a CustomSMSSender_ one", *trigger)
+		return t, fmt.Sprintf("--trigger %q is not a Custom Email Sender trigger source (SignUp, ResendCode, ForgotPassword, UpdateUserAttribute, VerifyUserAttribute, AdminCreateUser, Authentication, AccountTakeOverNotification) or a CustomSMSSender_ one", f.trigger)
 	}
-	switch *channel {
+	switch f.channel {
 	case "":
-		if *phoneNumber != "" && *email == "" {
+		if f.phone != "" && f.email == "" {
 			t = t.On(cognito.ChannelSMS)
 		}
 	case string(cognito.ChannelEmail), string(cognito.ChannelSMS):
-		if strings.HasPrefix(*trigger, cognito.TriggerPrefix) || strings.HasPrefix(*trigger, cognito.SMSTriggerPrefix) {
-			if t.Channel() != cognito.Channel(*channel) {
-				return usageErr("--trigger %s is not of --channel %s", *trigger, *channel)
+		if strings.HasPrefix(f.trigger, cognito.TriggerPrefix) || strings.HasPrefix(f.trigger, cognito.SMSTriggerPrefix) {
+			if t.Channel() != cognito.Channel(f.channel) {
+				return t, fmt.Sprintf("--trigger %s is not of --channel %s", f.trigger, f.channel)
 			}
 		}
-		t = t.On(cognito.Channel(*channel))
+		t = t.On(cognito.Channel(f.channel))
 	default:
-		return usageErr("--channel %q is not email or sms", *channel)
+		return t, fmt.Sprintf("--channel %q is not email or sms", f.channel)
 	}
 	if !t.Known() {
-		return usageErr("Cognito sends no %s by %s", t.Short(), t.Channel())
+		return t, fmt.Sprintf("Cognito sends no %s by %s", t.Short(), t.Channel())
 	}
-	var number phone.Number
-	if t.Channel() == cognito.ChannelSMS {
-		if *phoneNumber == "" {
-			return usageErr("an SMS event needs --phone E164 (+14155552671)")
-		}
-		if number, err = phone.Parse(*phoneNumber); err != nil {
-			return usageErr("--phone %q: %s", *phoneNumber, strings.TrimPrefix(err.Error(), "phone: phone_number: "))
-		}
-		if *userName == "" {
-			*userName = "user" + number.E164()[len(number.E164())-4:]
-		}
-	} else if *email == "" {
-		return usageErr("--trigger and --email are required (or --phone for an SMS event; cogmail event --help)")
-	}
-	if *email != "" {
-		if _, err := mail.ParseAddress(*email); err != nil {
-			return usageErr("--email %q is not an email address", *email)
-		}
-	}
-	region, _, ok := strings.Cut(*pool, "_")
-	if !ok || region == "" {
-		return usageErr("--pool %q is not a user pool id (REGION_ID, e.g. us-east-1_AbCdEf123)", *pool)
-	}
-	if *userName == "" {
-		*userName, _, _ = strings.Cut(*email, "@")
-	}
+	return t, ""
+}
 
-	spec := localstack.EventSpec{Trigger: t, Pool: *pool, UserName: *userName, Email: *email, Phone: number.E164(), Locale: *locale, ClientID: *clientID}
+// makeEvent encrypts the code, writes the event (stdout or --out) and says
+// on stderr what it made.
+func makeEvent(ctx context.Context, e *env, f eventFlags, in eventInput) int {
+	t := in.trigger
+	spec := in.spec
 	var ciphertext, plaintext, keyDesc string
 	if !t.RequiresCode() {
 		// Key flags are accepted and unused, so a script can loop over every
 		// trigger with the same flags.
-		if *code != "" {
-			return usageErr("%s carries no code: drop --code", t.Short())
+		if f.code != "" {
+			return eventUsageErr(e, "%s carries no code: drop --code", t.Short())
 		}
 		spec.Extra = localstack.AccountTakeOverAttributes(time.Now())
 	} else {
-		plaintext = *code
-		switch {
-		case plaintext == "":
-			plaintext = localstack.NewCode(t) // already escaped as Cognito escapes it
-		case t.On(cognito.ChannelEmail) == cognito.AdminCreateUser:
-			plaintext = html.EscapeString(plaintext) // Cognito HTML-escapes temporary passwords
-		}
-		enc, desc, code := eventEncrypter(ctx, e, usageErr, t, *keyARN, *aesHex, *aesNS, *aesName)
-		if enc == nil {
+		var code int
+		if ciphertext, plaintext, keyDesc, code = encryptEventCode(ctx, e, f, t); code != exitOK {
 			return code
 		}
-		keyDesc = desc
-		ciphertext, err = enc.Encrypt(ctx, plaintext, *pool)
-		if err != nil {
-			// codecrypt's message is its own (it names KMS's answer) and
-			// never holds the code or the SDK's garbled text.
-			fmt.Fprintf(e.stderr, "cogmail event: %v\n", err)
-			return exitFailed
-		}
 	}
-
 	raw, err := localstack.Event(spec, ciphertext)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cogmail event: %v\n", err)
 		return exitUsage // the only cause is an attribute the flags supplied
 	}
-	raw, err = withRegion(raw, region)
+	raw, err = withRegion(raw, in.region)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "cogmail event: %v\n", err)
 		return exitFailed
 	}
-	if *out == "" {
+	if f.out == "" {
 		_, _ = e.stdout.Write(raw)
-	} else if err := os.WriteFile(*out, raw, 0o644); err != nil {
+	} else if err := os.WriteFile(f.out, raw, 0o644); err != nil {
 		fmt.Fprintf(e.stderr, "cogmail event: --out: %v\n", err)
 		return exitFailed
 	}
-	to := *email
+	to := f.email
 	if t.Channel() == cognito.ChannelSMS {
-		to = number.Masked() // never the whole number beside a code
+		to = in.number.Masked() // never the whole number beside a code
 	}
 	if plaintext == "" {
-		fmt.Fprintf(e.stderr, "cogmail event: %s for %s in %s (no code; sample sign-in details)\n", t, to, *pool)
+		fmt.Fprintf(e.stderr, "cogmail event: %s for %s in %s (no code; sample sign-in details)\n", t, to, f.pool)
 	} else {
-		fmt.Fprintf(e.stderr, "cogmail event: %s for %s in %s; code %s encrypted with %s\n", t, to, *pool, html.UnescapeString(plaintext), keyDesc)
+		fmt.Fprintf(e.stderr, "cogmail event: %s for %s in %s; code %s encrypted with %s\n", t, to, f.pool, html.UnescapeString(plaintext), keyDesc)
 	}
 	return exitOK
+}
+
+// encryptEventCode is --code (or a new one, escaped as Cognito escapes it)
+// encrypted with the key the flags name, and that key described; exit 0,
+// or the exit code with the problem said.
+func encryptEventCode(ctx context.Context, e *env, f eventFlags, t cognito.Trigger) (ciphertext, plaintext, keyDesc string, code int) {
+	plaintext = f.code
+	switch {
+	case plaintext == "":
+		plaintext = localstack.NewCode(t) // already escaped as Cognito escapes it
+	case t.On(cognito.ChannelEmail) == cognito.AdminCreateUser:
+		plaintext = html.EscapeString(plaintext) // Cognito HTML-escapes temporary passwords
+	}
+	usageErr := func(format string, a ...any) int { return eventUsageErr(e, format, a...) }
+	enc, keyDesc, code := eventEncrypter(ctx, e, usageErr, t, f.keyARN, f.aesHex, f.aesNS, f.aesName)
+	if enc == nil {
+		return "", "", "", code
+	}
+	ciphertext, err := enc.Encrypt(ctx, plaintext, f.pool)
+	if err != nil {
+		// codecrypt's message is its own (it names KMS's answer) and
+		// never holds the code or the SDK's garbled text.
+		fmt.Fprintf(e.stderr, "cogmail event: %v\n", err)
+		return "", "", "", exitFailed
+	}
+	return ciphertext, plaintext, keyDesc, exitOK
 }
 
 // withRegion sets the event's region to the pool's (localstack.Event writes
