@@ -199,14 +199,22 @@ func (p *Provider) SendSMS(ctx context.Context, m provider.SMS) (provider.Receip
 }
 
 // Ping checks the credentials and the region without sending
-// (DescribeAccountAttributes). A failure is a *provider.Error classified
-// as SendSMS's.
+// (DescribeAccountAttributes) and, when one is configured, that the
+// configuration set exists (DescribeConfigurationSets): every send naming
+// a missing one would fail. A failure is a *provider.Error classified as
+// SendSMS's (a missing set: Unavailable, ResourceNotFoundException).
 func (p *Provider) Ping(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return classify.Transport(ctx, p.name, ctx.Err())
 	}
 	if _, err := p.client.DescribeAccountAttributes(ctx, &pinpointsmsvoicev2.DescribeAccountAttributesInput{}); err != nil {
 		return p.failure(ctx, err, provider.SMS{})
+	}
+	if p.cfg.ConfigurationSet != "" {
+		_, err := p.client.DescribeConfigurationSets(ctx, &pinpointsmsvoicev2.DescribeConfigurationSetsInput{ConfigurationSetNames: []string{p.cfg.ConfigurationSet}})
+		if err != nil {
+			return p.failure(ctx, err, provider.SMS{})
+		}
 	}
 	return nil
 }

@@ -267,3 +267,24 @@ func FuzzErrorBody(f *testing.F) {
 type clientFunc func(*http.Request) (*http.Response, error)
 
 func (f clientFunc) Do(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestPingConfigurationSet: Ping finds a missing configuration set, which
+// every send would name.
+func TestPingConfigurationSet(t *testing.T) {
+	fake := smsvoicefake.New(smsvoicefake.Options{ConfigurationSets: []string{"cogmail"}})
+	defer fake.Close()
+	for _, tt := range []struct {
+		set  string
+		want provider.Error
+	}{
+		{"", provider.Error{}},
+		{"cogmail", provider.Error{}},
+		{"other", provider.Error{Class: provider.Unavailable, Status: 400, Code: "ResourceNotFoundException"}},
+	} {
+		p, err := smsvoice.New(smsvoice.Config{AWS: awsConfig(accessKey, secretKey), Endpoint: fake.URL(), ConfigurationSet: tt.set})
+		if err != nil {
+			t.Fatal(err)
+		}
+		providertest.CheckPing(t, p.Ping(context.Background()), len(fake.Messages()), tt.want, secretKey)
+	}
+}

@@ -232,6 +232,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch op {
 	case "SendTextMessage":
 		s.send(w, body)
+	case "DescribeConfigurationSets":
+		s.describeConfigurationSets(w, body)
 	case "DescribeAccountAttributes":
 		writeJSON(w, map[string]any{"AccountAttributes": []map[string]string{{"Name": "ACCOUNT_TIER", "Value": "PRODUCTION"}}})
 	default:
@@ -311,4 +313,34 @@ func (s *Server) send(w http.ResponseWriter, body []byte) {
 	}
 	s.inbox.Add(m)
 	writeJSON(w, map[string]string{"MessageId": m.MessageID})
+}
+
+// describeConfigurationSets answers DescribeConfigurationSets for the
+// names asked (every name exists when Options.ConfigurationSets is not
+// set), or ResourceNotFoundException for the first unknown one.
+func (s *Server) describeConfigurationSets(w http.ResponseWriter, body []byte) {
+	var in struct {
+		ConfigurationSetNames []string `json:"ConfigurationSetNames"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeError(w, 400, "SerializationException", "Unable to parse the request body", nil)
+		return
+	}
+	names := in.ConfigurationSetNames
+	if len(names) == 0 {
+		names = s.opts.ConfigurationSets
+	}
+	sets := []map[string]any{}
+	for _, n := range names {
+		if s.opts.ConfigurationSets != nil && !slices.Contains(s.opts.ConfigurationSets, n) {
+			writeError(w, 400, "ResourceNotFoundException", "The configuration set was not found.",
+				map[string]any{"ResourceType": "configuration-set", "ResourceId": n})
+			return
+		}
+		sets = append(sets, map[string]any{
+			"ConfigurationSetArn":  "arn:aws:sms-voice:" + s.opts.Region + ":123456789012:configuration-set/" + n,
+			"ConfigurationSetName": n, "CreatedTimestamp": 1.7e9, "EventDestinations": []any{},
+		})
+	}
+	writeJSON(w, map[string]any{"ConfigurationSets": sets})
 }
