@@ -18,6 +18,7 @@ import (
 
 	twclient "github.com/twilio/twilio-go/client"
 	api "github.com/twilio/twilio-go/rest/api/v2010"
+	messaging "github.com/twilio/twilio-go/rest/messaging/v1"
 
 	"github.com/cogmail/cogmail/pkg/provider"
 	"github.com/cogmail/cogmail/pkg/provider/internal/baseurl"
@@ -242,6 +243,13 @@ func (c *call) answer() (int, http.Header) {
 }
 
 func (p *Provider) service(ctx context.Context) (*api.ApiService, *call) {
+	rh, c := p.handler(ctx)
+	return api.NewApiService(rh), c
+}
+
+// handler is a twilio-go request handler whose every request goes through
+// a call bound to ctx.
+func (p *Provider) handler(ctx context.Context) (*twclient.RequestHandler, *call) {
 	c := &call{ctx: ctx, p: p}
 	tw := &twclient.Client{
 		Credentials: twclient.NewCredentials(p.user, p.cfg.AuthToken),
@@ -253,7 +261,7 @@ func (p *Provider) service(ctx context.Context) (*api.ApiService, *call) {
 	// twilio-go reads TWILIO_EDGE and TWILIO_REGION from the process's
 	// environment; the configuration decides instead.
 	rh.Edge, rh.Region = p.cfg.Edge, p.cfg.Region
-	return api.NewApiService(rh), c
+	return rh, c
 }
 
 // SendSMS sends m through the Messages API and returns the message SID.
@@ -304,7 +312,8 @@ func callbackURL(base, id string) string {
 }
 
 // Ping checks the account SID and the credentials without sending: it
-// fetches the account. A failure is a *provider.Error classified as
+// fetches the account, and the Messaging Service when one is configured
+// (a missing one: Unavailable, code 20404). A failure is a *provider.Error classified as
 // SendSMS's; an account that is not active is Unavailable with Code
 // "suspended" or "closed".
 func (p *Provider) Ping(ctx context.Context) error {
@@ -323,6 +332,13 @@ func (p *Provider) Ping(ctx context.Context) error {
 	if *a.Status != "active" {
 		return &provider.Error{Provider: p.name, Class: provider.Unavailable, Status: http.StatusOK, Code: redact.Numbers(*a.Status),
 			Reason: "the account is not active"}
+	}
+	if p.cfg.MessagingServiceSID != "" {
+		// Every send names the service: a wrong SID fails them all.
+		rh, c := p.handler(ctx)
+		if _, err := messaging.NewApiService(rh).FetchService(p.cfg.MessagingServiceSID); err != nil {
+			return p.failure(ctx, c, err, provider.SMS{})
+		}
 	}
 	return nil
 }

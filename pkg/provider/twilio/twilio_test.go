@@ -206,6 +206,25 @@ func TestPing(t *testing.T) {
 	providertest.CheckPing(t, good.Ping(context.Background()), len(fake.Messages()), provider.Error{}, authToken)
 	providertest.CheckPing(t, other.Ping(context.Background()), len(fake.Messages()),
 		provider.Error{Class: provider.Unavailable, Status: 401, Code: "20003"}, authToken)
+
+	// A Messaging Service the account does not have.
+	known := twiliofake.New(twiliofake.Options{AccountSID: accountSID, AuthToken: authToken, Senders: []string{service}})
+	defer known.Close()
+	for _, tt := range []struct {
+		sid  string
+		want provider.Error
+	}{
+		{service, provider.Error{}},
+		{"MGffffffffffffffffffffffffffffffff", provider.Error{Class: provider.Unavailable, Status: 404, Code: "20404"}},
+	} {
+		cfg := config(known)
+		cfg.MessagingServiceSID = tt.sid
+		p, err := twilio.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		providertest.CheckPing(t, p.Ping(context.Background()), len(known.Messages()), tt.want, authToken)
+	}
 }
 
 // TestRedaction: Twilio's messages quote the number; with the text and

@@ -121,6 +121,7 @@ func New(opts Options) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/2010-04-01/Accounts/{sid}/Messages.json", s.createMessage)
 	mux.HandleFunc("/2010-04-01/Accounts/{file}", s.fetchAccount)
+	mux.HandleFunc("/v1/Services/{sid}", s.fetchService)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 404, 20404, "The requested resource "+r.URL.Path+" was not found")
 	})
@@ -418,4 +419,20 @@ func (s *Server) SendStatus(ctx context.Context, sid, status string, errorCode i
 	}
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// fetchService answers the Messaging API's service fetch
+// (GET /v1/Services/{sid}; messaging.twilio.com): the service, when
+// Options.Senders lists it or Senders is not set, else 20404.
+func (s *Server) fetchService(w http.ResponseWriter, r *http.Request) {
+	if !s.admit(w, r, s.opts.AccountSID) {
+		return
+	}
+	sid := r.PathValue("sid")
+	if !serviceSID.MatchString(sid) || s.opts.Senders != nil && !slices.Contains(s.opts.Senders, sid) {
+		writeError(w, 404, 20404, "The requested resource /Services/"+sid+" was not found")
+		return
+	}
+	writeJSON(w, 200, map[string]any{"sid": sid, "account_sid": s.opts.AccountSID, "friendly_name": "cogmail",
+		"date_created": s.opts.Now().UTC().Format(time.RFC3339), "url": "https://messaging.twilio.com/v1/Services/" + sid})
 }
