@@ -311,33 +311,57 @@ func callbackURL(base, id string) string {
 	return u.String()
 }
 
-// Ping checks the account SID and the credentials without sending: it
-// fetches the account, and the Messaging Service when one is configured
-// (a missing one: Unavailable, code 20404). A failure is a *provider.Error classified as
-// SendSMS's; an account that is not active is Unavailable with Code
-// "suspended" or "closed".
+// Ping checks the configuration SendSMS uses, without sending:
+//   - with the auth token, the account (it exists, the token is its, it is
+//     active: else Unavailable with Code "suspended" or "closed"); an API
+//     key skips this, as Twilio lets only Main keys read the Accounts
+//     resource;
+//   - a From number: that it is one of the account's (IncomingPhoneNumbers;
+//     else Unavailable, Code "21606", as every send would fail);
+//   - a Messaging Service: that it exists (else Unavailable, 20404);
+//   - an alphanumeric From with an API key: the key, by listing one of the
+//     account's numbers.
+//
+// A failure is a *provider.Error classified as SendSMS's.
 func (p *Provider) Ping(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return classify.Transport(ctx, p.name, ctx.Err())
 	}
-	svc, c := p.service(ctx)
-	a, err := svc.FetchAccount(p.cfg.AccountSID)
-	if err != nil {
-		return p.failure(ctx, c, err, provider.SMS{})
+	if p.cfg.APIKeySID == "" {
+		svc, c := p.service(ctx)
+		a, err := svc.FetchAccount(p.cfg.AccountSID)
+		if err != nil {
+			return p.failure(ctx, c, err, provider.SMS{})
+		}
+		if a == nil || a.Status == nil {
+			status, h := c.answer()
+			return &provider.Error{Provider: p.name, Class: provider.Unavailable, Status: status, Reason: "answer is not Twilio's (" + contentType(h) + ")"}
+		}
+		if *a.Status != "active" {
+			return &provider.Error{Provider: p.name, Class: provider.Unavailable, Status: http.StatusOK, Code: redact.Numbers(*a.Status),
+				Reason: "the account is not active"}
+		}
 	}
-	if a == nil || a.Status == nil {
-		status, h := c.answer()
-		return &provider.Error{Provider: p.name, Class: provider.Unavailable, Status: status, Reason: "answer is not Twilio's (" + contentType(h) + ")"}
-	}
-	if *a.Status != "active" {
-		return &provider.Error{Provider: p.name, Class: provider.Unavailable, Status: http.StatusOK, Code: redact.Numbers(*a.Status),
-			Reason: "the account is not active"}
-	}
-	if p.cfg.MessagingServiceSID != "" {
-		// Every send names the service: a wrong SID fails them all.
+	switch {
+	case p.cfg.MessagingServiceSID != "":
 		rh, c := p.handler(ctx)
 		if _, err := messaging.NewApiService(rh).FetchService(p.cfg.MessagingServiceSID); err != nil {
 			return p.failure(ctx, c, err, provider.SMS{})
+		}
+	case provider.E164(p.cfg.From) || p.cfg.APIKeySID != "":
+		params := (&api.ListIncomingPhoneNumberParams{}).SetPageSize(1)
+		if provider.E164(p.cfg.From) {
+			params.SetPhoneNumber(p.cfg.From)
+		}
+		svc, c := p.service(ctx)
+		page, err := svc.PageIncomingPhoneNumber(params, "", "")
+		if err != nil {
+			return p.failure(ctx, c, err, provider.SMS{})
+		}
+		if provider.E164(p.cfg.From) && (page == nil || len(page.IncomingPhoneNumbers) == 0) {
+			status, _ := c.answer()
+			return &provider.Error{Provider: p.name, Class: provider.Unavailable, Status: status, Code: strconv.Itoa(CodeFromNotOwned),
+				Reason: "the From number is not one of the account's"}
 		}
 	}
 	return nil

@@ -340,3 +340,35 @@ func FuzzErrorBody(f *testing.F) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestPingSenders: Ping checks the sender SendSMS uses, and works with a
+// Standard API key, which may not read the Accounts resource.
+func TestPingSenders(t *testing.T) {
+	fake := twiliofake.New(twiliofake.Options{AccountSID: accountSID, AuthToken: authToken, APIKeys: map[string]string{apiKey: apiSecret},
+		Senders: []string{"+12065550100", service}})
+	defer fake.Close()
+	tests := []struct {
+		name string
+		cfg  twilio.Config
+		want provider.Error
+	}{
+		{"token, own From", twilio.Config{AuthToken: authToken, From: "+12065550100"}, provider.Error{}},
+		{"token, foreign From", twilio.Config{AuthToken: authToken, From: "+12065550199"}, provider.Error{Class: provider.Unavailable, Status: 200, Code: "21606"}},
+		{"token, alphanumeric From", twilio.Config{AuthToken: authToken, From: "Cogmail"}, provider.Error{}},
+		{"API key, service", twilio.Config{APIKeySID: apiKey, AuthToken: apiSecret, MessagingServiceSID: service}, provider.Error{}},
+		{"API key, own From", twilio.Config{APIKeySID: apiKey, AuthToken: apiSecret, From: "+12065550100"}, provider.Error{}},
+		{"API key, alphanumeric From", twilio.Config{APIKeySID: apiKey, AuthToken: apiSecret, From: "Cogmail"}, provider.Error{}},
+		{"API key, wrong secret", twilio.Config{APIKeySID: apiKey, AuthToken: authToken, From: "Cogmail"}, provider.Error{Class: provider.Unavailable, Status: 401, Code: "20003"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			cfg.AccountSID, cfg.BaseURL = accountSID, fake.URL()
+			p, err := twilio.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			providertest.CheckPing(t, p.Ping(context.Background()), len(fake.Messages()), tt.want, authToken, apiSecret)
+		})
+	}
+}

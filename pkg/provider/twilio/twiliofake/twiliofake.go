@@ -122,6 +122,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("/2010-04-01/Accounts/{sid}/Messages.json", s.createMessage)
 	mux.HandleFunc("/2010-04-01/Accounts/{file}", s.fetchAccount)
 	mux.HandleFunc("/v1/Services/{sid}", s.fetchService)
+	mux.HandleFunc("/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json", s.listNumbers)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 404, 20404, "The requested resource "+r.URL.Path+" was not found")
 	})
@@ -247,6 +248,13 @@ func (s *Server) fetchAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method != http.MethodGet {
 		writeError(w, 405, 20004, "Method not allowed")
+		return
+	}
+	if user, _, _ := r.BasicAuth(); user != s.opts.AccountSID {
+		// Only Main API keys may read the Accounts resource; the fake's
+		// keys are Standard. Twilio documents the restriction, not its
+		// answer: the fake answers 403 with 20003.
+		writeError(w, 403, 20003, "API keys of this type may not access the Accounts resource")
 		return
 	}
 	writeJSON(w, 200, map[string]any{"sid": sid, "friendly_name": "cogmail fake", "status": "active", "type": "Full",
@@ -435,4 +443,34 @@ func (s *Server) fetchService(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, 200, map[string]any{"sid": sid, "account_sid": s.opts.AccountSID, "friendly_name": "cogmail",
 		"date_created": s.opts.Now().UTC().Format(time.RFC3339), "url": "https://messaging.twilio.com/v1/Services/" + sid})
+}
+
+// listNumbers answers the IncomingPhoneNumbers list
+// (GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json, with an
+// optional PhoneNumber filter): the E.164 entries of Options.Senders, or,
+// when Senders is not set, the number asked for (every number is the
+// account's) or none.
+func (s *Server) listNumbers(w http.ResponseWriter, r *http.Request) {
+	if !s.admit(w, r, r.PathValue("sid")) {
+		return
+	}
+	want := r.URL.Query().Get("PhoneNumber")
+	var numbers []string
+	switch {
+	case s.opts.Senders == nil && want != "":
+		numbers = []string{want}
+	default:
+		for _, n := range s.opts.Senders {
+			if e164.MatchString(n) && (want == "" || n == want) {
+				numbers = append(numbers, n)
+			}
+		}
+	}
+	list := []map[string]any{}
+	for _, n := range numbers {
+		list = append(list, map[string]any{"sid": "PN" + fakehttp.ID(16), "account_sid": s.opts.AccountSID, "phone_number": n,
+			"capabilities": map[string]bool{"sms": true, "mms": false, "voice": true}})
+	}
+	writeJSON(w, 200, map[string]any{"incoming_phone_numbers": list, "page": 0, "page_size": 50, "start": 0, "end": len(list),
+		"uri": r.URL.RequestURI(), "first_page_uri": r.URL.RequestURI(), "next_page_uri": nil, "previous_page_uri": nil})
 }
