@@ -49,8 +49,11 @@
 // reports its encoding and segment count (package segment). The built-in
 // texts are written in the GSM 03.38 alphabet, dropping the accents it lacks
 // ("codigo"), so that a code takes one 160-character segment rather than one
-// of 70. New renders every SMS template with the worst case (see
-// WorstTemporaryPassword) and refuses one that could take more than
-// Options.SMSSegments segments. With Brand.OriginDomain, a code's message
+// of 70. Where the operator has taken charge of the SMS text (a segment
+// limit, an origin domain or an SMS override; see Options.SMSSegments), New
+// renders every SMS template with the worst case (see
+// WorstTemporaryPassword) and refuses one that could take more than the
+// limit; elsewhere Renderer.SMSOverflows reports it, for the CLI's warning.
+// With Brand.OriginDomain, a code's message
 // ends with the autofill line "@app.example.com #123456".
 package render

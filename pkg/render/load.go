@@ -83,11 +83,24 @@ func New(o Options) (*Renderer, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	// The SMS check runs on every start, lazy or not: the worst case
+	r.smsLimit, r.eager = smsLimit, eager
+	r.smsEnforced = smsEnforced(o, files)
+	// Where the operator has taken charge of the SMS text (smsEnforced), its
+	// worst case is held to the limit on every start, lazy or not: it
 	// depends on the brand's product name and origin domain, which no
-	// golden file fixes, and it costs little (no CSS to inline).
-	if err := r.checkSMS(smsLimit, eager); err != nil {
-		return nil, err
+	// golden file fixes. Elsewhere the check can refuse nothing, so a cold
+	// start does not pay for it; the CLI warns (SMSOverflows).
+	if r.smsEnforced {
+		over, err := r.checkSMS(smsLimit, eager)
+		for _, o := range over {
+			errs = append(errs, o)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
 	}
 	if !eager {
 		return r, nil

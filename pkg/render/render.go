@@ -67,8 +67,14 @@ type Options struct {
 	// pays for the one template its event needs, not all of them.
 	CheckAll bool
 	// SMSSegments is the most segments a text message may take in the
-	// worst case (see WorstTemporaryPassword); New refuses an SMS template
-	// that could take more. 0 means DefaultSMSSegments.
+	// worst case (see WorstTemporaryPassword). 0 means DefaultSMSSegments.
+	// New refuses an SMS template that could take more only where the
+	// operator has taken charge of the SMS text: SMSSegments set (not 0),
+	// Brand.OriginDomain set, or an SMS template (*.sms.txt) in OverrideDir.
+	// Otherwise (built-in texts, default limit) New does not check, so that
+	// a pool sending only email never fails to start over its product
+	// name's length; Renderer.SMSOverflows reports what is over, for a
+	// warning.
 	SMSSegments int
 }
 
@@ -108,6 +114,10 @@ type Renderer struct {
 	sets    map[setKey]*lazySet
 	sms     map[setKey]*lazySMS
 	bufs    sync.Pool
+	// smsLimit is the SMS segment limit; smsEnforced whether New held the
+	// SMS templates' worst case to it; eager whether New checked all.
+	smsLimit           int
+	smsEnforced, eager bool
 }
 
 // lazySet builds one template set at most once.

@@ -147,30 +147,89 @@ func gsmFold(s string) string {
 		"ã", "a", "õ", "o", "ç", "c").Replace(s)
 }
 
+// SMSOverflow is an SMS template whose worst case (see
+// WorstTemporaryPassword) takes more segments than the limit.
+type SMSOverflow struct {
+	File     string // the template: "embedded:en/SignUp.sms.txt" or the override's path
+	Segments int    // its worst case
+	Encoding segment.Encoding
+	Units    int // septets (GSM-7) or UTF-16 units (UCS-2)
+	Limit    int // the segment limit it is over
+}
+
+func (o SMSOverflow) Error() string {
+	unit := "septets"
+	if o.Encoding == segment.UCS2 {
+		unit = "UTF-16 units"
+	}
+	return fmt.Sprintf("%s: its worst case (the longest code, name and validity) is %d segments (%s, %d %s), over the brand's limit of %d",
+		o.File, o.Segments, o.Encoding, o.Units, unit, o.Limit)
+}
+
+// smsEnforced reports whether New refuses an SMS template over the limit:
+// only where the operator has taken charge of the SMS text, by setting a
+// segment limit or an origin domain, or by overriding an SMS template.
+// Otherwise (the built-in texts, the default limit) an overflow is the
+// CLI's warning (SMSOverflows), never a refused cold start: a pool that
+// sends only email must not stop over the length of its product name.
+func smsEnforced(o Options, files map[string]file) bool {
+	if o.SMSSegments != 0 || o.Brand.OriginDomain != "" {
+		return true
+	}
+	for k, f := range files {
+		if strings.HasSuffix(k, ".sms.txt") && !strings.HasPrefix(f.origin, "embedded:") {
+			return true
+		}
+	}
+	return false
+}
+
+// SMSEnforced reports whether New holds the SMS templates' worst case to the
+// segment limit (see Options.SMSSegments); when it does not, SMSOverflows
+// says which templates are over it.
+func (r *Renderer) SMSEnforced() bool { return r.smsEnforced }
+
+// SMSLimit is the segment limit the SMS templates' worst case is held to.
+func (r *Renderer) SMSLimit() int { return r.smsLimit }
+
+// SMSOverflows renders every SMS template with the worst case and returns
+// those over the segment limit, in locale and template order, or the first
+// template that cannot render. It is what New refuses when SMSEnforced; the
+// CLI calls it to warn about the others.
+func (r *Renderer) SMSOverflows() ([]SMSOverflow, error) {
+	return r.checkSMS(r.smsLimit, r.eager)
+}
+
 // checkSMS renders every SMS template with the worst case (see
 // WorstTemporaryPassword) and reports each whose worst case is over the
-// segment limit, prints <no value>, is empty or does not show the code.
+// segment limit (the overflows), and each that prints <no value>, is empty
+// or does not show the code (the error).
 //
 // Without eager, the templates are the embedded ones, which the tests prove
 // against everything but the brand's product name and origin domain; only
 // the worst case is rendered then (the trial without optional values finds
-// nothing new in them), which halves the cost of this check at cold start.
-func (r *Renderer) checkSMS(limit int, eager bool) error {
+// nothing new in them), which halves the cost of this check.
+func (r *Renderer) checkSMS(limit int, eager bool) ([]SMSOverflow, error) {
+	var over []SMSOverflow
 	var errs []error
 	for _, loc := range r.locales.Supported() {
 		for _, name := range smsTemplateNames() {
-			if err := r.checkSMSTemplate(setKey{loc, name}, limit, eager); err != nil {
+			o, err := r.checkSMSTemplate(setKey{loc, name}, limit, eager)
+			switch {
+			case err != nil:
 				errs = append(errs, err)
+			case o != nil:
+				over = append(over, *o)
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return over, errors.Join(errs...)
 }
 
-func (r *Renderer) checkSMSTemplate(k setKey, limit int, eager bool) error {
+func (r *Renderer) checkSMSTemplate(k setKey, limit int, eager bool) (*SMSOverflow, error) {
 	t, err := r.smsTemplate(k)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	trigger := cognito.Trigger(cognito.SMSTriggerPrefix + k.name)
 	codes := []string{worstCode}
@@ -192,15 +251,15 @@ func (r *Renderer) checkSMSTemplate(k setKey, limit int, eager bool) error {
 			}
 			text, err := r.smsText(t, r.brand, k.locale, k.name, in)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			switch {
 			case strings.Contains(text, "<no value>"):
-				return fmt.Errorf("%s: prints <no value>", file)
+				return nil, fmt.Errorf("%s: prints <no value>", file)
 			case strings.TrimSpace(text) == "":
-				return fmt.Errorf("%s: the message is empty", file)
+				return nil, fmt.Errorf("%s: the message is empty", file)
 			case !strings.Contains(text, code):
-				return fmt.Errorf("%s: the message does not show the code ({{.Code}})", file)
+				return nil, fmt.Errorf("%s: the message does not show the code ({{.Code}})", file)
 			}
 			if info := segment.Count(text); info.Segments > worst.Segments {
 				worst = SMS{Text: text, Encoding: info.Encoding, Units: info.Units, Segments: info.Segments}
@@ -208,12 +267,7 @@ func (r *Renderer) checkSMSTemplate(k setKey, limit int, eager bool) error {
 		}
 	}
 	if worst.Segments > limit {
-		unit := "septets"
-		if worst.Encoding == segment.UCS2 {
-			unit = "UTF-16 units"
-		}
-		return fmt.Errorf("%s: its worst case (the longest code, name and validity) is %d segments (%s, %d %s), over the brand's limit of %d",
-			file, worst.Segments, worst.Encoding, worst.Units, unit, limit)
+		return &SMSOverflow{File: file, Segments: worst.Segments, Encoding: worst.Encoding, Units: worst.Units, Limit: limit}, nil
 	}
-	return nil
+	return nil, nil
 }

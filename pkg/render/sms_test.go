@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -128,9 +129,11 @@ func TestSMSNoCode(t *testing.T) {
 	}
 }
 
-// TestSMSWorstCaseCheck: New refuses an SMS template whose worst case is over
-// the segment limit, naming the file and the count, and accepts it under a
-// higher limit.
+// TestSMSWorstCaseCheck: where the operator has taken charge of the SMS text
+// (an SMS override, an explicit limit, an origin domain), New refuses an SMS
+// template whose worst case is over the segment limit, naming the file and
+// the count, and accepts it under a higher limit; with the built-in texts
+// and the default limit, New starts and SMSOverflows names what is over.
 func TestSMSWorstCaseCheck(t *testing.T) {
 	long := "{{.Brand.ProductName}}: " + strings.Repeat("x", 150) + " {{.Code}}\n" // 6 + 150 + 1 + a 6-digit code
 	ucs := "{{.Brand.ProductName}}: tu código es {{.Code}}" + strings.Repeat("ó", 50) + "\n"
@@ -140,23 +143,35 @@ func TestSMSWorstCaseCheck(t *testing.T) {
 		brand   render.Brand
 		limit   int
 		wantErr []string
+		warn    []string // SMSOverflows, when New starts
 	}{
-		{"fits", map[string]string{"en/SignUp.sms.txt": "{{.Brand.ProductName}}: {{.Code}}\n"}, brand, 0, nil},
+		{"fits", map[string]string{"en/SignUp.sms.txt": "{{.Brand.ProductName}}: {{.Code}}\n"}, brand, 0, nil, nil},
 		{"over one GSM-7 segment", map[string]string{"en/SignUp.sms.txt": long}, brand, 0,
-			[]string{"en/SignUp.sms.txt: its worst case", "2 segments (GSM-7, 163 septets), over the brand's limit of 1"}},
-		{"two allowed", map[string]string{"en/SignUp.sms.txt": long}, brand, 2, nil},
-		{"ucs-2 over 70", map[string]string{"es/SignUp.sms.txt": ucs}, brand, 0, []string{"es/SignUp.sms.txt", "(UCS-2, 75 UTF-16 units)"}},
+			[]string{"en/SignUp.sms.txt: its worst case", "2 segments (GSM-7, 163 septets), over the brand's limit of 1"}, nil},
+		{"two allowed", map[string]string{"en/SignUp.sms.txt": long}, brand, 2, nil, nil},
+		{"ucs-2 over 70", map[string]string{"es/SignUp.sms.txt": ucs}, brand, 0, []string{"es/SignUp.sms.txt", "(UCS-2, 75 UTF-16 units)"}, nil},
 		// A temporary password is tried with a backtick: the text turns UCS-2.
 		{"temporary password worst case", map[string]string{"en/AdminCreateUser.sms.txt": strings.Repeat("a", 60) + " {{.Code}}\n"}, brand, 0,
-			[]string{"en/AdminCreateUser.sms.txt", "UCS-2, 81 UTF-16 units"}},
+			[]string{"en/AdminCreateUser.sms.txt", "UCS-2, 81 UTF-16 units"}, nil},
 		{"a name is counted at its longest", map[string]string{"en/Authentication.sms.txt": "Hi {{.Name}} {{.Name}}, {{.Code}}\n"}, brand, 0,
-			[]string{"en/Authentication.sms.txt", "over the brand's limit of 1"}},
-		{"missing code", map[string]string{"en/SignUp.sms.txt": "Hello\n"}, brand, 0, []string{"en/SignUp.sms.txt: the message does not show the code"}},
-		{"long product name over the built-ins", nil, render.Brand{ProductName: strings.Repeat("P", 100)}, 0,
-			[]string{"embedded:en/ForgotPassword.sms.txt: its worst case"}},
-		{"long product name, limit 2", nil, render.Brand{ProductName: strings.Repeat("P", 60)}, 2, nil},
+			[]string{"en/Authentication.sms.txt", "over the brand's limit of 1"}, nil},
+		{"missing code", map[string]string{"en/SignUp.sms.txt": "Hello\n"}, brand, 0, []string{"en/SignUp.sms.txt: the message does not show the code"}, nil},
+		// An email-only pool's name: the built-in texts at the default
+		// limit start, and the overflow is left for the CLI's warning.
+		{"long product name over the built-ins, default limit", nil, render.Brand{ProductName: strings.Repeat("P", 100)}, 0, nil,
+			[]string{"embedded:en/ForgotPassword.sms.txt: its worst case", "over the brand's limit of 1"}},
+		{"long product name, explicit limit 1", nil, render.Brand{ProductName: strings.Repeat("P", 60)}, 1,
+			[]string{"embedded:de/ForgotPassword.sms.txt: its worst case", "over the brand's limit of 1"}, nil},
+		{"long product name, limit 2", nil, render.Brand{ProductName: strings.Repeat("P", 60)}, 2, nil, nil},
 		{"origin domain counts", nil, render.Brand{ProductName: strings.Repeat("P", 60), OriginDomain: strings.Repeat("d", 60) + ".example.com"}, 0,
-			[]string{"embedded:en/SignUp.sms.txt: its worst case"}},
+			[]string{"embedded:en/SignUp.sms.txt: its worst case"}, nil},
+		{"origin domain alone enforces the default limit", nil, render.Brand{ProductName: strings.Repeat("P", 60), OriginDomain: "app.example.com"}, 0,
+			[]string{"embedded:en/ForgotPassword.sms.txt: its worst case", "over the brand's limit of 1"}, nil},
+		// An override of one SMS template holds every SMS template to the limit.
+		{"an SMS override enforces the default limit", map[string]string{"en/SignUp.sms.txt": "{{.Code}}\n"}, render.Brand{ProductName: strings.Repeat("P", 60)}, 0,
+			[]string{"embedded:de/ForgotPassword.sms.txt: its worst case"}, nil},
+		{"an email override does not", map[string]string{"en/SignUp.subject.txt": "{{.Brand.ProductName}}\n"}, render.Brand{ProductName: strings.Repeat("P", 60)}, 0, nil,
+			[]string{"embedded:de/ForgotPassword.sms.txt: its worst case"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -164,10 +179,28 @@ func TestSMSWorstCaseCheck(t *testing.T) {
 			if c.files != nil {
 				o.OverrideDir = writeOverrides(t, c.files)
 			}
-			_, err := render.New(o)
+			r, err := render.New(o)
 			if c.wantErr == nil {
 				if err != nil {
 					t.Fatalf("New: %v", err)
+				}
+				if r.SMSEnforced() != (c.warn == nil && (c.files != nil || c.limit != 0 || c.brand.OriginDomain != "")) {
+					t.Errorf("SMSEnforced = %v", r.SMSEnforced())
+				}
+				over, err := r.SMSOverflows()
+				if err != nil {
+					t.Fatalf("SMSOverflows: %v", err)
+				}
+				if c.warn == nil && len(over) > 0 {
+					t.Errorf("SMSOverflows = %v, want none", over)
+				}
+				if c.warn != nil && len(over) == 0 {
+					t.Fatalf("SMSOverflows found nothing, want %q", c.warn)
+				}
+				for _, w := range c.warn {
+					if !slices.ContainsFunc(over, func(o render.SMSOverflow) bool { return strings.Contains(o.Error(), w) }) {
+						t.Errorf("SMSOverflows lacks %q: %v", w, over)
+					}
 				}
 				return
 			}
