@@ -96,7 +96,9 @@ func (s single) Brand(string) Brand { return Brand(s) }
 
 // CheckTemplates is the brand.Check of a brand's templates: each parsed,
 // inlined and trial-rendered as NewBrandSet does at cold start, and the
-// worst case of each SMS template held to the brand's segment limit, so that
+// worst case of each SMS template held to the brand's segment limit where
+// render.New holds it (the brand sets smsSegments, originDomain or SMS
+// templates; SMSWarnings reports the others), so that
 // `brand.ReadFile(name, ingest.CheckTemplates(locale))` reports a document's
 // problems and its templates' in one round. For a brand whose entry has
 // problems of its own (bare), the templates are checked alone: its colours
@@ -110,7 +112,7 @@ func CheckTemplates(defaultLocale string) brand.Check {
 		// A brand without templates has the built-in emails, which the
 		// golden tests prove: only its SMS worst case (its name and origin
 		// domain against its segment limit) is left to check, and New
-		// always checks it.
+		// checks it where it refuses one.
 		o.CheckAll = b.Templates != ""
 		_, err := render.New(o)
 		if err == nil {
@@ -124,4 +126,47 @@ func CheckTemplates(defaultLocale string) brand.Check {
 		}
 		return errors.New(strings.Join(lines, "\n"))
 	}
+}
+
+// SMSWarnings are the warnings of the brands of set whose built-in SMS
+// texts take more than the default segment limit in the worst case, where
+// nothing refuses them (see SMSWarning), in the brands' order. A brand whose
+// templates do not build is left out: CheckTemplates reports it.
+func SMSWarnings(set *brand.Set, defaultLocale string) []string {
+	var out []string
+	for _, b := range set.Brands() {
+		r, err := render.New(RenderOptions(b, defaultLocale))
+		if err != nil {
+			continue
+		}
+		if w := SMSWarning(r, fmt.Sprintf("brand %q", b.Name), "shorten its name or set smsSegments: %d (docs/brands.md)"); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// SMSWarning is the warning of a renderer whose SMS templates' worst case is
+// over its segment limit where New did not refuse them (the built-in texts
+// at the default limit), or "" when there is none: such a brand's emails are
+// untouched, but each of its text messages may be billed as several
+// segments. who names the brand; fix is the advice, with a %d for the
+// segments the longest worst case takes.
+func SMSWarning(r *render.Renderer, who, fix string) string {
+	if r.SMSEnforced() {
+		return ""
+	}
+	over, err := r.SMSOverflows()
+	if err != nil || len(over) == 0 {
+		return ""
+	}
+	most := 0
+	files := make([]string, 0, len(over))
+	for _, o := range over {
+		most = max(most, o.Segments)
+		files = append(files, fmt.Sprintf("%s (%d segments, %s)", strings.TrimPrefix(o.File, "embedded:"), o.Segments, o.Encoding))
+	}
+	return fmt.Sprintf("%s: its SMS texts take more than the default limit of %d segment in the worst case (the longest code, name and validity): %s; "+
+		"email is not affected, SMS would send and be billed as more segments; "+fix,
+		who, r.SMSLimit(), strings.Join(files, ", "), most)
 }

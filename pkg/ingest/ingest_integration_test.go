@@ -89,6 +89,16 @@ func (c *opCounter) count(op string) int {
 // name, value pairs.
 func newStack(t *testing.T, keyring config.Keyring, extra ...string) *stack {
 	t.Helper()
+	s, err := buildStack(t, keyring, extra...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// buildStack is newStack returning Build's error.
+func buildStack(t *testing.T, keyring config.Keyring, extra ...string) (*stack, error) {
+	t.Helper()
 	ctx := context.Background()
 	ev := fixtures.MustLoadEvents()
 	kmsSrv, err := kmslocal.Start(kmslocal.Options{Seed: fixtures.KMSSeed()})
@@ -133,13 +143,43 @@ func newStack(t *testing.T, keyring config.Keyring, extra ...string) *stack {
 	kmsClient := kmsSrv.Client(s.kmsOps.kmsOption)
 	s.h, err = ingestwire.Build(ctx, cfg, ingestwire.Clients{KMS: kmsClient, SQS: sqsClient}, log, metrics.New(s.emf, "ingest", nil))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	s.opener, err = seal.NewOpener(seal.OpenerOptions{KMS: kmsClient})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, nil
+}
+
+// TestEmailOnlyLongProductName: a pool that sends only email, whose product
+// name is too long for the built-in SMS texts to fit one segment, starts and
+// delivers its emails (the SMS check refuses only a limit or texts the
+// operator set); with COGMAIL_SMS_SEGMENTS=1 set, the same name is refused
+// at cold start.
+func TestEmailOnlyLongProductName(t *testing.T) {
+	name := strings.Repeat("P", 60)
+	s := newStack(t, config.KeyringRawAES, "COGMAIL_PRODUCT_NAME", name)
+	var c fixtures.Case
+	for _, e := range fixtures.MustLoadEvents().ByKeyring("raw-aes") {
+		if ev, err := cognito.Parse(e.Event); err == nil && e.Deliver() && ev.TriggerSource.Channel() == cognito.ChannelEmail {
+			c = e
+			break
+		}
+	}
+	if c.Name == "" {
+		t.Fatal("no email event to deliver among the shared events")
+	}
+	if _, err := s.h.Handle(context.Background(), c.Event); err != nil {
+		t.Fatalf("Handle(%s) = %v", c.Name, err)
+	}
+	if n := len(s.drain(t)); n != 1 {
+		t.Errorf("enqueued %d, want 1", n)
+	}
+	_, err := buildStack(t, config.KeyringRawAES, "COGMAIL_PRODUCT_NAME", name, "COGMAIL_SMS_SEGMENTS", "1")
+	if err == nil || !strings.Contains(err.Error(), "ingest: templates:") || !strings.Contains(err.Error(), "over the brand's limit of 1") {
+		t.Errorf("Build with COGMAIL_SMS_SEGMENTS=1: %v", err)
+	}
 }
 
 // drain receives every message on the queue.

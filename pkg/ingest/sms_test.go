@@ -228,23 +228,60 @@ func openWith(hs *harness, env *envelope.Envelope) (envelope.Payload, error) {
 }
 
 // TestBrandSMSWorstCase: a brand whose name makes a built-in text message
-// longer than its segment limit is refused by the brand file's checks
-// (ingest.CheckTemplates), on its name, and accepted with smsSegments: 2.
+// longer than the default segment limit builds (an email-only pool must
+// start) and gets a warning naming it, its templates and the fix; the same
+// brand with smsSegments: 1 or an originDomain set is refused by the brand
+// file's checks (ingest.CheckTemplates), on the key it set, and by
+// NewBrandSet; smsSegments: 2 accepts it.
 func TestBrandSMSWorstCase(t *testing.T) {
-	name := strings.Repeat("N", 80)
+	name := strings.Repeat("N", 60)
 	doc := "brands:\n - name: " + name + "\n   from: {address: a@a.example}\n"
-	_, err := brand.Parse([]byte(doc), ingest.CheckTemplates("en"))
-	if err == nil || !strings.Contains(err.Error(), "brands[0].name: embedded:") || !strings.Contains(err.Error(), "over the brand's limit of 1") {
-		t.Fatalf("err = %v", err)
+	set, err := brand.Parse([]byte(doc), ingest.CheckTemplates("en"))
+	if err != nil {
+		t.Fatalf("an email-only brand with a long name: %v", err)
+	}
+	if _, err := ingest.NewBrandSet(set, "en"); err != nil {
+		t.Errorf("NewBrandSet: %v", err)
+	}
+	ws := ingest.SMSWarnings(set, "en")
+	if len(ws) != 1 {
+		t.Fatalf("SMSWarnings = %q, want one", ws)
+	}
+	for _, w := range []string{`brand "` + name + `"`, "de/ForgotPassword.sms.txt (2 segments, GSM-7)", "default limit of 1 segment", "set smsSegments: 2"} {
+		if !strings.Contains(ws[0], w) {
+			t.Errorf("warning lacks %q: %s", w, ws[0])
+		}
+	}
+	for _, c := range []struct{ extra, key string }{
+		{"   smsSegments: 1\n", "brands[0].smsSegments: embedded:"},
+		{"   originDomain: app.example.com\n", "brands[0].name: embedded:"},
+	} {
+		_, err := brand.Parse([]byte(doc+c.extra), ingest.CheckTemplates("en"))
+		if err == nil || !strings.Contains(err.Error(), c.key) || !strings.Contains(err.Error(), "over the brand's limit of 1") {
+			t.Errorf("with %q: err = %v", c.extra, err)
+		}
+		unchecked, err := brand.Parse([]byte(doc + c.extra))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ingest.NewBrandSet(unchecked, "en"); err == nil || !strings.Contains(err.Error(), "over the brand's limit of 1") {
+			t.Errorf("NewBrandSet with %q: err = %v", c.extra, err)
+		}
+		if ws := ingest.SMSWarnings(unchecked, "en"); len(ws) != 0 {
+			t.Errorf("SMSWarnings of a refused brand: %q", ws)
+		}
 	}
 	if _, err := brand.Parse([]byte(doc+"   smsSegments: 2\n"), ingest.CheckTemplates("en")); err != nil {
 		t.Errorf("with smsSegments 2: %v", err)
 	}
-	set, err := brand.Parse([]byte(doc + "   smsSegments: 2\n   originDomain: app.example.com\n"))
+	set, err = brand.Parse([]byte(doc + "   smsSegments: 2\n   originDomain: app.example.com\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ingest.NewBrandSet(set, "en"); err != nil {
 		t.Errorf("NewBrandSet: %v", err)
+	}
+	if ws := ingest.SMSWarnings(set, "en"); len(ws) != 0 {
+		t.Errorf("SMSWarnings with smsSegments 2: %q", ws)
 	}
 }
