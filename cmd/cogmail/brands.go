@@ -13,10 +13,15 @@ import (
 // readBrands reads a --brands file with its brands' templates checked as
 // ingest checks them at cold start, so that every problem of the file and of
 // its templates comes out in one round; on failure it prints them, one a
-// line as FILE:LINE: PATH: MESSAGE, under what (the command and flag).
+// line as FILE:LINE: PATH: MESSAGE, under what (the command and flag). A
+// brand whose built-in SMS texts are over the default segment limit, which
+// nothing refuses, gets a warning (ingest.SMSWarnings).
 func readBrands(w io.Writer, what, file string) (*brand.Set, bool) {
 	set, err := brand.ReadFile(file, ingest.CheckTemplates(render.DefaultLocale))
 	if err == nil {
+		for _, warning := range ingest.SMSWarnings(set, render.DefaultLocale) {
+			fmt.Fprintf(w, "%s %s: warning: %s\n", what, file, warning)
+		}
 		return set, true
 	}
 	var be *brand.Error

@@ -99,7 +99,10 @@ type functionReport struct {
 	Function string    `json:"function"`
 	OK       bool      `json:"ok"`
 	Problems []problem `json:"problems"`
-	Notes    []string  `json:"notes,omitempty"` // what was loaded, for the reader
+	// Warnings are what works but may not be meant (the built-in SMS texts
+	// over the default segment limit); they do not fail the check.
+	Warnings []string `json:"warnings,omitempty"`
+	Notes    []string `json:"notes,omitempty"` // what was loaded, for the reader
 	// Retries is dispatch's retry schedule by trigger.
 	Retries []triggerRetries `json:"retrySchedule,omitempty"`
 }
@@ -252,6 +255,9 @@ func writeCheckReport(w io.Writer, r checkReport, pinged, ingestOnly bool) {
 		for _, p := range f.Problems {
 			fmt.Fprintf(w, "  ✗ %s\n", p)
 		}
+		for _, x := range f.Warnings {
+			fmt.Fprintf(w, "  ⚠ warning: %s\n", x)
+		}
 		for _, n := range f.Notes {
 			fmt.Fprintf(w, "  %s\n", n)
 		}
@@ -385,6 +391,10 @@ func checkIngest(getenv func(string) string) functionReport {
 		}
 	} else {
 		r.Notes = append(r.Notes, templates+": every trigger and locale renders")
+		if w := ingest.SMSWarning(rnd, fmt.Sprintf("COGMAIL_PRODUCT_NAME %q", rnd.Brand().ProductName),
+			"shorten COGMAIL_PRODUCT_NAME or set COGMAIL_SMS_SEGMENTS=%d (docs/configuration.md)"); w != "" {
+			r.Warnings = append(r.Warnings, w)
+		}
 		supported := rnd.Locales().Supported()
 		if _, err := render.NewLocaleResolver(c.DefaultLocale, supported...); err != nil && c.DefaultLocale != "" { // unset: render.DefaultLocale
 			r.Problems = append(r.Problems, problem{Variable: "COGMAIL_DEFAULT_LOCALE",
@@ -394,7 +404,9 @@ func checkIngest(getenv func(string) string) functionReport {
 	if len(c.UserPoolIDs) > 0 {
 		r.Notes = append(r.Notes, "user pools: "+strings.Join(c.UserPoolIDs, ", ")+" (events of any other pool are refused)")
 	}
-	r.Problems = brandProblems(getenv, c.DefaultLocale, r.Problems)
+	var warnings []string
+	r.Problems, warnings = brandProblems(getenv, c.DefaultLocale, r.Problems)
+	r.Warnings = append(r.Warnings, warnings...)
 	switch c.Keyring {
 	case cogconfig.KeyringKMS:
 		if c.KMSKeyARN != "" {
@@ -410,19 +422,27 @@ func checkIngest(getenv func(string) string) functionReport {
 // brandProblems puts the brand document's problems and its templates' in
 // place of the document's alone: ingest reads the document with its
 // configuration and builds each brand's templates after, but a user fixes
-// them in one round.
-func brandProblems(getenv func(string) string, locale string, problems []problem) []problem {
+// them in one round. The warnings are the brands' SMS texts over the
+// default segment limit where nothing refuses them (ingest.SMSWarnings).
+func brandProblems(getenv func(string) string, locale string, problems []problem) ([]problem, []string) {
 	inline, file := strings.TrimSpace(getenv("COGMAIL_BRANDS")), strings.TrimSpace(getenv("COGMAIL_BRANDS_FILE"))
 	if (inline == "") == (file == "") { // none, or both (reported as such)
-		return problems
+		return problems, nil
 	}
-	check := ingest.CheckTemplates(cmp.Or(locale, render.DefaultLocale))
-	name, err := "COGMAIL_BRANDS", error(nil)
+	locale = cmp.Or(locale, render.DefaultLocale)
+	check := ingest.CheckTemplates(locale)
+	name, set, err := "COGMAIL_BRANDS", (*brand.Set)(nil), error(nil)
 	if file != "" {
 		name = "COGMAIL_BRANDS_FILE"
-		_, err = brand.ReadFile(file, check)
+		set, err = brand.ReadFile(file, check)
 	} else {
-		_, err = brand.Parse([]byte(inline), check)
+		set, err = brand.Parse([]byte(inline), check)
+	}
+	var warnings []string
+	if err == nil {
+		for _, w := range ingest.SMSWarnings(set, locale) {
+			warnings = append(warnings, name+": "+w)
+		}
 	}
 	problems = slices.DeleteFunc(problems, func(p problem) bool { return p.Variable == name })
 	var be *brand.Error
@@ -434,7 +454,7 @@ func brandProblems(getenv func(string) string, locale string, problems []problem
 	case err != nil:
 		problems = append(problems, problem{Variable: name, Message: err.Error()})
 	}
-	return problems
+	return problems, warnings
 }
 
 func checkDispatch(getenv func(string) string) (functionReport, *cogconfig.Dispatch) {

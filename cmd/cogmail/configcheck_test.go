@@ -113,8 +113,15 @@ func TestConfigCheck(t *testing.T) {
 			[]string{"ingest: ok", "user pools: eu-west-1_AbCdEf123, us-east-1_AbCdEf123"}, nil},
 		{"not a pool id", with(ingestEnv, "COGMAIL_USER_POOL_IDS", "us-east-1_AbCdEf123,arn:aws:cognito-idp:us-east-1:1:userpool/x"), []string{"--function", "ingest"}, exitFailed,
 			[]string{`COGMAIL_USER_POOL_IDS: "arn:aws:cognito-idp:us-east-1:1:userpool/x" is not a user pool id`}, []string{"is not set"}},
-		{"a product name too long for one SMS segment", with(ingestEnv, "COGMAIL_PRODUCT_NAME", strings.Repeat("P", 80)), []string{"--function", "ingest"}, exitFailed,
-			[]string{"ingest: ", "ForgotPassword.sms.txt: its worst case", "over the brand's limit of 1"}, nil},
+		// An email-only pool: the built-in SMS texts at the default limit
+		// are not refused (ingest starts), but the check warns.
+		{"a product name too long for one SMS segment, email only", with(ingestEnv, "COGMAIL_PRODUCT_NAME", strings.Repeat("P", 60)), []string{"--function", "ingest"}, exitOK,
+			[]string{"ingest: ok", `⚠ warning: COGMAIL_PRODUCT_NAME "` + strings.Repeat("P", 60) + `": its SMS texts take more than the default limit of 1 segment`,
+				"de/ForgotPassword.sms.txt (2 segments, GSM-7)", "shorten COGMAIL_PRODUCT_NAME or set COGMAIL_SMS_SEGMENTS=2", "config check: ok"}, []string{"✗"}},
+		{"a product name too long for an explicit limit of 1", with(ingestEnv, "COGMAIL_PRODUCT_NAME", strings.Repeat("P", 60), "COGMAIL_SMS_SEGMENTS", "1"), []string{"--function", "ingest"}, exitFailed,
+			[]string{"ingest: ", "de/ForgotPassword.sms.txt: its worst case", "over the brand's limit of 1"}, []string{"warning"}},
+		{"a product name too long with an origin domain", with(ingestEnv, "COGMAIL_PRODUCT_NAME", strings.Repeat("P", 60), "COGMAIL_SMS_ORIGIN_DOMAIN", "app.example.com"), []string{"--function", "ingest"}, exitFailed,
+			[]string{"ingest: ", "de/ForgotPassword.sms.txt: its worst case", "over the brand's limit of 1"}, []string{"warning"}},
 		{"two segments allowed", with(ingestEnv, "COGMAIL_PRODUCT_NAME", strings.Repeat("P", 80), "COGMAIL_SMS_SEGMENTS", "2", "COGMAIL_SMS_ORIGIN_DOMAIN", "app.example.com"),
 			[]string{"--function", "ingest"}, exitOK, []string{"ingest: ok"}, nil},
 		{"a bad origin domain, said once", with(ingestEnv, "COGMAIL_SMS_ORIGIN_DOMAIN", "https://app.example.com"), []string{"--function", "ingest"}, exitFailed,

@@ -167,6 +167,6 @@ func SMSWarning(r *render.Renderer, who, fix string) string {
 		files = append(files, fmt.Sprintf("%s (%d segments, %s)", strings.TrimPrefix(o.File, "embedded:"), o.Segments, o.Encoding))
 	}
 	return fmt.Sprintf("%s: its SMS texts take more than the default limit of %d segment in the worst case (the longest code, name and validity): %s; "+
-		"email is not affected, SMS would send and be billed as more segments; "+fix,
-		who, r.SMSLimit(), strings.Join(files, ", "), most)
+		"email is not affected, but each text message may be sent and billed as up to %d segments: %s",
+		who, r.SMSLimit(), strings.Join(files, ", "), most, fmt.Sprintf(fix, most))
 }
