@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/cogmail/cogmail/internal/ops/dlq"
 )
@@ -55,8 +53,8 @@ func printDLQMessages(w io.Writer, ms []dlq.Message) {
 		if m.Attempts > 0 {
 			attempts = strconv.Itoa(m.Attempts)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dlqShort(m.ID, 12), dlqShort(m.SQSID, 8), dlqDash(m.Trigger),
-			dlqDash(m.Pool), dlqDash(m.UserHash), dlqAge(m.Age), dlqExpires(m), m.Reason, attempts, dlqCell(m.LastError(), 70))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dlqShort(m.ID, 12), dlqShort(m.SQSID, 8), dashIfEmpty(m.Trigger),
+			dashIfEmpty(m.Pool), dashIfEmpty(m.UserHash), shortAge(m.Age), dlqExpires(m), m.Reason, attempts, cell(m.LastError(), 70))
 	}
 	_ = tw.Flush()
 }
@@ -71,22 +69,6 @@ func dlqShort(s string, n int) string {
 	return s
 }
 
-func dlqDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// dlqCell fits text into a table cell: no control characters, at most n runes.
-func dlqCell(s string, n int) string {
-	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }), " ")
-	if r := []rune(s); len(r) > n {
-		s = string(r[:n-1]) + "…"
-	}
-	return dlqDash(s)
-}
-
 func dlqExpires(m dlq.Message) string {
 	switch {
 	case m.ExpiresAt.IsZero():
@@ -94,19 +76,5 @@ func dlqExpires(m dlq.Message) string {
 	case m.Expired:
 		return "expired"
 	}
-	return "in " + dlqAge(m.ExpiresIn)
-}
-
-// dlqAge prints a duration in its two largest units: 42s, 17m, 3h05m, 2d04h.
-func dlqAge(d time.Duration) string {
-	d = d.Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d/time.Minute))
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
-	}
-	return fmt.Sprintf("%dd%02dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+	return "in " + shortAge(m.ExpiresIn)
 }

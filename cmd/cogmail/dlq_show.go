@@ -51,13 +51,13 @@ func printDLQMessage(w io.Writer, m *dlq.Message) {
 		}
 		return t.UTC().Format(time.RFC3339)
 	}
-	row("cogmail id", dlqDash(m.ID))
+	row("cogmail id", dashIfEmpty(m.ID))
 	row("SQS message id", m.SQSID)
-	row("trigger", dlqDash(m.Trigger))
-	row("pool", dlqDash(m.Pool))
-	row("user", dlqDash(m.UserHash)+" (hash; the user name is not shown)")
-	row("locale", dlqDash(m.Locale))
-	row("created", stamp(m.CreatedAt)+" ("+dlqAge(m.Age)+" ago)")
+	row("trigger", dashIfEmpty(m.Trigger))
+	row("pool", dashIfEmpty(m.Pool))
+	row("user", dashIfEmpty(m.UserHash)+" (hash; the user name is not shown)")
+	row("locale", dashIfEmpty(m.Locale))
+	row("created", stamp(m.CreatedAt)+" ("+shortAge(m.Age)+" ago)")
 	exp := stamp(m.ExpiresAt)
 	if !m.ExpiresAt.IsZero() {
 		exp += " (" + dlqExpires(*m) + ")"
@@ -65,7 +65,7 @@ func printDLQMessage(w io.Writer, m *dlq.Message) {
 	row("expires", exp)
 	row("reason", m.Reason)
 	if m.Detail != "" {
-		row("detail", dlqCell(m.Detail, 600))
+		row("detail", cell(m.Detail, 600))
 	}
 	if m.Attempts > 0 {
 		row("attempts", fmt.Sprintf("%d (first %s, last %s)", m.Attempts, stamp(m.FirstAttempt), stamp(m.LastAttempt)))
@@ -73,7 +73,7 @@ func printDLQMessage(w io.Writer, m *dlq.Message) {
 		row("attempts", "- (moved by SQS's redrive: not recorded)")
 	}
 	for _, p := range slices.Sorted(maps.Keys(m.LastErrors)) {
-		row("last error", p+": "+dlqCell(m.LastErrors[p], 600))
+		row("last error", p+": "+cell(m.LastErrors[p], 600))
 	}
 	row("sent", stamp(m.SentAt))
 	row("receive count", strconv.Itoa(m.ReceiveCount)+" (this read included)")
@@ -84,7 +84,7 @@ func printDLQMessage(w io.Writer, m *dlq.Message) {
 		row("payload", fmt.Sprintf("sealed, %d bytes (recipient, subject and bodies are not shown)", m.SealedBytes))
 	}
 	for _, k := range slices.Sorted(maps.Keys(m.Attributes)) {
-		row("attribute", k+" = "+dlqCell(m.Attributes[k], 600))
+		row("attribute", k+" = "+cell(m.Attributes[k], 600))
 	}
 	_ = tw.Flush()
 }

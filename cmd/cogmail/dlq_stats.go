@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"text/tabwriter"
 )
 
@@ -41,7 +38,7 @@ func dlqStats(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(tw, "delayed\t%d\n", st.Delayed)
 	if st.Scanned > 0 {
-		fmt.Fprintf(tw, "oldest\t%s\t(SQS id %s)\n", dlqAge(st.OldestAge), st.OldestID)
+		fmt.Fprintf(tw, "oldest\t%s\t(SQS id %s)\n", shortAge(st.OldestAge), st.OldestID)
 		fmt.Fprintf(tw, "expired\t%d of %d\t(replay leaves them unless --include-expired)\n", st.Expired, st.Scanned)
 	}
 	_ = tw.Flush()
@@ -55,23 +52,11 @@ func dlqStats(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stdout)
 		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintf(tw, "%s\tMESSAGES\n", sec.title)
-		for _, k := range dlqByCount(sec.counts) {
+		for _, k := range byCount(sec.counts) {
 			fmt.Fprintf(tw, "%s\t%d\n", k, sec.counts[k])
 		}
 		_ = tw.Flush()
 	}
 	fmt.Fprintf(e.stdout, "\n%s read (receive count +1 each) and made visible again.\n", plural(st.Scanned, "message"))
 	return exitOK
-}
-
-// dlqByCount orders keys by count, largest first, then by name.
-func dlqByCount(m map[string]int) []string {
-	keys := slices.Collect(maps.Keys(m))
-	slices.SortFunc(keys, func(a, b string) int {
-		if m[a] != m[b] {
-			return m[b] - m[a]
-		}
-		return strings.Compare(a, b)
-	})
-	return keys
 }

@@ -346,8 +346,8 @@ func TestDLQParsers(t *testing.T) {
 		want string
 	}{{42 * time.Second, "42s"}, {17 * time.Minute, "17m"}, {3*time.Hour + 5*time.Minute, "3h05m"}, {52 * time.Hour, "2d04h"}}
 	for _, tc := range ageText {
-		if got := dlqAge(tc.d); got != tc.want {
-			t.Errorf("dlqAge(%v) = %q, want %q", tc.d, got, tc.want)
+		if got := shortAge(tc.d); got != tc.want {
+			t.Errorf("shortAge(%v) = %q, want %q", tc.d, got, tc.want)
 		}
 	}
 }
@@ -381,11 +381,11 @@ func TestDLQProgress(t *testing.T) {
 
 // Table cells never carry control characters from an error text.
 func TestDLQCell(t *testing.T) {
-	if got := dlqCell("a\tb\n\x1b[31mc", 70); regexp.MustCompile(`[\x00-\x1f]`).MatchString(got) {
-		t.Errorf("dlqCell kept a control character: %q", got)
+	if got := cell("a\tb\n\x1b[31mc", 70); regexp.MustCompile(`[\x00-\x1f]`).MatchString(got) {
+		t.Errorf("cell kept a control character: %q", got)
 	}
-	if got := dlqCell(strings.Repeat("é", 100), 10); len([]rune(got)) != 10 {
-		t.Errorf("dlqCell did not cut to 10 runes: %q", got)
+	if got := cell(strings.Repeat("é", 100), 10); len([]rune(got)) != 10 {
+		t.Errorf("cell did not cut to 10 runes: %q", got)
 	}
 }
 

@@ -86,12 +86,8 @@ func runEvent(ctx context.Context, e *env, args []string) int {
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), eventExamples)
 	}
-	rest, exit, ok := parseFlags(e, fs, args)
-	if !ok {
-		return exit
-	}
-	if len(rest) > 0 {
-		return eventUsageErr(e, "unexpected argument %q", rest[0])
+	if code, ok := parseNoOperands(e, fs, args); !ok {
+		return code
 	}
 	in, problem := f.input()
 	if problem != "" {

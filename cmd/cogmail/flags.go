@@ -76,3 +76,15 @@ func unknownFlag(fs *flag.FlagSet, args []string) (string, bool) {
 	}
 	return "", false
 }
+
+// parseNoOperands is parseFlags for a command that takes flags only: an
+// operand is said on stderr ("cogmail invoke: unexpected argument") and
+// stops it with exit 2.
+func parseNoOperands(e *env, fs *flag.FlagSet, args []string) (int, bool) {
+	rest, code, ok := parseFlags(e, fs, args)
+	if ok && len(rest) > 0 {
+		fmt.Fprintf(e.stderr, "%s: unexpected argument %q\n", fs.Name(), rest[0])
+		return exitUsage, false
+	}
+	return code, ok
+}

@@ -61,12 +61,8 @@ func runInvoke(ctx context.Context, e *env, args []string) int {
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), invokeExamples)
 	}
-	rest, code, ok := parseFlags(e, fs, args)
-	if !ok {
+	if code, ok := parseNoOperands(e, fs, args); !ok {
 		return code
-	}
-	if len(rest) > 0 {
-		return invokeUsageErr(e, "unexpected argument %q", rest[0])
 	}
 	payload, code, ok := readInvokeEvent(e, *eventFile)
 	if !ok {

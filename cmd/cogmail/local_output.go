@@ -93,10 +93,10 @@ func printFailures(e *env, samples []localstack.Sample, dead map[string]dlq.Mess
 		if m, ok := dead[s.Result.MessageID]; ok {
 			why = "dead-lettered, reason " + m.Reason
 			for _, p := range slices.Sorted(maps.Keys(m.LastErrors)) {
-				why += "\n      last " + p + " error: " + dlqCell(m.LastErrors[p], 160)
+				why += "\n      last " + p + " error: " + cell(m.LastErrors[p], 160)
 			}
 			if m.Detail != "" {
-				why += "\n      " + dlqCell(m.Detail, 160)
+				why += "\n      " + cell(m.Detail, 160)
 			}
 		} else if s.Result.MessageID != "" {
 			why = "not delivered yet: dispatch was still retrying when --wait ended"

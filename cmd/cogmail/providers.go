@@ -117,13 +117,8 @@ func (pf paramFlags) resolve(e *env, cmd string) (string, *env, error) {
 
 func runProvidersShow(ctx context.Context, e *env, args []string) int {
 	fs, pf := newProvidersFlags(e, "show", "usage: cogmail providers show [--param NAME] [--json] [--region R]\n\nPrints the provider routing in the SSM parameter dispatch reads.", args)
-	rest, code, ok := parseFlags(e, fs, args)
-	if !ok {
+	if code, ok := parseNoOperands(e, fs, args); !ok {
 		return code
-	}
-	if len(rest) > 0 {
-		fmt.Fprintf(e.stderr, "cogmail providers show: unexpected argument %q\n", rest[0])
-		return exitUsage
 	}
 	param, te, err := pf.resolve(e, "cogmail providers show")
 	if err != nil {

@@ -74,13 +74,8 @@ func queueStats(ctx context.Context, e *env, args []string) int {
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), queueExamples)
 	}
-	rest, code, ok := parseFlags(e, fs, args)
-	if !ok {
+	if code, ok := parseNoOperands(e, fs, args); !ok {
 		return code
-	}
-	if len(rest) > 0 {
-		fmt.Fprintf(e.stderr, "%s: unexpected argument %q\n", name, rest[0])
-		return exitUsage
 	}
 	ref, err := resolveQueue(e, "--queue", *queueFlag, "COGMAIL_QUEUE_URL", "COGMAIL_QUEUE_URL")
 	if err != nil {
@@ -135,7 +130,7 @@ func printQueueReport(w io.Writer, r queueReport) {
 	fmt.Fprintf(tw, "in flight\t%d\t(being sent, or held until their next try: an outage if it grows)\n", r.InFlight)
 	fmt.Fprintf(tw, "delayed\t%d\n", r.Delayed)
 	if r.OldestAgeSeconds != nil {
-		fmt.Fprintf(tw, "oldest\t%s\n", dlqAge(time.Duration(*r.OldestAgeSeconds)*time.Second))
+		fmt.Fprintf(tw, "oldest\t%s\n", shortAge(time.Duration(*r.OldestAgeSeconds)*time.Second))
 	}
 	_ = tw.Flush()
 	if len(r.ByTrigger) > 0 {
@@ -146,7 +141,7 @@ func printQueueReport(w io.Writer, r queueReport) {
 		for t, c := range r.ByTrigger {
 			totals[t] = c.Visible + c.InFlight
 		}
-		for _, t := range dlqByCount(totals) {
+		for _, t := range byCount(totals) {
 			fmt.Fprintf(tw, "%s\t%d\t%d\n", t, r.ByTrigger[t].Visible, r.ByTrigger[t].InFlight)
 		}
 		_ = tw.Flush()

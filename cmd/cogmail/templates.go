@@ -49,13 +49,8 @@ func runTemplatesPreview(_ context.Context, e *env, args []string) int {
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), templatesExamples)
 	}
-	rest, code, ok := parseFlags(e, fs, args)
-	if !ok {
+	if code, ok := parseNoOperands(e, fs, args); !ok {
 		return code
-	}
-	if len(rest) > 0 {
-		fmt.Fprintf(e.stderr, "cogmail templates preview: unexpected argument %q\n", rest[0])
-		return exitUsage
 	}
 	if *out == "" {
 		fmt.Fprintln(e.stderr, "cogmail templates preview: --out DIR is required")
