@@ -12,6 +12,7 @@ func TestHelpGoesToStdout(t *testing.T) {
 		{"--help"}, {"help"}, {"help", "dlq"}, {"local", "--help"}, {"local", "-h"}, {"event", "--help"}, {"invoke", "--help"},
 		{"templates", "preview", "--help"}, {"attach", "--help"}, {"providers", "--help"}, {"providers", "show", "--help"},
 		{"config", "--help"}, {"config", "check", "--help"}, {"dlq", "--help"}, {"dlq", "list", "--help"}, {"suppressions", "--help"},
+		{"suppressions", "help"}, {"help", "suppressions"}, {"queue", "--help"}, {"queue", "stats", "--help"}, {"dlq", "help"},
 	} {
 		code, out, stderr := runCmd(t, args...)
 		if code != exitOK || !strings.Contains(out, "usage: cogmail") || stderr != "" {

@@ -36,6 +36,8 @@ func suppressionsSession(t *testing.T, vars map[string]string, where ...string) 
 		{[]string{"remove", "Ana@example.com"}, exitOK, []string{"lifted 1 suppression(s) of Ana@example.com"}},
 		{[]string{"check", "Ana@example.com"}, exitOK, []string{"not suppressed"}},
 		{[]string{"remove", "Ana@example.com"}, exitOK, []string{"was not suppressed"}},
+		{[]string{"--json", "list"}, exitOK, []string{"typo@gmial.com"}}, // flags before the verb too
+		{[]string{"list", "extra"}, exitUsage, nil},
 		{[]string{"add", "x@example.com", "--reason", "spite"}, exitUsage, nil},
 		{[]string{"check"}, exitUsage, nil},
 		{[]string{"add", "not-an-address"}, exitUsage, nil},
