@@ -460,12 +460,16 @@ func brandProblems(getenv func(string) string, locale string, problems []problem
 func checkDispatch(getenv func(string) string) (functionReport, *cogconfig.Dispatch) {
 	r := functionReport{Function: "dispatch"}
 	c, err := cogconfig.LoadDispatch(getenv)
-	if err == nil {
-		err = dispatchwire.Check(c) // how the settings fit dispatch's defaults
+	loaded := err == nil
+	if loaded {
+		// How the settings fit dispatch's defaults, and each provider's own
+		// validation: what the function's cold start runs.
+		err = errors.Join(dispatchwire.Check(c), dispatchwire.CheckProviders(c))
 	}
 	r.Problems = problemsOf(err)
-	// The smtp provider's own rule, which also refuses the cold start.
-	if s := c.SMTP; s != nil {
+	// With the configuration refused, the providers are not built; the
+	// smtp provider's rule is still reported, so one round fixes both.
+	if s := c.SMTP; s != nil && !loaded {
 		if err := smtp.CheckClearPassword(s.Host, dispatchwire.SMTPPolicy(s.TLS), s.Username); err != nil {
 			r.Problems = append(r.Problems, problem{Variable: "COGMAIL_SMTP_TLS", Message: err.Error()})
 		}

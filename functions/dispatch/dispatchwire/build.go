@@ -21,10 +21,6 @@ import (
 	"github.com/cogmail/cogmail/pkg/idempotency"
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/provider"
-	"github.com/cogmail/cogmail/pkg/provider/mailgun"
-	"github.com/cogmail/cogmail/pkg/provider/registry"
-	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
-	"github.com/cogmail/cogmail/pkg/provider/ses"
 	"github.com/cogmail/cogmail/pkg/provider/smtp"
 	"github.com/cogmail/cogmail/pkg/reputationtable"
 	"github.com/cogmail/cogmail/pkg/routing"
@@ -176,38 +172,25 @@ func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog
 	}
 
 	var senders []dispatch.Sender
-	add := func(s dispatch.Sender, err error) {
+	for _, sp := range senderSpecs(c, hc, o.SendTimeout, cl.AWS) {
+		if sp.unavailable != "" {
+			if slices.Contains(c.Routing.Providers, sp.name) {
+				errs = append(errs, fmt.Errorf("%s: %s", sp.name, sp.unavailable))
+			} else {
+				log.InfoContext(ctx, sp.name+" not available: "+sp.unavailable)
+			}
+			continue
+		}
+		k := key(sp.variable, sp.plain, sp.ref)
+		if sp.variable != "" && k == "" {
+			continue // the secret's problem is reported
+		}
+		s, err := sp.build(k)
 		if err != nil {
 			errs = append(errs, err)
-			return
+			continue
 		}
 		senders = append(senders, s)
-	}
-	if sg := c.SendGrid; sg != nil {
-		k := key("COGMAIL_SENDGRID_API_KEY", sg.APIKey, sg.APIKeySecret)
-		if k != "" {
-			add(sendgrid.New(sendgrid.Config{APIKey: k, BaseURL: sg.BaseURL, Sandbox: sg.Sandbox, HTTPClient: hc}))
-		}
-	}
-	if mg := c.Mailgun; mg != nil {
-		k := key("COGMAIL_MAILGUN_API_KEY", mg.APIKey, mg.APIKeySecret)
-		if k != "" {
-			add(mailgun.New(mailgun.Config{APIKey: k, Domain: mg.Domain, BaseURL: mailgun.BaseURLFor(mg.Region, mg.BaseURL), TestMode: mg.TestMode, HTTPClient: hc}))
-		}
-	}
-	if sc := c.SES; sc != nil {
-		switch {
-		case cl.AWS.Region != "" && cl.AWS.Credentials != nil:
-			add(ses.New(ses.Config{AWS: cl.AWS, Endpoint: sc.Endpoint, ConfigurationSetName: sc.ConfigurationSet, Timeout: o.SendTimeout}))
-		case slices.Contains(c.Routing.Providers, registry.SES):
-			errs = append(errs, errors.New("ses: the AWS configuration has no region or credentials"))
-		default:
-			log.InfoContext(ctx, "ses not available: the AWS configuration has no region or credentials")
-		}
-	}
-	if sm := c.SMTP; sm != nil {
-		pass := key("COGMAIL_SMTP_PASSWORD", sm.Password, sm.PasswordSecret)
-		add(smtp.New(smtp.Config{Host: sm.Host, Port: sm.Port, Username: sm.Username, Password: pass, TLS: SMTPPolicy(sm.TLS), Timeout: o.SendTimeout}))
 	}
 	return senders, errors.Join(errs...)
 }

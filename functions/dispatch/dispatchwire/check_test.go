@@ -119,15 +119,15 @@ func TestWarnings(t *testing.T) {
 }
 
 // TestBuildRefusesAClearPasswordToARelay: TLS none with a password to a
-// relay other than localhost fails the cold start, as `cogmail config
-// check` reports it, rather than every send failing at AUTH.
+// relay other than localhost fails the cold start, naming the variable, as
+// `cogmail config check` reports it, rather than every send failing at AUTH.
 func TestBuildRefusesAClearPasswordToARelay(t *testing.T) {
 	t.Parallel()
 	for host, refused := range map[string]bool{"smtp.example.com": true, "localhost": false} {
 		c := load(t, map[string]string{"COGMAIL_PROVIDERS": "smtp", "COGMAIL_SMTP_HOST": host, "COGMAIL_SMTP_TLS": "none",
 			"COGMAIL_SMTP_USERNAME": "u", "COGMAIL_SMTP_PASSWORD": "p-secret"})
 		_, err := dispatchwire.Build(context.Background(), c, dispatchwire.Clients{}, nil, nil)
-		if got := errors.Is(err, smtp.ErrClearPassword); got != refused {
+		if got := err != nil && strings.Contains(err.Error(), "COGMAIL_SMTP_TLS: "+smtp.ErrClearPassword.Error()); got != refused {
 			t.Errorf("%s: Build error %v; refused for the clear password: %v, want %v", host, err, got, refused)
 		}
 		if err != nil && strings.Contains(err.Error(), "p-secret") {
@@ -145,5 +145,38 @@ func TestCheckNamesTheOtherVariable(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Check = %v, want %q", err, want)
 		}
+	}
+}
+
+// TestCheckProviders: the providers' own validation, without a secret read
+// or an AWS configuration: what `cogmail config check` runs.
+func TestCheckProviders(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // "" means no problem
+	}{
+		{"ses alone", nil, ""},
+		{"mailgun key in Secrets Manager", map[string]string{"COGMAIL_MAILGUN_API_KEY_SECRET": "mg", "COGMAIL_MAILGUN_DOMAIN": "mg.example.com"}, ""},
+		{"mailgun domain", map[string]string{"COGMAIL_MAILGUN_API_KEY": "k", "COGMAIL_MAILGUN_DOMAIN": "not a domain"}, "mailgun: Config.Domain is not a domain name"},
+		{"smtp host with a port", map[string]string{"COGMAIL_SMTP_HOST": "smtp.example.com:587"}, "smtp: Config.Host must be a host name or IP address without a port"},
+		{"smtp clear password", map[string]string{"COGMAIL_SMTP_HOST": "smtp.example.com", "COGMAIL_SMTP_TLS": "none", "COGMAIL_SMTP_USERNAME": "u", "COGMAIL_SMTP_PASSWORD_SECRET": "pw"},
+			"COGMAIL_SMTP_TLS: none would send the password in clear to smtp.example.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := dispatchwire.CheckProviders(load(t, tt.env))
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("CheckProviders = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("CheckProviders = %v, want %q", err, tt.want)
+			}
+		})
 	}
 }
