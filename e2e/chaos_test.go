@@ -20,9 +20,13 @@ import (
 	"github.com/cogmail/cogmail/pkg/envelope"
 	"github.com/cogmail/cogmail/pkg/metrics"
 	"github.com/cogmail/cogmail/pkg/provider"
+	"github.com/cogmail/cogmail/pkg/provider/mailgun"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun/mailgunfake"
+	"github.com/cogmail/cogmail/pkg/provider/sendgrid"
 	"github.com/cogmail/cogmail/pkg/provider/sendgrid/sendgridfake"
+	"github.com/cogmail/cogmail/pkg/provider/ses"
 	"github.com/cogmail/cogmail/pkg/provider/ses/sesfake"
+	"github.com/cogmail/cogmail/pkg/provider/smtp"
 	"github.com/cogmail/cogmail/pkg/provider/smtp/smtpfake"
 	"github.com/cogmail/cogmail/pkg/queue"
 	"github.com/cogmail/cogmail/pkg/routing"
@@ -31,10 +35,14 @@ import (
 
 // chaos makes a provider fail a share of its calls at random, with a fault
 // drawn from a list, each installed in the provider's fake for one request.
+// A message to a refused recipient goes instead to a second fake of the
+// same provider that refuses every message (permanent), so that no
+// concurrent call can take its fault.
 type chaos struct {
 	dispatch.Sender
-	rate   float64
-	faults []func() // each installs one fault (Count 1) in the fake
+	rate    float64
+	faults  []func() // each installs one fault (Count 1) in the fake
+	refuser dispatch.Sender
 
 	// A faulted call holds mu from installing its fault until its answer,
 	// so no fault is overwritten before a request consumes it. (A
@@ -49,6 +57,9 @@ type chaos struct {
 }
 
 func (c *chaos) Send(ctx context.Context, m provider.Message) (provider.Receipt, error) {
+	if isRefused(m.To) {
+		return c.refuser.Send(ctx, m)
+	}
 	c.calls.Add(1)
 	c.rmu.Lock()
 	hit := c.rnd.Float64() < c.rate
@@ -66,9 +77,11 @@ func (c *chaos) Send(ctx context.Context, m provider.Message) (provider.Receipt,
 
 // TestChaos: 1,000 messages while every provider fails 30% of its calls
 // with mixed faults (5xx, 401, 429 with reset times, resets, hangs, answers
-// that are not the provider's, and some permanent rejections). Every message
-// must be delivered at least once or sit in the DLQ with a reason; none may
-// be lost. Duplicates are counted and reported.
+// that are not the provider's, and some permanent rejections, which fail
+// over). One message in 50 goes to a recipient every provider refuses: it
+// must be dead-lettered as permanent. Every message must be delivered at
+// least once or sit in the DLQ with a reason; none may be lost. Duplicates
+// are counted and reported.
 func TestChaos(t *testing.T) {
 	const (
 		messages = 1000
@@ -92,7 +105,7 @@ func TestChaos(t *testing.T) {
 		env := &envelope.Envelope{Version: envelope.SchemaVersion, ID: envelope.NewID(), DedupKey: fmt.Sprintf("chaos-%04d", i),
 			Trigger: cognito.SignUp, Pool: "us-east-1_Chaos", UserName: fmt.Sprint("u", i), Locale: "en",
 			CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-		pt, _ := json.Marshal(envelope.Payload{To: fmt.Sprintf("user%04d@example.com", i), Subject: "Your code",
+		pt, _ := json.Marshal(envelope.Payload{To: recipient(i), Subject: "Your code",
 			Text: fmt.Sprintf("Your code is %06d", i), HTML: fmt.Sprintf("<p>Your code is %06d</p>", i)})
 		if env.Sealed, err = sealer.Seal(ctx, env.ID, pt); err != nil {
 			t.Fatal(err)
@@ -105,6 +118,7 @@ func TestChaos(t *testing.T) {
 
 	rnd := mrand.New(mrand.NewPCG(2026, 3))
 	base := s.senders(300 * time.Millisecond) // a hanging provider costs 300ms
+	refusers := s.refusers(300 * time.Millisecond)
 	faults := [][]func(){
 		{ // sendgrid
 			func() { s.sg.SetFault(sendgridfake.Fault{Status: 500, Count: 1}) },
@@ -154,7 +168,7 @@ func TestChaos(t *testing.T) {
 	var chaotic []*chaos
 	var senders []dispatch.Sender
 	for i, b := range base {
-		c := &chaos{Sender: b, rate: rate, faults: faults[i], rnd: mrand.New(mrand.NewPCG(rnd.Uint64(), rnd.Uint64()))}
+		c := &chaos{Sender: b, rate: rate, faults: faults[i], refuser: refusers[i], rnd: mrand.New(mrand.NewPCG(rnd.Uint64(), rnd.Uint64()))}
 		chaotic = append(chaotic, c)
 		senders = append(senders, c)
 	}
@@ -208,8 +222,11 @@ func TestChaos(t *testing.T) {
 		deadByReason[d.Reason]++
 	}
 	lost, duplicates, both := 0, 0, 0
-	for _, id := range ids {
+	for i, id := range ids {
 		n, reason := delivered[id], deadByID[id]
+		if isRefused(recipient(i)) && (n != 0 || reason != string(envelope.ReasonPermanent)) {
+			t.Errorf("message %s, refused by every provider: delivered %d times, dead-lettered %q; want dead-lettered as permanent", id, n, reason)
+		}
 		switch {
 		case n == 0 && reason == "":
 			lost++
@@ -247,6 +264,47 @@ func TestChaos(t *testing.T) {
 	t.Logf("delivered: %d distinct messages %v; dead-lettered: %v", len(delivered), byProvider, deadByReason)
 	t.Logf("failovers %v, failed by reason %v, duplicates skipped by dispatch %v", m["Failover"], failedBy(m), m["Duplicate"])
 	t.Logf("duplicates: %d messages delivered more than once; %d both delivered and dead-lettered; lost: %d", duplicates, both, lost)
+}
+
+// recipient is the address of the chaos test's i-th message; one in 50 is
+// refused by every provider.
+func recipient(i int) string {
+	if i%50 == 0 {
+		return fmt.Sprintf("refused%04d@example.com", i)
+	}
+	return fmt.Sprintf("user%04d@example.com", i)
+}
+
+func isRefused(to string) bool { return strings.HasPrefix(to, "refused") }
+
+// refusers are senders, in the order of senders, to a second fake of each
+// provider that refuses every message as the provider refuses a bad
+// recipient: permanent.
+func (s *stack) refusers(timeout time.Duration) []dispatch.Sender {
+	s.t.Helper()
+	sg := sendgridfake.New(sendgridfake.Options{APIKey: sendgridKey})
+	sg.SetFault(sendgridfake.Fault{Status: 400, Field: "personalizations.0.to.0.email", Message: "Does not contain a valid address."})
+	mg := mailgunfake.New(mailgunfake.Options{APIKey: mailgunKey, Domain: mailgunDomain})
+	mg.SetFault(mailgunfake.Fault{Status: 400, Message: "to parameter is not a valid address"})
+	creds, err := s.aws.Credentials.Retrieve(context.Background())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	sf := sesfake.New(sesfake.Options{Credentials: &creds})
+	sf.SetFault(sesfake.Fault{Code: "MessageRejected", Message: "Email address is not verified."})
+	sm := smtpfake.New(smtpfake.Options{})
+	sm.SetFault(smtpfake.Fault{Stage: smtpfake.Rcpt, Code: 550, Enhanced: "5.1.1", Message: "No such user"})
+	s.t.Cleanup(func() { sg.Close(); mg.Close(); sf.Close(); sm.Close() })
+	sgS, err1 := sendgrid.New(sendgrid.Config{APIKey: sendgridKey, BaseURL: sg.URL(), Timeout: timeout})
+	mgS, err2 := mailgun.New(mailgun.Config{APIKey: mailgunKey, Domain: mailgunDomain, BaseURL: mg.URL(), Timeout: timeout})
+	sesS, err3 := ses.New(ses.Config{AWS: s.aws, Endpoint: sf.URL(), Timeout: timeout})
+	smS, err4 := smtp.New(smtp.Config{Host: sm.Host(), Port: sm.Port(), TLS: smtp.NoTLS, Timeout: timeout})
+	for _, err := range []error{err1, err2, err3, err4} {
+		if err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return []dispatch.Sender{sgS, mgS, sesS, smS}
 }
 
 // countMetrics sums EMF metrics by name and by "Name{Dim=Value}".

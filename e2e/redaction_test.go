@@ -38,9 +38,11 @@ func TestNoSecretsInLogsOrMetrics(t *testing.T) {
 	}
 	forbidden = append(forbidden, "stray@example.com", "123456")
 
-	// The first message is rejected by SendGrid for good; the next three
-	// find it down and go to Mailgun; the rest go to SendGrid again.
+	// The first message is rejected by SendGrid and Mailgun for good (every
+	// provider refuses it: dead-lettered as permanent); the next three find
+	// SendGrid down and go to Mailgun; the rest go to SendGrid again.
 	s.sg.SetFault(sendgridfake.Fault{Status: 400, Field: "personalizations.0.to.0.email", Message: "Does not contain a valid address.", Count: 1})
+	s.mg.SetFault(mailgunfake.Fault{Status: 400, Message: "to parameter is not a valid address", Count: 1})
 	h := s.dispatcher(s.dispatchEnv("sendgrid,mailgun", map[string]string{"COGMAIL_CONCURRENCY": "1"}))
 	p := newPoller(t, s, h)
 	if _, err := p.Poll(ctx); err != nil { // the first batch meets the permanent fault

@@ -24,7 +24,7 @@ Examples:
   cogmail local                        # keep the stack up until Ctrl-C
   cogmail local --kms-seed testdata/cognito/local-kms-seed.yaml
   cogmail local --fail ses=1,sendgrid=0.5   # watch failover; ses always down, sendgrid half the time
-  cogmail local --fail ses=1,sendgrid=1,mailgun=1,smtp=550   # watch the DLQ fill
+  cogmail local --fail ses=400,sendgrid=400,mailgun=400,smtp=550   # every provider refuses: watch the DLQ fill
   COGMAIL_LOCAL_AES_KEY_HEX=$(openssl rand -hex 32) cogmail local --aes-key-namespace ns --aes-key-name k
   cogmail local --addr 127.0.0.1:18025   # another port (make run ADDR=127.0.0.1:18025)
   cogmail local --log-format json --log-level info   # every log line, as CloudWatch shows them

@@ -19,45 +19,56 @@ const maxRounds = 32
 // ReasonSent, or the reason the failures give (reasonFor). Its attempts
 // are one sequence of steps, one provider call each: a round is the order
 // once, and rounds are separated by exponential backoff with full jitter,
-// until the message is sent, permanently rejected, or the deadline comes.
-// A provider whose breaker is open is skipped; a round in which every
-// breaker is open ends the attempts at once. By provider.Class:
+// until the message is sent, refused by every provider, or the deadline
+// comes. A provider whose breaker is open is skipped; a round that calls
+// no provider still in the running ends the attempts at once. By
+// provider.Class:
 //
-//	Permanent     stop: no other provider would take it (the breaker counts a success: the provider works)
+//	Permanent     next step, and the provider is out of this delivery (later rounds too): it
+//	              refused this message; the breaker counts a success (the provider works). When
+//	              every provider in the order has refused it, the message is dead-lettered
 //	Unavailable   next step; counts toward the breaker
 //	RateLimited   when its Retry-After fits before the deadline, wait it and make the same provider
 //	              the next step (once per round); else next step; counts toward the breaker
 //
-// When the steps run out, the last failure's class gives the reason
-// (ReasonUnavailable, ReasonRateLimited); with none, the deadline or the
-// open breakers do. Whatever the reason, the outcome says when a breaker
-// next lets a probe through, so that the message is not retried earlier.
+// When the steps run out, the last temporary failure's class gives the
+// reason (ReasonUnavailable, ReasonRateLimited); with none, the deadline or
+// the open breakers do. So a refusal from some providers only is retried
+// like the others' answers: a provider skipped for its open breaker, or one
+// that failed for the time being, may still take the message. Whatever the
+// reason, the outcome says when a breaker of a provider still in the
+// running next lets a probe through, so that the message is not retried
+// earlier.
 func (h *Handler) deliver(ctx context.Context, m provider.Message, order []string, deadline time.Time, a *attempt) outcome {
 	o := outcome{errs: map[string]string{}}
-	var last provider.Class      // the latest failure's class; zero before any
-	steps := slices.Clone(order) // the rest of this round
+	var last provider.Class      // the latest temporary failure's class; zero before any
+	refused := map[string]bool{} // providers that refused the message (Permanent): out of this delivery
+	running := func() []string { // the order without them
+		return slices.DeleteFunc(slices.Clone(order), func(p string) bool { return refused[p] })
+	}
+	steps := running()           // the rest of this round
 	retried := map[string]bool{} // providers tried again after a Retry-After in this round
-	called := false              // whether this round called a provider
+	called := false              // whether this round called a provider that is still running
 	for round := 0; round < maxRounds; {
 		if len(steps) == 0 {
 			if !called {
-				// Every breaker is open: let SQS bring the message back
-				// when one of them lets a probe through.
-				return h.failed(o, order, last, ReasonBreakersOpen)
+				// Every breaker of a provider still running is open: let
+				// SQS bring the message back when one lets a probe through.
+				return h.failed(o, running(), last, ReasonBreakersOpen)
 			}
 			wait := h.jitter(round)
 			if !h.o.Now().Add(wait).Before(deadline) || h.o.Sleep(ctx, wait) != nil {
-				return h.failed(o, order, last, ReasonDeadline)
+				return h.failed(o, running(), last, ReasonDeadline)
 			}
 			round++
-			steps, called = slices.Clone(order), false
+			steps, called = running(), false
 			clear(retried)
 			continue
 		}
 		name := steps[0]
 		steps = steps[1:]
 		if ctx.Err() != nil || !h.o.Now().Before(deadline) {
-			return h.failed(o, order, last, ReasonDeadline)
+			return h.failed(o, running(), last, ReasonDeadline)
 		}
 		br := h.breakers[name]
 		if !br.Allow(ctx) {
@@ -69,7 +80,6 @@ func (h *Handler) deliver(ctx context.Context, m provider.Message, order []strin
 			}
 			continue
 		}
-		called = true
 		o.attempts++
 		r, took, cut, err := h.call(ctx, h.senders[name], m, deadline)
 		if err == nil {
@@ -81,43 +91,49 @@ func (h *Handler) deliver(ctx context.Context, m provider.Message, order []strin
 			o.reason, o.sent = ReasonSent, sentBy{receipt: r, primary: order[0], took: took}
 			return o
 		}
-		last = provider.ClassOf(err)
+		class := provider.ClassOf(err)
 		o.errs[name] = err.Error()
 		h.answers.failed(name, o.errs[name], h.o.Now())
-		h.d.Metrics.Count("ProviderError", 1, map[string]string{"Provider": name, "Class": last.String()})
-		a.log.WarnContext(ctx, "provider failed", "provider", name, "attempt", o.attempts, "class", last.String(),
+		h.d.Metrics.Count("ProviderError", 1, map[string]string{"Provider": name, "Class": class.String()})
+		a.log.WarnContext(ctx, "provider failed", "provider", name, "attempt", o.attempts, "class", class.String(),
 			"attemptMs", ms(took), "error", err.Error())
 		switch {
-		case last == provider.Permanent:
+		case class == provider.Permanent:
 			br.Success(ctx)
 			h.answers.succeeded(name) // it works; the message was the problem
-			return h.failed(o, order, last, envelope.ReasonPermanent)
+			refused[name] = true
+			if len(refused) == len(order) { // every provider refused it
+				o.reason = envelope.ReasonPermanent
+				return o
+			}
+			continue
 		case cut:
 			br.Abandon()
 		default:
 			br.Failure(ctx)
 		}
+		last, called = class, true
 		if wait := provider.RetryAfter(err); last == provider.RateLimited && !retried[name] &&
 			wait > 0 && h.o.Now().Add(wait).Before(deadline) {
 			retried[name] = true
 			if h.o.Sleep(ctx, wait) != nil {
-				return h.failed(o, order, last, ReasonDeadline)
+				return h.failed(o, running(), last, ReasonDeadline)
 			}
 			steps = slices.Insert(steps, 0, name)
 		}
 	}
-	return h.failed(o, order, last, ReasonDeadline)
+	return h.failed(o, running(), last, ReasonDeadline)
 }
 
-// failed ends o with the reason its last failure's class gives, or
-// otherwise when no provider answered, and with when the first of the
-// order's breakers next lets a probe through.
-func (h *Handler) failed(o outcome, order []string, last provider.Class, otherwise Reason) outcome {
+// failed ends o with the reason its last temporary failure's class gives,
+// or otherwise when no provider failed for the time being, and with when
+// the first of the running providers' breakers next lets a probe through.
+func (h *Handler) failed(o outcome, running []string, last provider.Class, otherwise Reason) outcome {
 	o.reason = otherwise
 	if last != 0 {
 		o.reason = reasonFor(last)
 	}
-	for i, name := range order {
+	for i, name := range running {
 		if at := h.breakers[name].ProbeAt(); i == 0 || at.Before(o.probeAt) {
 			o.probeAt = at
 		}

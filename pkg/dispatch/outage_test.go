@@ -363,6 +363,10 @@ func TestReleaseSpreadsHeldMessages(t *testing.T) {
 		d.DLQ, d.Visibility = q, q
 		o.Breaker = breaker.Options{Threshold: 1, Cooldown: 30 * time.Second}
 		o.QueueURL = "https://sqs.us-east-1.amazonaws.com/111122223333/cogmail"
+		// One message at a time: a closed breaker lets every concurrent call
+		// through, so with a batch in flight more than the first call could
+		// reach the provider before it opens.
+		o.Concurrency = 1
 	})
 	ctx := context.Background()
 	const held = 300 // over the 30 s spread, 100 ms apart

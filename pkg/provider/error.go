@@ -22,8 +22,9 @@ const (
 	// RetryAfter (zero when the provider gave no time).
 	RateLimited
 	// Permanent: the provider rejected this message (bad recipient, payload
-	// rejected). Another provider would reject it too: do not fail over; the
-	// message goes to the dead-letter queue.
+	// rejected). Retrying it there will not help, but providers differ in
+	// what they take: dispatch fails over to the next provider, and the
+	// message goes to the dead-letter queue when every provider rejected it.
 	Permanent
 )
 

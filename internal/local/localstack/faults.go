@@ -21,7 +21,8 @@ import (
 // A status is answered as the provider answers it, and dispatch classes it
 // as it would the real provider's: 429 is rate limiting, 5xx an outage
 // (both retried, then failed over), and 400 a rejection of the message
-// itself (permanent: dead-lettered at once, reason "permanent"). For SMTP the
+// itself (permanent for that provider: failed over; dead-lettered with
+// reason "permanent" when every provider refuses it). For SMTP the
 // code is the reply to RCPT TO, where a relay refuses a recipient: 550 is
 // permanent, 421/450/452 rate limiting, other 4xx an outage.
 type Fault struct {

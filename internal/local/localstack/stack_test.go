@@ -80,7 +80,8 @@ func TestFaultsFailoverAndDLQ(t *testing.T) {
 		t.Fatalf("delivery = %+v (ok=%v), want sendgrid after ses failed", d, ok)
 	}
 
-	s.SetFaults(map[string]localstack.Fault{"ses": {Status: 400}}) // SES rejects the message: permanent, no failover
+	// Every provider rejects the message: permanent everywhere, dead-lettered.
+	s.SetFaults(refuseAll)
 	id = ingestOne(t, s, cognito.ForgotPassword)
 	var dlq []string
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && len(dlq) == 0; {
@@ -131,6 +132,13 @@ func TestProviderSwitchReachesRunningDispatch(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 	t.Fatal("dispatch never switched to mailgun after the parameter changed")
+}
+
+// refuseAll makes every provider of the default routing refuse the message
+// itself (permanent): a message is dead-lettered as permanent only when
+// every provider refused it.
+var refuseAll = map[string]localstack.Fault{
+	"ses": {Status: 400}, "sendgrid": {Status: 400}, "mailgun": {Status: 400}, "smtp": {Status: 550},
 }
 
 func ingestOne(t *testing.T, s *localstack.Stack, tr cognito.Trigger) string {

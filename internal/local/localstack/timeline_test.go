@@ -71,7 +71,7 @@ func TestTimelineFailoverAndDeadLetter(t *testing.T) {
 	}
 	noSecrets(id, code)
 
-	s.SetFaults(map[string]localstack.Fault{"ses": {Status: 400}})
+	s.SetFaults(refuseAll)
 	id, code = send(cognito.ForgotPassword)
 	var got []string
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
@@ -80,7 +80,8 @@ func TestTimelineFailoverAndDeadLetter(t *testing.T) {
 		}
 	}
 	want = "ingest received,ingest decrypted,ingest rendered,ingest sealed,ingest enqueued," +
-		"dispatch received,dispatch attempt ses permanent,dispatch dead-lettered permanent"
+		"dispatch received,dispatch attempt ses permanent,dispatch attempt sendgrid permanent," +
+		"dispatch attempt mailgun permanent,dispatch attempt smtp permanent,dispatch dead-lettered permanent"
 	if strings.Join(got, ",") != want {
 		t.Errorf("dead-letter timeline:\n got %s\nwant %s", strings.Join(got, ","), want)
 	}
