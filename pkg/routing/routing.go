@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,21 +124,29 @@ func (c Config) Validate(available []string) error {
 			}
 		}
 	}
+	return errors.Join(append(errs, c.strategyProblems(seen)...)...)
+}
+
+// strategyProblems checks the strategy and its weights; seen holds the
+// listed providers. The weights are read in name order, so the problems
+// read the same every run.
+func (c Config) strategyProblems(seen map[string]bool) []error {
+	var errs []error
 	switch c.Strategy {
 	case "", Failover:
 		if len(c.Weights) > 0 {
 			errs = append(errs, errors.New("weights are only used with the weighted strategy"))
 		}
 	case Weighted:
-		total := 0
-		for name, w := range c.Weights {
+		for _, name := range slices.Sorted(maps.Keys(c.Weights)) {
 			if !seen[name] {
 				errs = append(errs, fmt.Errorf("weight for %q, which is not listed", name))
 			}
-			if w < 0 {
+			if c.Weights[name] < 0 {
 				errs = append(errs, fmt.Errorf("weight for %q is negative", name))
 			}
 		}
+		total := 0
 		for _, p := range c.Providers {
 			if w, ok := c.Weights[p]; ok {
 				total += max(w, 0)
@@ -151,7 +160,7 @@ func (c Config) Validate(available []string) error {
 	default:
 		errs = append(errs, fmt.Errorf("strategy %q is not failover or weighted", c.Strategy))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // Parse decodes and validates the JSON form. available is as for Validate.

@@ -323,3 +323,18 @@ func BenchmarkSourceCurrentCached(b *testing.B) {
 		src.Current(ctx)
 	}
 }
+
+// TestValidateOrder: the weights' problems are listed by name, the same
+// every run (a map's order would change within a few runs).
+func TestValidateOrder(t *testing.T) {
+	t.Parallel()
+	c := routing.Config{Providers: []string{"ses"}, Strategy: "weighted", Weights: map[string]int{"smtp": -1, "mailgun": -2, "sendgrid": 1, "ses": 0}}
+	want := `weight for "mailgun", which is not listed` + "\n" + `weight for "mailgun" is negative` + "\n" +
+		`weight for "sendgrid", which is not listed` + "\n" + `weight for "smtp", which is not listed` + "\n" +
+		`weight for "smtp" is negative` + "\n" + "every weight is 0"
+	for range 20 {
+		if err := c.Validate(nil); err == nil || err.Error() != want {
+			t.Fatalf("Validate = %q, want %q", err, want)
+		}
+	}
+}
