@@ -165,7 +165,7 @@ Flags:`)
 	if *timeout <= 0 {
 		return usageErr("--timeout must be positive")
 	}
-	if *pingTo != "" && !isBareEmail(*pingTo) {
+	if *pingTo != "" && !cogconfig.BareAddress(*pingTo) {
 		return usageErr("--ping-to %q is not a bare email address", *pingTo)
 	}
 
@@ -585,7 +585,7 @@ func (p *pinger) awsConfig(ctx context.Context) (aws.Config, error) {
 func (p *pinger) providers(ctx context.Context, c *cogconfig.Dispatch) []pingLine {
 	var checks []func() ping.Result
 	from := provider.Address{Email: c.SenderEmail, Name: c.SenderName}
-	senderOK := isBareEmail(c.SenderEmail) && !strings.ContainsAny(c.SenderName, "\r\n")
+	senderOK := cogconfig.BareAddress(c.SenderEmail) && !strings.ContainsAny(c.SenderName, "\r\n")
 	needSender := func(name string) func() ping.Result {
 		return func() ping.Result {
 			return ping.Result{Provider: name, Status: skipped, Message: "skipped: the sandbox request needs a valid COGMAIL_SENDER_EMAIL"}
@@ -750,10 +750,4 @@ func hint(r ping.Result) string {
 		return ""
 	}
 	return hints[r.Provider][r.Problem]
-}
-
-// plainEmail accepts "local@domain" without a display name.
-func isBareEmail(s string) bool {
-	at := strings.LastIndexByte(s, '@')
-	return at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " <>,;\"\t\r\n")
 }

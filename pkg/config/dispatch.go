@@ -187,7 +187,7 @@ func LoadDispatch(getenv Getenv) (*Dispatch, error) {
 	switch {
 	case c.SenderEmail == "":
 		r.fail("COGMAIL_SENDER_EMAIL", "is required")
-	case !plainAddress(c.SenderEmail):
+	case !BareAddress(c.SenderEmail):
 		r.fail("COGMAIL_SENDER_EMAIL", "is not a bare email address (put the display name in COGMAIL_SENDER_NAME)")
 	}
 	if strings.ContainsAny(c.SenderName, "\r\n") {
@@ -368,8 +368,9 @@ func (r *reader) optionalInt(name string) int {
 	return n
 }
 
-// plainAddress accepts "local@domain" without a display name or brackets.
-func plainAddress(s string) bool {
+// BareAddress accepts "local@domain" without a display name or brackets:
+// the form COGMAIL_SENDER_EMAIL takes, and `cogmail config check --ping-to`.
+func BareAddress(s string) bool {
 	at := strings.LastIndexByte(s, '@')
 	return at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " <>,;\"\t\r\n") && !strings.Contains(s[at+1:], "@")
 }
