@@ -654,7 +654,7 @@ func (p *pinger) providers(ctx context.Context, c *cogconfig.Dispatch) []pingLin
 // a non-nil Result says why it could not be had.
 func (p *pinger) key(ctx context.Context, name string, plain cogconfig.Secret, ref string) (string, *ping.Result) {
 	if ref == "" {
-		return string(plain), nil
+		return plain.Reveal(), nil
 	}
 	fail := func(msg string) (string, *ping.Result) {
 		return "", &ping.Result{Provider: name, Status: ping.Failed, Problem: ping.Credentials, Message: msg}

@@ -11,23 +11,17 @@ import (
 	"github.com/cogmail/cogmail/pkg/provider/registry"
 	"github.com/cogmail/cogmail/pkg/queue"
 	"github.com/cogmail/cogmail/pkg/routing"
+	"github.com/cogmail/cogmail/pkg/secret"
 )
 
-// Secret is a credential read from the environment. Every formatting path
-// prints it as REDACTED, so a configuration dump cannot leak it.
-type Secret string
+// Secret is a credential read from the environment: secret.Code, the
+// one redacted type, so every formatting path prints it as REDACTED and a
+// configuration dump cannot leak it. Reveal gives the value to the one
+// place that needs it, the provider's Config.
+type Secret = secret.Code
 
 // Redacted is what a Secret prints as.
-const Redacted = "REDACTED"
-
-func (s Secret) String() string   { return Redacted }
-func (s Secret) GoString() string { return Redacted }
-
-// Format makes every fmt verb print Redacted.
-func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(Redacted)) }
-
-// MarshalText keeps the value out of JSON and slog output.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
+const Redacted = secret.Redacted
 
 // ExpiredAction is what dispatch does with a message past its expiry.
 type ExpiredAction string
@@ -264,7 +258,7 @@ func (r *reader) key(name string) (Secret, string, bool) {
 	if plain != "" && ref != "" {
 		r.fail(name, "and "+name+"_SECRET are both set; set one")
 	}
-	return Secret(plain), ref, plain != "" || ref != ""
+	return secret.New(plain), ref, plain != "" || ref != ""
 }
 
 func (r *reader) sendGrid() *SendGrid {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/routing"
+	"github.com/cogmail/cogmail/pkg/secret"
 )
 
 // minimal is the smallest valid dispatch environment.
@@ -102,7 +103,7 @@ func TestLoadDispatchProviders(t *testing.T) {
 	}{
 		{"weighted routing", c.Routing, routing.Config{Providers: []string{"sendgrid", "mailgun", "smtp"},
 			Strategy: routing.Weighted, Weights: map[string]int{"sendgrid": 3, "mailgun": 1, "smtp": 0}}},
-		{"sendgrid", *c.SendGrid, config.SendGrid{APIKey: "SG.plain-key", BaseURL: "https://api.eu.sendgrid.com", Sandbox: true}},
+		{"sendgrid", *c.SendGrid, config.SendGrid{APIKey: secret.New("SG.plain-key"), BaseURL: "https://api.eu.sendgrid.com", Sandbox: true}},
 		{"mailgun", *c.Mailgun, config.Mailgun{APIKeySecret: all["COGMAIL_MAILGUN_API_KEY_SECRET"], Domain: "mg.example.com", Region: "eu", TestMode: true}},
 		{"ses", *c.SES, config.SES{ConfigurationSet: "cogmail"}},
 		{"smtp: the port is left to the provider", *c.SMTP, config.SMTP{Host: "smtp.example.com", Username: "relay", PasswordSecret: "cogmail/smtp", TLS: config.SMTPImplicitTLS}},

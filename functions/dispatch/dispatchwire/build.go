@@ -154,7 +154,7 @@ func buildSenders(ctx context.Context, c *config.Dispatch, cl Clients, log *slog
 	o := Options(c).WithDefaults() // the timeouts and concurrency in force
 	key := func(variable string, plain config.Secret, ref string) string {
 		if ref == "" {
-			return string(plain)
+			return plain.Reveal()
 		}
 		v, err := secretref.Read(ctx, cl.SecretsManager, ref)
 		if err != nil {

@@ -69,7 +69,7 @@ func senderSpecs(c *config.Dispatch, hc *http.Client, timeout time.Duration, aws
 			}})
 	}
 	for i := range out {
-		if out[i].variable != "" && out[i].plain == "" && out[i].ref == "" {
+		if out[i].variable != "" && out[i].plain.IsZero() && out[i].ref == "" {
 			// SMTP without AUTH: no key to resolve.
 			out[i].variable = ""
 		}
@@ -87,7 +87,7 @@ func CheckProviders(c *config.Dispatch) error {
 	placeholder := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("check", "check", "")}
 	var errs []error
 	for _, sp := range senderSpecs(c, http.DefaultClient, 0, placeholder) {
-		key := string(sp.plain)
+		key := sp.plain.Reveal()
 		if sp.ref != "" {
 			key = "from-secrets-manager"
 		}

@@ -52,7 +52,7 @@ func Build(ctx context.Context, c *config.Events, cl Clients, log *slog.Logger, 
 			d.SendGrid = v
 		}
 	}
-	key := string(c.MailgunSigningKey)
+	key := c.MailgunSigningKey.Reveal()
 	if ref := c.MailgunSigningKeySecret; ref != "" {
 		v, err := secretref.Read(ctx, cl.SecretsManager, ref)
 		if err != nil {
