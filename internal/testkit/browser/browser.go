@@ -51,6 +51,12 @@ func ScreenshotSize(t testing.TB, bin, url string, width, height int) image.Imag
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		// A sandboxed iframe (the galleries' and the inbox's email previews)
+		// gets a renderer process of its own (IsolateSandboxedIframes), and
+		// --screenshot does not wait for that process's first frame: under
+		// load the previews came out blank. In the page's own process they
+		// are painted with it.
+		"--disable-features=IsolateSandboxedIframes",
 		"--user-data-dir="+filepath.Join(tmp, "profile"), "--screenshot="+out, fmt.Sprintf("--window-size=%d,%d", width, height), url)
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+tmp, "XDG_CACHE_HOME="+tmp)
 	cmd.WaitDelay = 10 * time.Second
