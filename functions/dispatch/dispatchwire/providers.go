@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/cogmail/cogmail/pkg/awsclient"
 	"github.com/cogmail/cogmail/pkg/config"
 	"github.com/cogmail/cogmail/pkg/dispatch"
 	"github.com/cogmail/cogmail/pkg/provider/mailgun"
@@ -84,7 +85,7 @@ func senderSpecs(c *config.Dispatch, hc *http.Client, timeout time.Duration, aws
 // `cogmail config check` runs the Lambda's own provider validation, and
 // adds only what needs the network.
 func CheckProviders(c *config.Dispatch) error {
-	placeholder := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("check", "check", "")}
+	placeholder := awsclient.Config("us-east-1", credentials.NewStaticCredentialsProvider("check", "check", ""))
 	var errs []error
 	for _, sp := range senderSpecs(c, http.DefaultClient, 0, placeholder) {
 		key := sp.plain.Reveal()
